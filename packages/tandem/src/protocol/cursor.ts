@@ -1,0 +1,138 @@
+/**
+ * A cursor is the positions of all channels of one connection in one compact string, carried
+ * by the SSE `id:` field so that a native EventSource resumes by itself via `Last-Event-ID`.
+ *
+ * Format: `t1~<entry>~<entry>…`, each entry `<channel hash>.<epoch>.<offset>` where the hash
+ * is FNV-1a (32 bit) of the channel name and the offset are base 36. Only URL-safe unreserved
+ * characters are used, so the cursor travels unchanged in a header or a query parameter.
+ */
+
+/** The last event a client has seen on a channel: offset 0 means none yet in that epoch. */
+export interface Position {
+  epoch: string;
+  offset: number;
+}
+
+export interface DecodedCursor {
+  /** Positions found for the requested channels. */
+  positions: Map<string, Position>;
+  /** Requested channels the cursor says nothing trustworthy about: the server answers `resync`. */
+  unknown: string[];
+  /** Whether a cursor was given at all (header or parameter, non-empty). */
+  present: boolean;
+  /** Whether the cursor was given but could not be read (malformed, oversized, foreign). */
+  malformed: boolean;
+}
+
+const VERSION = 't1';
+/** Longest cursor accepted; a longer one is treated as malformed. */
+export const MAX_CURSOR_LENGTH = 8192;
+const EPOCH = /^[0-9a-z]{1,16}$/;
+const HASH = /^[0-9a-z]{1,7}$/;
+const OFFSET = /^[0-9a-z]{1,11}$/;
+
+const hashCache = new Map<string, string>();
+
+/** FNV-1a 32-bit hash of a channel name, base 36. */
+export function channelHash(channel: string): string {
+  let cached = hashCache.get(channel);
+  if (cached !== undefined) return cached;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < channel.length; i++) {
+    h ^= channel.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  cached = (h >>> 0).toString(36);
+  if (hashCache.size > 10_000) hashCache.clear();
+  hashCache.set(channel, cached);
+  return cached;
+}
+
+export function isValidEpoch(epoch: unknown): epoch is string {
+  return typeof epoch === 'string' && EPOCH.test(epoch);
+}
+
+/** A new random epoch: 10 base-36 characters. */
+export function newEpoch(): string {
+  const bytes = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(bytes);
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n.toString(36).padStart(10, '0').slice(-10);
+}
+
+/** One channel's part of a cursor; stable for a given (channel, epoch, offset), so it can be cached. */
+export function cursorEntry(channel: string, position: Position): string {
+  if (!isValidEpoch(position.epoch)) throw new RangeError(`invalid epoch ${JSON.stringify(position.epoch)}`);
+  if (!Number.isSafeInteger(position.offset) || position.offset < 0) {
+    throw new RangeError(`invalid offset ${position.offset}`);
+  }
+  return `${channelHash(channel)}.${position.epoch}.${position.offset.toString(36)}`;
+}
+
+/** Joins entries made by `cursorEntry` into a cursor. */
+export function joinCursor(entries: readonly string[]): string {
+  return entries.length === 0 ? VERSION : `${VERSION}~${entries.join('~')}`;
+}
+
+/** Encodes positions, in the order given, into a cursor. */
+export function encodeCursor(
+  positions: Iterable<readonly [string, Position]> | Record<string, Position>,
+): string {
+  const pairs = Symbol.iterator in positions ? positions : Object.entries(positions);
+  const entries: string[] = [];
+  for (const [channel, position] of pairs as Iterable<readonly [string, Position]>) {
+    entries.push(cursorEntry(channel, position));
+  }
+  return joinCursor(entries);
+}
+
+/**
+ * Reads a cursor for the requested channels. Never throws: anything it cannot trust — wrong
+ * type, oversized, another server's id, a broken entry — marks the channels unknown.
+ */
+export function decodeCursor(
+  input: unknown,
+  channels: readonly string[],
+  maxLength: number = MAX_CURSOR_LENGTH,
+): DecodedCursor {
+  const positions = new Map<string, Position>();
+  const present = typeof input === 'string' && input !== '';
+  const allUnknown = (malformed: boolean): DecodedCursor => ({
+    positions,
+    unknown: [...channels],
+    present,
+    malformed,
+  });
+  if (!present) return allUnknown(input !== undefined && input !== null && input !== '');
+  const text = input as string;
+  if (text.length > maxLength) return allUnknown(true);
+  const parts = text.split('~');
+  if (parts[0] !== VERSION) return allUnknown(true);
+
+  const byHash = new Map<string, Position>();
+  for (let i = 1; i < parts.length; i++) {
+    const fields = parts[i]!.split('.');
+    if (fields.length !== 3) return allUnknown(true);
+    const [hash, epoch, offsetText] = fields as [string, string, string];
+    if (!HASH.test(hash) || !EPOCH.test(epoch) || !OFFSET.test(offsetText)) return allUnknown(true);
+    const offset = Number.parseInt(offsetText, 36);
+    if (!Number.isSafeInteger(offset) || byHash.has(hash)) return allUnknown(true);
+    byHash.set(hash, { epoch, offset });
+  }
+
+  // Two requested channels with one hash are ambiguous: neither is trusted.
+  const hashCount = new Map<string, number>();
+  for (const channel of channels) {
+    const h = channelHash(channel);
+    hashCount.set(h, (hashCount.get(h) ?? 0) + 1);
+  }
+  const unknown: string[] = [];
+  for (const channel of channels) {
+    const h = channelHash(channel);
+    const position = byHash.get(h);
+    if (position && hashCount.get(h) === 1) positions.set(channel, position);
+    else unknown.push(channel);
+  }
+  return { positions, unknown, present, malformed: false };
+}

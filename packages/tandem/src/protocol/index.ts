@@ -1,0 +1,41 @@
+export {
+  assertChannel,
+  CHANNEL_PATTERN,
+  channelMatches,
+  isChannelPermitted,
+  isValidChannel,
+  MAX_CHANNELS_PER_REQUEST,
+  parseChannelList,
+  tenantChannel,
+} from './channel';
+export type { DecodedCursor, Position } from './cursor';
+export {
+  channelHash,
+  cursorEntry,
+  decodeCursor,
+  encodeCursor,
+  isValidEpoch,
+  joinCursor,
+  MAX_CURSOR_LENGTH,
+  newEpoch,
+} from './cursor';
+export type { SseFrame } from './encoder';
+export { assertFieldValue, encodeComment, encodeFrame, encodeFrameBytes } from './encoder';
+export type { ErrorBody, TandemErrorCode, TandemErrorOptions } from './errors';
+export { ERROR_STATUS, errorFromResponse, isTandemError, parseRetryAfter, TandemError } from './errors';
+export type {
+  ByePayload,
+  ByeReason,
+  ControlEventName,
+  EventEnvelope,
+  HelloChannel,
+  HelloPayload,
+  LiveEvent,
+  PingPayload,
+  PollResponse,
+  ResyncPayload,
+  ResyncReason,
+} from './messages';
+export { CONTROL_EVENTS, isReservedType, RESERVED_TYPE_PREFIX } from './messages';
+export type { ParsedEvent, Parser, ParserOptions } from './parser';
+export { createParser } from './parser';

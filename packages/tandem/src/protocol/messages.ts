@@ -1,0 +1,94 @@
+/** Names of Tandem's own SSE events. App event types may not start with `tandem:`. */
+export const CONTROL_EVENTS = {
+  hello: 'tandem:hello',
+  resync: 'tandem:resync',
+  ping: 'tandem:ping',
+  bye: 'tandem:bye',
+} as const;
+
+export type ControlEventName = (typeof CONTROL_EVENTS)[keyof typeof CONTROL_EVENTS];
+
+export const RESERVED_TYPE_PREFIX = 'tandem:';
+
+export function isReservedType(type: string): boolean {
+  return type.startsWith(RESERVED_TYPE_PREFIX);
+}
+
+/** A stored event: what `publish` returns and what brokers hold. */
+export interface LiveEvent<T = unknown> {
+  channel: string;
+  /** The app's event name, e.g. `order:created`. */
+  type: string;
+  data: T;
+  /** 1, 2, 3… per channel and epoch, without holes. */
+  offset: number;
+  /** Identity of the channel's log; a lost log comes back with a new epoch. */
+  epoch: string;
+  /** Publish time, ms since the Unix epoch. */
+  ts: number;
+}
+
+/** The JSON in an app event's `data:` field; the SSE `event:` field carries the type. */
+export interface EventEnvelope<T = unknown> {
+  channel: string;
+  offset: number;
+  epoch: string;
+  ts: number;
+  data: T;
+}
+
+export interface HelloChannel {
+  epoch: string;
+  /** Offset of the newest event in the log when the stream started. */
+  head: number;
+  /** True when the client's cursor was honoured and missed events were replayed. */
+  recovered: boolean;
+}
+
+/** `tandem:hello`, the first event of every stream. */
+export interface HelloPayload {
+  connectionId: string;
+  heartbeatMs: number;
+  serverTime: number;
+  channels: Record<string, HelloChannel>;
+}
+
+/**
+ * Why continuity was lost:
+ * - `cursor`: no usable position (malformed, foreign or unknown cursor);
+ * - `epoch`: the channel's log was lost and recreated;
+ * - `retention`: the events after the position are no longer retained;
+ * - `gap`: the server saw a hole in its live feed it could not repair.
+ */
+export type ResyncReason = 'cursor' | 'epoch' | 'retention' | 'gap';
+
+/** `tandem:resync`: the app must reload its state for these channels. */
+export interface ResyncPayload {
+  channels: string[];
+  reason: ResyncReason;
+}
+
+/** `tandem:ping`, the heartbeat: an event, so that a native EventSource sees it too. */
+export interface PingPayload {
+  t: number;
+}
+
+export type ByeReason = 'shutdown' | 'token_expired' | 'slow_consumer' | 'server_closed';
+
+/** `tandem:bye`: the server ends the stream on purpose; reconnect (with jitter) unless told otherwise. */
+export interface ByePayload {
+  reason: ByeReason;
+  /** Suggested wait before reconnecting, in ms. */
+  reconnectMs?: number;
+}
+
+/** A `/poll` response body. */
+export interface PollResponse<T = unknown> {
+  events: LiveEvent<T>[];
+  /** Cursor after these events; send it with the next poll or stream. */
+  cursor: string;
+  /** Channels whose continuity was lost (empty when none), with the reason. */
+  resync: ResyncPayload | null;
+  /** Per channel: epoch and head at the time of the poll. */
+  channels: Record<string, HelloChannel>;
+}
