@@ -1,0 +1,22 @@
+'use client';
+
+export type { LiveProviderProps } from './context';
+export { LiveProvider, useLiveClient } from './context';
+export type {
+  LiveQueryState,
+  LiveQueryStatus,
+  LiveQueryTiming,
+  SchedulerTimers,
+} from './live-query-scheduler';
+export { LIVE_QUERY_DEFAULTS, LiveQueryScheduler } from './live-query-scheduler';
+export { useLiveEvent } from './use-live-event';
+export type {
+  InvalidationMap,
+  QueryInvalidator,
+  QueryKey,
+  UseLiveInvalidationOptions,
+} from './use-live-invalidation';
+export { useLiveInvalidation } from './use-live-invalidation';
+export type { LiveQueryResult, UseLiveQueryOptions } from './use-live-query';
+export { useLiveQuery } from './use-live-query';
+export { useLiveStatus } from './use-live-status';

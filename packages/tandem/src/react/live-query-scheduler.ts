@@ -1,0 +1,221 @@
+/**
+ * The scheduling core of `useLiveQuery`, free of React so it can be tested with fake timers:
+ * an initial load, coalesced refetches on events, an adaptive interval, never two fetches at
+ * once, and nothing after `stop()`.
+ */
+
+/** Timer functions and a clock; injectable so tests can drive time. */
+export interface SchedulerTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  now(): number;
+}
+
+export type LiveQueryStatus = 'pending' | 'success' | 'error';
+
+/** A new object on every change (safe for `useSyncExternalStore`). */
+export interface LiveQueryState<T> {
+  /** The last successfully fetched data; kept when a later fetch fails. */
+  data: T | undefined;
+  /** The error of the last fetch, or null when it succeeded. */
+  error: unknown;
+  /** `pending` until the first fetch settles, then the outcome of the latest fetch. */
+  status: LiveQueryStatus;
+  /** True while a fetch runs. */
+  isFetching: boolean;
+  /** When data last arrived (ms), or null. */
+  updatedAt: number | null;
+}
+
+export interface LiveQueryTiming {
+  /** Refetch interval while the stream is open. Default 10 000 ms. */
+  connectedIntervalMs?: number;
+  /** Refetch interval while it is not (the events may be late). Default 3 000 ms. */
+  disconnectedIntervalMs?: number;
+  /** Events within this window cause one refetch. Default 25 ms. */
+  coalesceMs?: number;
+}
+
+export interface LiveQuerySchedulerOptions<T> extends LiveQueryTiming {
+  /** Loads the data; must honour the signal, which aborts when the scheduler stops. */
+  fetcher: (signal: AbortSignal) => Promise<T>;
+  timers?: SchedulerTimers;
+}
+
+export const LIVE_QUERY_DEFAULTS = {
+  connectedIntervalMs: 10_000,
+  disconnectedIntervalMs: 3_000,
+  coalesceMs: 25,
+} as const;
+
+const realTimers: SchedulerTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => Date.now(),
+};
+
+export class LiveQueryScheduler<T> {
+  private readonly fetcher: (signal: AbortSignal) => Promise<T>;
+  private readonly timers: SchedulerTimers;
+  private connectedIntervalMs: number;
+  private disconnectedIntervalMs: number;
+  private coalesceMs: number;
+
+  private state: LiveQueryState<T> = {
+    data: undefined,
+    error: null,
+    status: 'pending',
+    isFetching: false,
+    updatedAt: null,
+  };
+  private readonly listeners = new Set<() => void>();
+  private running = false;
+  private connected = false;
+  /** The in-flight fetch's controller; null when none runs. */
+  private controller: AbortController | null = null;
+  /** A trigger arrived during the in-flight fetch: run exactly one more after it. */
+  private followUp = false;
+  private coalesceTimer: unknown = null;
+  private intervalTimer: unknown = null;
+  private lastSettledAt: number | null = null;
+
+  constructor(options: LiveQuerySchedulerOptions<T>) {
+    this.fetcher = options.fetcher;
+    this.timers = options.timers ?? realTimers;
+    this.connectedIntervalMs = options.connectedIntervalMs ?? LIVE_QUERY_DEFAULTS.connectedIntervalMs;
+    this.disconnectedIntervalMs =
+      options.disconnectedIntervalMs ?? LIVE_QUERY_DEFAULTS.disconnectedIntervalMs;
+    this.coalesceMs = options.coalesceMs ?? LIVE_QUERY_DEFAULTS.coalesceMs;
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+
+  getState = (): LiveQueryState<T> => this.state;
+
+  /** Loads now, then keeps the data fresh. Calling it again after `stop()` starts over. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.fetchNow();
+  }
+
+  /** Aborts the in-flight fetch and clears every timer; no listener is called afterwards. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.clearTimer('coalesceTimer');
+    this.clearTimer('intervalTimer');
+    this.followUp = false;
+    const controller = this.controller;
+    this.controller = null;
+    controller?.abort();
+    // Silently: a stopped query reports nothing, but a restart must not look busy.
+    if (this.state.isFetching) this.state = { ...this.state, isFetching: false };
+  }
+
+  /** An event says the data changed: refetch once for a burst of such calls. */
+  invalidate(): void {
+    if (!this.running) return;
+    if (this.controller) {
+      this.followUp = true;
+      return;
+    }
+    if (this.coalesceTimer !== null) return;
+    this.coalesceTimer = this.timers.setTimeout(() => {
+      this.coalesceTimer = null;
+      this.request();
+    }, this.coalesceMs);
+  }
+
+  /** Refetches as soon as no other fetch runs. */
+  refetch(): void {
+    if (!this.running) return;
+    this.clearTimer('coalesceTimer');
+    this.request();
+  }
+
+  /** Switches between the connected and the disconnected interval, counted from the last fetch. */
+  setConnected(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    if (this.running && !this.controller) this.scheduleInterval();
+  }
+
+  setTiming(timing: LiveQueryTiming): void {
+    const { connectedIntervalMs, disconnectedIntervalMs, coalesceMs } = timing;
+    const changed =
+      (connectedIntervalMs !== undefined && connectedIntervalMs !== this.connectedIntervalMs) ||
+      (disconnectedIntervalMs !== undefined && disconnectedIntervalMs !== this.disconnectedIntervalMs);
+    this.connectedIntervalMs = connectedIntervalMs ?? this.connectedIntervalMs;
+    this.disconnectedIntervalMs = disconnectedIntervalMs ?? this.disconnectedIntervalMs;
+    this.coalesceMs = coalesceMs ?? this.coalesceMs;
+    if (changed && this.running && !this.controller) this.scheduleInterval();
+  }
+
+  private request(): void {
+    if (this.controller) this.followUp = true;
+    else this.fetchNow();
+  }
+
+  private fetchNow(): void {
+    this.clearTimer('coalesceTimer');
+    this.clearTimer('intervalTimer');
+    const controller = new AbortController();
+    this.controller = controller;
+    this.setState({ ...this.state, isFetching: true });
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(this.fetcher(controller.signal));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (data) =>
+        this.settle(controller, { data, error: null, status: 'success', updatedAt: this.timers.now() }),
+      (error: unknown) => this.settle(controller, { error, status: 'error' }),
+    );
+  }
+
+  private settle(controller: AbortController, patch: Partial<LiveQueryState<T>>): void {
+    // Stopped or superseded meanwhile: its result belongs to nobody.
+    if (this.controller !== controller) return;
+    this.controller = null;
+    this.lastSettledAt = this.timers.now();
+    this.setState({ ...this.state, ...patch, isFetching: false });
+    if (!this.running) return;
+    if (this.followUp) {
+      this.followUp = false;
+      this.fetchNow();
+    } else {
+      this.scheduleInterval();
+    }
+  }
+
+  private scheduleInterval(): void {
+    this.clearTimer('intervalTimer');
+    const interval = this.connected ? this.connectedIntervalMs : this.disconnectedIntervalMs;
+    const since = this.lastSettledAt ?? this.timers.now();
+    const delay = Math.max(0, since + interval - this.timers.now());
+    this.intervalTimer = this.timers.setTimeout(() => {
+      this.intervalTimer = null;
+      this.request();
+    }, delay);
+  }
+
+  private clearTimer(name: 'coalesceTimer' | 'intervalTimer'): void {
+    const handle = this[name];
+    if (handle === null) return;
+    this.timers.clearTimeout(handle);
+    this[name] = null;
+  }
+
+  private setState(next: LiveQueryState<T>): void {
+    this.state = next;
+    for (const listener of [...this.listeners]) listener();
+  }
+}

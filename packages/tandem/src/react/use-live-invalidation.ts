@@ -1,0 +1,85 @@
+'use client';
+
+import { useEffect } from 'react';
+import type { EventMeta } from '../client/types';
+import { useLiveClient } from './context';
+import { useLatest } from './use-latest';
+
+export type QueryKey = readonly unknown[];
+
+/** What `useLiveInvalidation` needs of a TanStack `QueryClient` (so Tandem does not depend on it). */
+export interface QueryInvalidator {
+  invalidateQueries(filters: { queryKey: QueryKey }): unknown;
+}
+
+/**
+ * Event type → the query key to invalidate, or a function of the event computing it
+ * (return null to skip).
+ */
+export type InvalidationMap = Record<
+  string,
+  // biome-ignore lint/suspicious/noExplicitAny: the app knows each event's data type; any keeps the map easy to write.
+  QueryKey | ((data: any, meta: EventMeta) => QueryKey | null | undefined)
+>;
+
+export interface UseLiveInvalidationOptions {
+  /**
+   * Keys to invalidate on `resync`. Default: every fixed key of the map. Keys computed from
+   * event data cannot be known then: list them here.
+   */
+  resyncKeys?: readonly QueryKey[];
+}
+
+/**
+ * Invalidates TanStack Query keys when events arrive. Invalidations of one tick are merged
+ * and deduplicated, so a burst of events refetches each key once.
+ */
+export function useLiveInvalidation(
+  queryClient: QueryInvalidator,
+  map: InvalidationMap,
+  options: UseLiveInvalidationOptions = {},
+): void {
+  const client = useLiveClient();
+  const latestMap = useLatest(map);
+  const latestOptions = useLatest(options);
+  const typesKey = Object.keys(map).sort().join('\n');
+
+  useEffect(() => {
+    let active = true;
+    let pending: Map<string, QueryKey> | null = null;
+
+    const enqueue = (key: QueryKey) => {
+      if (!pending) {
+        pending = new Map();
+        queueMicrotask(() => {
+          const keys = pending;
+          pending = null;
+          if (!active || !keys) return;
+          for (const queryKey of keys.values()) void queryClient.invalidateQueries({ queryKey });
+        });
+      }
+      pending.set(JSON.stringify(key), key);
+    };
+
+    const types = typesKey === '' ? [] : typesKey.split('\n');
+    const offs = types.map((type) =>
+      client.on(type, (data, meta) => {
+        const entry = latestMap.current[type];
+        const key = typeof entry === 'function' ? entry(data, meta) : entry;
+        if (key) enqueue(key);
+      }),
+    );
+    offs.push(
+      client.onResync(() => {
+        const fixed = Object.values(latestMap.current).filter((entry): entry is QueryKey =>
+          Array.isArray(entry),
+        );
+        for (const key of latestOptions.current.resyncKeys ?? fixed) enqueue(key);
+      }),
+    );
+    return () => {
+      active = false;
+      for (const off of offs) off();
+    };
+  }, [client, queryClient, typesKey, latestMap, latestOptions]);
+}
