@@ -1,0 +1,331 @@
+/**
+ * `redisBroker`: the log of every channel lives in Redis, so any number of hub processes share
+ * it and any of them can resume any client. Publishing is one Lua script (offset, stream
+ * append, notification); each process holds one pattern subscription for the live feed and
+ * fans it out locally; holes in the feed are repaired from the stream.
+ */
+import { createClient, ErrorReply } from 'redis';
+import { assertFieldValue, type LiveEvent, newEpoch, TandemError } from '../protocol';
+import type { Broker, ChannelInfo, ReadResult } from '../server/broker';
+import { LiveFeed } from './feed';
+import { APPEND_SCRIPT, READ_SCRIPT, type Script, script } from './scripts';
+
+/** The part of a node-redis v5 client the broker uses. */
+export interface RedisClientLike {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
+  duplicate(overrides?: Record<string, unknown>): RedisClientLike;
+  pSubscribe(pattern: string, listener: (message: string, channel: string) => unknown): Promise<void>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+export interface RedisBrokerOptions {
+  /** Redis URL, e.g. `redis://localhost:6379`. Ignored when `client` is given. */
+  url?: string;
+  /**
+   * A node-redis v5 client to use instead of creating one (connected or not). The broker
+   * duplicates it for its subscription and never closes it. Give it
+   * `disableOfflineQueue: true`, or publishes wait for a reconnect up to `commandTimeoutMs`.
+   */
+  client?: RedisClientLike;
+  /** Prefix of every key and pub/sub channel. Default `tandem`. */
+  prefix?: string;
+  /** How long events are kept, in ms. Default 300 000 (5 minutes). */
+  retentionMs?: number;
+  /** Most events kept per channel. Default 10 000. */
+  maxEventsPerChannel?: number;
+  /**
+   * A channel untouched (no publish, read or info) for this long is deleted from Redis, epoch
+   * included; a client that comes back later gets `resync`. Default 86 400 000 (1 day); 0 keeps
+   * channels forever.
+   */
+  idleTtlMs?: number;
+  /**
+   * Longest wait for one Redis command, and for the first connection after start, in ms.
+   * Once connected, a command while Redis is unreachable fails at once. Default 2000.
+   */
+  commandTimeoutMs?: number;
+  /** Receives errors thrown by live-feed listeners. Default: ignored. */
+  onListenerError?: (error: unknown) => void;
+}
+
+export interface RedisBroker extends Broker {
+  /** Resolves when both connections are up and the live feed is subscribed. */
+  ready(): Promise<void>;
+}
+
+/** Redis replies that mean "not now" rather than "wrong". */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
+  const prefix = options.prefix ?? 'tandem';
+  const retentionMs = options.retentionMs ?? 300_000;
+  const maxEvents = options.maxEventsPerChannel ?? 10_000;
+  const idleTtlMs = options.idleTtlMs ?? 86_400_000;
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+  if (!(retentionMs > 0)) throw new RangeError('retentionMs must be positive');
+  if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new RangeError('maxEventsPerChannel must be ≥ 1');
+  if (/[{}*?[\]\\]/.test(prefix)) throw new RangeError('prefix may not contain {}*?[]\\');
+
+  const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.random() * 100;
+  const owned = options.client === undefined;
+  const client: RedisClientLike =
+    options.client ??
+    (createClient({
+      url: options.url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy, connectTimeout: commandTimeoutMs },
+    }) as unknown as RedisClientLike);
+  // RESP2 subscriber connection; keeps its queue so SUBSCRIBE waits for a reconnect.
+  const subscriber = client.duplicate({
+    disableOfflineQueue: false,
+    socket: { reconnectStrategy, connectTimeout: commandTimeoutMs },
+  });
+
+  const feedChannelPrefix = `${prefix}:ev:`;
+  const metaKey = (channel: string) => `${prefix}:{${channel}}:meta`;
+  const logKey = (channel: string) => `${prefix}:{${channel}}:log`;
+  const append = script(APPEND_SCRIPT);
+  const read = script(READ_SCRIPT);
+
+  let closed = false;
+  let everReady = client.isReady;
+  let patternSubscribed = false;
+  let feedActive = false;
+  let lastError: unknown;
+
+  const onError = (error: unknown) => {
+    lastError = error;
+  };
+  const onClientReady = () => {
+    everReady = true;
+    feed.retry();
+  };
+  client.on('error', onError);
+  client.on('ready', onClientReady);
+  subscriber.on('error', onError);
+  // The subscriber lost its connection: notifications published meanwhile are gone.
+  subscriber.on('reconnecting', () => {
+    feedActive = false;
+  });
+  subscriber.on('ready', () => {
+    // node-redis re-subscribes before `ready`, so from here on nothing more is missed.
+    if (!patternSubscribed) return;
+    feedActive = true;
+    feed.repairAll();
+  });
+
+  const unavailable = (cause?: unknown) =>
+    new TandemError('broker_unavailable', 'Redis is unreachable', { cause: cause ?? lastError });
+
+  /** Waits for the very first connection (bounded); afterwards, never waits. */
+  const usable = async (): Promise<void> => {
+    if (closed) throw new TandemError('broker_unavailable', 'broker is closed');
+    if (client.isReady || everReady) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.off('ready', done);
+        reject(unavailable());
+      }, commandTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        resolve();
+      };
+      client.on('ready', done);
+    });
+  };
+
+  const command = async (args: string[]): Promise<unknown> => {
+    await usable();
+    try {
+      return await client.sendCommand(args, { timeout: commandTimeoutMs });
+    } catch (error) {
+      throw toTandemError(error);
+    }
+  };
+
+  const toTandemError = (error: unknown): TandemError => {
+    if (error instanceof TandemError) return error;
+    if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) {
+      return new TandemError('internal', `Redis replied: ${error.message}`, { cause: error });
+    }
+    return unavailable(error);
+  };
+
+  const runScript = async (s: Script, channel: string, args: string[]): Promise<unknown> => {
+    const keys = [metaKey(channel), logKey(channel)];
+    const tail = [String(keys.length), ...keys, newEpoch(), String(retentionMs), String(idleTtlMs), ...args];
+    try {
+      return await command(['EVALSHA', s.sha, ...tail]);
+    } catch (error) {
+      const cause = error instanceof TandemError ? error.cause : undefined;
+      if (!(cause instanceof ErrorReply) || !cause.message.startsWith('NOSCRIPT')) throw error;
+      return command(['EVAL', s.source, ...tail]);
+    }
+  };
+
+  const readLog = async (
+    channel: string,
+    after: number,
+    limit: number,
+    expectEpoch: string | undefined,
+  ): Promise<ReadResult> => {
+    const reply = (await runScript(read, channel, [String(after), String(limit), expectEpoch ?? ''])) as [
+      string,
+      number,
+      number,
+      [string, string[]][],
+    ];
+    const [epoch, head, oldest, entries] = reply;
+    const events: LiveEvent[] = [];
+    for (const [id, fields] of entries) events.push(entryToEvent(channel, epoch, id, fields));
+    return { epoch, head: Number(head), oldest: Number(oldest), events };
+  };
+
+  const feed = new LiveFeed(
+    {
+      position: async (channel) => {
+        const [epoch, head] = (await command(['HMGET', metaKey(channel), 'epoch', 'head'])) as [
+          string | null,
+          string | null,
+        ];
+        return epoch === null ? { epoch: undefined, head: 0 } : { epoch, head: Number(head) };
+      },
+      read: (channel, after, epoch) => readLog(channel, after, -1, epoch),
+    },
+    { onListenerError: options.onListenerError },
+  );
+
+  const onMessage = (message: string, redisChannel: string) => {
+    const channel = redisChannel.slice(feedChannelPrefix.length);
+    if (!feed.has(channel)) return;
+    const event = parseNotification(channel, message);
+    if (event) feed.notify(event);
+  };
+
+  const subscribePattern = async (): Promise<void> => {
+    // Retried on every `ready` until it succeeds once; after that node-redis re-subscribes.
+    while (!closed && !patternSubscribed) {
+      try {
+        await subscriber.pSubscribe(`${feedChannelPrefix}*`, onMessage);
+        patternSubscribed = true;
+        feedActive = true;
+        // Anything published between a subscription's baseline and now was not seen.
+        feed.repairAll();
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+
+  const connect = (c: RedisClientLike) => {
+    if (c.isOpen) return Promise.resolve();
+    return c.connect().then(
+      () => undefined,
+      (error: unknown) => {
+        lastError = error;
+      },
+    );
+  };
+  const clientConnected = owned ? connect(client) : client.isOpen ? Promise.resolve() : connect(client);
+  const subscriberConnected = connect(subscriber).then(subscribePattern);
+
+  return {
+    async append(channel, type, data) {
+      assertFieldValue('event', type);
+      const json = JSON.stringify(data === undefined ? null : data);
+      const [epoch, offset, ts] = (await runScript(append, channel, [
+        type,
+        json,
+        String(maxEvents),
+        feedChannelPrefix + channel,
+      ])) as [string, number, number];
+      return { channel, type, data, offset: Number(offset), epoch, ts: Number(ts) };
+    },
+
+    async info(channel): Promise<ChannelInfo> {
+      const { epoch, head, oldest } = await readLog(channel, 0, 0, undefined);
+      return { epoch, head, oldest };
+    },
+
+    read(channel, after, limit) {
+      return readLog(
+        channel,
+        Math.max(0, Math.floor(after)),
+        limit === undefined ? -1 : Math.max(0, limit),
+        undefined,
+      );
+    },
+
+    subscribe(channel, listener) {
+      return feed.subscribe(channel, listener);
+    },
+
+    async ready() {
+      await Promise.all([clientConnected, subscriberConnected]);
+      await usable();
+      if (!feedActive) throw unavailable();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      feed.close();
+      client.off('error', onError);
+      client.off('ready', onClientReady);
+      subscriber.destroy();
+      if (owned) {
+        if (client.isReady) await client.close().catch(() => client.destroy());
+        else client.destroy();
+      }
+    },
+  };
+}
+
+function entryToEvent(channel: string, epoch: string, id: string, fields: string[]): LiveEvent {
+  let ts = 0;
+  let type = '';
+  let data: unknown = null;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1] as string;
+    switch (fields[i]) {
+      case 'ts':
+        ts = Number(value);
+        break;
+      case 't':
+        type = value;
+        break;
+      case 'd':
+        data = JSON.parse(value);
+        break;
+    }
+  }
+  return { channel, type, data, offset: Number.parseInt(id, 10), epoch, ts };
+}
+
+/** `epoch \n offset \n ts \n type \n data`; undefined when malformed (never from our script). */
+function parseNotification(channel: string, message: string): LiveEvent | undefined {
+  const a = message.indexOf('\n');
+  const b = message.indexOf('\n', a + 1);
+  const c = message.indexOf('\n', b + 1);
+  const d = message.indexOf('\n', c + 1);
+  if (a < 0 || b < 0 || c < 0 || d < 0) return undefined;
+  try {
+    return {
+      channel,
+      epoch: message.slice(0, a),
+      offset: Number(message.slice(a + 1, b)),
+      ts: Number(message.slice(b + 1, c)),
+      type: message.slice(c + 1, d),
+      data: JSON.parse(message.slice(d + 1)),
+    };
+  } catch {
+    return undefined;
+  }
+}

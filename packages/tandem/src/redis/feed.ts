@@ -1,0 +1,261 @@
+/**
+ * The live feed of one process: notifications from Redis pub/sub come in per channel, and go
+ * out to local listeners in offset order without holes. Pub/sub is at-most-once (a dropped
+ * connection loses what was published meanwhile), so the feed tracks the last offset it
+ * delivered per channel and repairs any hole from the log before delivering past it.
+ *
+ * It knows nothing about Redis: the log is reached through `FeedSource`, so the ordering rules
+ * are tested without a server.
+ */
+import type { LiveEvent } from '../protocol';
+import type { ReadResult } from '../server/broker';
+
+export type Listener = (event: LiveEvent) => void;
+
+export interface FeedSource {
+  /**
+   * The channel's epoch and head right now (`epoch` undefined when the log does not exist).
+   * Called synchronously by `subscribe`, so that on an ordered connection it runs before any
+   * read the subscriber issues next: every event after it reaches the listener.
+   */
+  position(channel: string): Promise<{ epoch: string | undefined; head: number }>;
+  /**
+   * Everything retained after `after`; when the log's epoch is not `epoch`, everything retained
+   * of the new log instead.
+   */
+  read(channel: string, after: number, epoch: string | undefined): Promise<ReadResult>;
+}
+
+export interface FeedOptions {
+  /** Delay before retrying a repair that failed (Redis unreachable). Default 250 ms. */
+  retryMs?: number;
+  /** Receives errors thrown by listeners. Default: ignored. */
+  onListenerError?: (error: unknown) => void;
+}
+
+interface ChannelState {
+  readonly channel: string;
+  readonly listeners: Set<Listener>;
+  /** Epoch of the last delivered position; undefined until known. */
+  epoch: string | undefined;
+  last: number;
+  /** The baseline position is known. */
+  ready: boolean;
+  /** The live feed may have missed events: read the log before trusting it again. */
+  stale: boolean;
+  /** The baseline could not be taken: the next repair only takes the current head. */
+  unknown: boolean;
+  queue: LiveEvent[];
+  running: boolean;
+  closed: boolean;
+  /** Epochs this channel moved away from: their late notifications are dropped. */
+  retired: Set<string>;
+}
+
+export class LiveFeed {
+  readonly #source: FeedSource;
+  readonly #retryMs: number;
+  readonly #onListenerError: (error: unknown) => void;
+  readonly #channels = new Map<string, ChannelState>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(source: FeedSource, options: FeedOptions = {}) {
+    this.#source = source;
+    this.#retryMs = options.retryMs ?? 250;
+    this.#onListenerError = options.onListenerError ?? (() => {});
+  }
+
+  /** Channels with at least one listener. */
+  channels(): IterableIterator<string> {
+    return this.#channels.keys();
+  }
+
+  has(channel: string): boolean {
+    return this.#channels.has(channel);
+  }
+
+  subscribe(channel: string, listener: Listener): () => void {
+    let state = this.#channels.get(channel);
+    if (!state) {
+      const created: ChannelState = {
+        channel,
+        listeners: new Set(),
+        epoch: undefined,
+        last: 0,
+        ready: false,
+        stale: false,
+        unknown: false,
+        queue: [],
+        running: false,
+        closed: false,
+        retired: new Set(),
+      };
+      state = created;
+      this.#channels.set(channel, created);
+      this.#source.position(channel).then(
+        (position) => {
+          created.epoch = position.epoch;
+          created.last = position.head;
+          created.ready = true;
+          this.#pump(created);
+        },
+        () => {
+          created.ready = true;
+          created.stale = true;
+          created.unknown = true;
+          this.#scheduleRetry();
+        },
+      );
+    }
+    const current = state;
+    // Wrapped, so one function subscribed twice is two subscriptions, each removable once.
+    const entry: Listener = (event) => listener(event);
+    current.listeners.add(entry);
+    return () => {
+      current.listeners.delete(entry);
+      if (current.listeners.size === 0 && this.#channels.get(channel) === current) {
+        current.closed = true;
+        this.#channels.delete(channel);
+      }
+    };
+  }
+
+  /** A notification from pub/sub. */
+  notify(event: LiveEvent): void {
+    const state = this.#channels.get(event.channel);
+    if (!state) return;
+    if (state.ready && !state.stale && !state.running && state.queue.length === 0) {
+      if (state.epoch === event.epoch && event.offset === state.last + 1) {
+        state.last = event.offset;
+        this.#deliver(state, event);
+        return;
+      }
+    }
+    state.queue.push(event);
+    this.#pump(state);
+  }
+
+  /** The feed may have missed notifications (pub/sub reconnected): repair every channel. */
+  repairAll(): void {
+    for (const state of this.#channels.values()) {
+      state.stale = true;
+      this.#pump(state);
+    }
+  }
+
+  /** Retries pending repairs now (e.g. the connection for reads is back). */
+  retry(): void {
+    for (const state of this.#channels.values()) {
+      if (state.stale) this.#pump(state);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    for (const state of this.#channels.values()) state.closed = true;
+    this.#channels.clear();
+  }
+
+  async #pump(state: ChannelState): Promise<void> {
+    if (state.running || !state.ready) return;
+    state.running = true;
+    try {
+      while (!state.closed && !this.#closed) {
+        if (state.stale) {
+          let result: ReadResult;
+          try {
+            result = await this.#source.read(
+              state.channel,
+              state.unknown ? Number.MAX_SAFE_INTEGER : state.last,
+              state.unknown ? undefined : state.epoch,
+            );
+          } catch {
+            this.#scheduleRetry();
+            return;
+          }
+          state.stale = false;
+          if (state.unknown) {
+            state.unknown = false;
+            state.epoch = result.epoch;
+            state.last = result.head;
+          } else {
+            this.#apply(state, result);
+          }
+          continue;
+        }
+        const event = state.queue[0];
+        if (!event) return;
+        if (state.retired.has(event.epoch)) {
+          state.queue.shift();
+          continue;
+        }
+        if (event.epoch === state.epoch) {
+          if (event.offset <= state.last) {
+            state.queue.shift();
+            continue;
+          }
+          if (event.offset === state.last + 1) {
+            state.queue.shift();
+            state.last = event.offset;
+            this.#deliver(state, event);
+            continue;
+          }
+        } else if (event.offset === 1) {
+          // The first event of a new log: nothing before it to repair.
+          state.queue.shift();
+          this.#adopt(state, event.epoch);
+          state.last = 1;
+          this.#deliver(state, event);
+          continue;
+        }
+        // A hole, or a new log seen mid-way: read the log; the event is then covered by it
+        // (it was stored before it was published) and is dropped as a duplicate.
+        state.stale = true;
+      }
+    } finally {
+      state.running = false;
+    }
+  }
+
+  #apply(state: ChannelState, result: ReadResult): void {
+    if (result.epoch !== state.epoch) this.#adopt(state, result.epoch);
+    for (const event of result.events) {
+      if (event.offset <= state.last && state.epoch === event.epoch) continue;
+      // A hole the log cannot fill any more (trimmed) is delivered as is: the hub sees the
+      // jump and tells its clients to resync.
+      state.last = event.offset;
+      this.#deliver(state, event);
+    }
+    state.last = Math.max(state.last, result.head);
+    // Notifications of a log that went back in time (head below what was delivered, same
+    // epoch) cannot be told apart from duplicates; see docs/redis.md on persistence.
+  }
+
+  #adopt(state: ChannelState, epoch: string): void {
+    if (state.epoch !== undefined) state.retired.add(state.epoch);
+    state.retired.delete(epoch);
+    state.epoch = epoch;
+    state.last = 0;
+  }
+
+  #deliver(state: ChannelState, event: LiveEvent): void {
+    for (const listener of state.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.retry();
+    }, this.#retryMs);
+    this.#retryTimer.unref?.();
+  }
+}

@@ -1,0 +1,2 @@
+export type { RedisBroker, RedisBrokerOptions, RedisClientLike } from './broker';
+export { redisBroker } from './broker';

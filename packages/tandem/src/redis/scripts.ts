@@ -1,0 +1,111 @@
+/**
+ * The Lua scripts behind the Redis broker. Each runs atomically on the Redis server, so offsets,
+ * the stream and the notification can never disagree.
+ *
+ * Per channel, two keys share one hash tag (same cluster slot):
+ * - `<prefix>:{<channel>}:meta`, a hash: `epoch` (the log's identity), `head` (last offset),
+ *   `ts` (last publish time, keeps `ts` monotonic when the server clock steps back);
+ * - `<prefix>:{<channel>}:log`, a stream whose entry IDs are `<offset>-0`, so a range read by
+ *   offset is an exact `XRANGE`. Fields: `ts`, `t` (type), `d` (data as JSON).
+ * A meta hash without an epoch means the log is gone (never created, flushed, lost in a restart
+ * without persistence): the next script to touch the channel starts a new log with the epoch
+ * the caller proposes, from offset 1, and deletes any orphaned stream.
+ */
+import { createHash } from 'node:crypto';
+
+// Shared prologue. KEYS[1] meta, KEYS[2] log. ARGV[1] proposed epoch, ARGV[2] retention ms,
+// ARGV[3] key TTL ms (0 = none). Defines `epoch`, `now`, `touch()`.
+const PROLOGUE = `
+local meta, log = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', meta, 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', log)
+  redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+local function touch()
+  if ttl > 0 then
+    redis.call('PEXPIRE', meta, ttl)
+    redis.call('PEXPIRE', log, ttl)
+  end
+end
+-- Drops entries older than the retention window. Entries are in offset order and their ts
+-- never decreases, so the expired ones are a prefix of the stream.
+local function trim_age()
+  local cutoff = now - tonumber(ARGV[2])
+  local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
+  if #first == 0 or tonumber(first[1][2][2]) >= cutoff then return end
+  while true do
+    local batch = redis.call('XRANGE', log, '-', '+', 'COUNT', 128)
+    if #batch == 0 then return end
+    for i = 1, #batch do
+      if tonumber(batch[i][2][2]) >= cutoff then
+        redis.call('XTRIM', log, 'MINID', batch[i][1])
+        return
+      end
+    end
+    local last = tonumber((string.gsub(batch[#batch][1], '-.*', '')))
+    redis.call('XTRIM', log, 'MINID', (last + 1) .. '-0')
+    if #batch < 128 then return end
+  end
+end
+local function oldest(head)
+  local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
+  if #first == 0 then return head + 1 end
+  return tonumber((string.gsub(first[1][1], '-.*', '')))
+end
+`;
+
+/**
+ * Append. ARGV[4] type, ARGV[5] data JSON, ARGV[6] max events, ARGV[7] notification channel.
+ * Returns `{epoch, offset, ts}`. The notification carries the whole event, so subscribers need
+ * no read on the common path: `epoch \n offset \n ts \n type \n data`.
+ */
+export const APPEND_SCRIPT = `${PROLOGUE}
+local last_ts = tonumber(redis.call('HGET', meta, 'ts') or '0')
+if now < last_ts then now = last_ts end
+local offset = redis.call('HINCRBY', meta, 'head', 1)
+redis.call('HSET', meta, 'ts', now)
+redis.call('XADD', log, 'MAXLEN', ARGV[6], offset .. '-0', 'ts', now, 't', ARGV[4], 'd', ARGV[5])
+trim_age()
+touch()
+redis.call('PUBLISH', ARGV[7], epoch .. '\\n' .. offset .. '\\n' .. now .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5])
+return {epoch, offset, now}
+`;
+
+/**
+ * Read. ARGV[4] after, ARGV[5] limit (-1 = all), ARGV[6] expected epoch ('' = any): when the
+ * log's epoch differs from the expected one, the read starts at the new log's beginning.
+ * Returns `{epoch, head, oldest, entries}`; a limit of 0 makes it a pure `info`.
+ */
+export const READ_SCRIPT = `${PROLOGUE}
+trim_age()
+touch()
+local head = tonumber(redis.call('HGET', meta, 'head'))
+local after = tonumber(ARGV[4])
+if ARGV[6] ~= '' and ARGV[6] ~= epoch then after = 0 end
+local first = oldest(head)
+local limit = tonumber(ARGV[5])
+local entries = {}
+if limit ~= 0 and after < head then
+  local from = math.max(after + 1, first)
+  if limit > 0 then
+    entries = redis.call('XRANGE', log, from .. '-0', '+', 'COUNT', limit)
+  else
+    entries = redis.call('XRANGE', log, from .. '-0', '+')
+  end
+end
+return {epoch, head, first, entries}
+`;
+
+export interface Script {
+  source: string;
+  sha: string;
+}
+
+export function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}

@@ -1,0 +1,209 @@
+/**
+ * The `Broker` contract as behaviour, run against every broker (memory and Redis), so both
+ * keep the promises the hub relies on.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '../../src/protocol';
+import { isValidEpoch } from '../../src/protocol';
+import type { Broker } from '../../src/server/broker';
+
+export interface ContractOptions {
+  retentionMs?: number;
+  maxEventsPerChannel?: number;
+}
+
+export type BrokerFactory = (options?: ContractOptions) => Promise<Broker>;
+
+/** Resolves once `events` holds at least `count` entries; rejects after `timeoutMs`. */
+export async function waitForCount(events: unknown[], count: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (events.length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} events, got ${events.length}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let counter = 0;
+const fresh = (name: string) => `test:${name}-${Date.now().toString(36)}-${counter++}`;
+
+export function brokerContract(name: string, create: BrokerFactory): void {
+  describe(`${name} keeps the Broker contract`, () => {
+    const opened: Broker[] = [];
+    const open = async (options?: ContractOptions) => {
+      const broker = await create(options);
+      opened.push(broker);
+      return broker;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((b) => b.close()));
+    });
+
+    it('creates a channel log on first info: an epoch, head 0, nothing retained', async () => {
+      const broker = await open();
+      const channel = fresh('info');
+      const first = await broker.info(channel);
+      expect(isValidEpoch(first.epoch)).toBe(true);
+      expect(first).toMatchObject({ head: 0, oldest: 1 });
+      expect(await broker.info(channel)).toEqual(first);
+    });
+
+    it('assigns offsets 1, 2, 3… per channel in the epoch of its log', async () => {
+      const broker = await open();
+      const a = fresh('a');
+      const b = fresh('b');
+      const { epoch } = await broker.info(a);
+      const e1 = await broker.append(a, 'order:created', { id: 1 });
+      const e2 = await broker.append(a, 'order:created', { id: 2 });
+      const f1 = await broker.append(b, 'x', null);
+      expect(e1).toMatchObject({ channel: a, type: 'order:created', data: { id: 1 }, offset: 1, epoch });
+      expect(e2.offset).toBe(2);
+      expect(f1.offset).toBe(1);
+      expect(Math.abs(e1.ts - Date.now())).toBeLessThan(60_000);
+      expect(e2.ts).toBeGreaterThanOrEqual(e1.ts);
+      expect(await broker.info(a)).toEqual({ epoch, head: 2, oldest: 1 });
+    });
+
+    it('gives concurrent appends distinct contiguous offsets', async () => {
+      const broker = await open();
+      const channel = fresh('concurrent');
+      const events = await Promise.all(Array.from({ length: 50 }, (_, i) => broker.append(channel, 't', i)));
+      expect(events.map((e) => e.offset).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
+      const read = await broker.read(channel, 0);
+      expect(read.events.map((e) => e.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      const dataByOffset = new Map(events.map((e) => [e.offset, e.data]));
+      for (const e of read.events) expect(e.data).toBe(dataByOffset.get(e.offset));
+    });
+
+    it('reads the events after an offset, in order, up to a limit', async () => {
+      const broker = await open();
+      const channel = fresh('read');
+      for (let i = 1; i <= 5; i++) await broker.append(channel, `t${i}`, { i });
+      const all = await broker.read(channel, 0);
+      expect(all.events.map((e) => e.offset)).toEqual([1, 2, 3, 4, 5]);
+      expect(all).toMatchObject({ head: 5, oldest: 1 });
+      const tail = await broker.read(channel, 3);
+      expect(tail.events.map((e) => [e.offset, e.type, e.data])).toEqual([
+        [4, 't4', { i: 4 }],
+        [5, 't5', { i: 5 }],
+      ]);
+      expect((await broker.read(channel, 1, 2)).events.map((e) => e.offset)).toEqual([2, 3]);
+      expect((await broker.read(channel, 5)).events).toEqual([]);
+      expect(all.events[0]).toEqual({
+        channel,
+        type: 't1',
+        data: { i: 1 },
+        offset: 1,
+        epoch: all.epoch,
+        ts: all.events[0]!.ts,
+      });
+    });
+
+    it('stores data as JSON unchanged: nesting, unicode, line breaks', async () => {
+      const broker = await open();
+      const channel = fresh('json');
+      const data = {
+        text: 'line 1\nline 2\r\n',
+        emoji: 'ünïcödé 🚀',
+        list: [1, null, { deep: true }],
+        n: -0.5,
+      };
+      await broker.append(channel, 't', data);
+      const [stored] = (await broker.read(channel, 0)).events;
+      expect(stored!.data).toEqual(data);
+    });
+
+    it('keeps at most maxEventsPerChannel events and reports the oldest retained', async () => {
+      const broker = await open({ maxEventsPerChannel: 3 });
+      const channel = fresh('count');
+      for (let i = 1; i <= 7; i++) await broker.append(channel, 't', i);
+      const read = await broker.read(channel, 0);
+      expect(read).toMatchObject({ head: 7, oldest: 5 });
+      expect(read.events.map((e) => e.offset)).toEqual([5, 6, 7]);
+      expect((await broker.read(channel, 5)).events.map((e) => e.offset)).toEqual([6, 7]);
+    });
+
+    it('forgets events older than retentionMs but keeps the head and epoch', async () => {
+      const broker = await open({ retentionMs: 800 });
+      const channel = fresh('age');
+      const { epoch } = await broker.append(channel, 't', 1);
+      await broker.append(channel, 't', 2);
+      await sleep(1300);
+      const info = await broker.info(channel);
+      expect(info).toEqual({ epoch, head: 2, oldest: 3 });
+      expect((await broker.read(channel, 0)).events).toEqual([]);
+      const next = await broker.append(channel, 't', 3);
+      expect(next).toMatchObject({ offset: 3, epoch });
+      // Event 3 may itself expire on a stalled machine; events 1 and 2 never come back.
+      expect((await broker.info(channel)).oldest).toBeGreaterThanOrEqual(3);
+    });
+
+    it('feeds appended events to every live listener, in order, until unsubscribed', async () => {
+      const broker = await open();
+      const channel = fresh('live');
+      const seen1: LiveEvent[] = [];
+      const seen2: LiveEvent[] = [];
+      const off1 = broker.subscribe(channel, (e) => seen1.push(e));
+      const off2 = broker.subscribe(channel, (e) => seen2.push(e));
+      for (let i = 1; i <= 20; i++) await broker.append(channel, 't', i);
+      await waitForCount(seen1, 20);
+      await waitForCount(seen2, 20);
+      expect(seen1.map((e) => e.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(seen2.map((e) => e.data)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(seen1[0]).toMatchObject({ channel, type: 't', epoch: (await broker.info(channel)).epoch });
+      off1();
+      await broker.append(channel, 't', 21);
+      await waitForCount(seen2, 21);
+      expect(seen1).toHaveLength(20);
+      off2();
+    });
+
+    it('delivers every event appended after subscribe, even concurrent ones, without holes', async () => {
+      const broker = await open();
+      const channel = fresh('burst');
+      await broker.append(channel, 't', 0);
+      const seen: number[] = [];
+      const off = broker.subscribe(channel, (e) => seen.push(e.offset));
+      // Not awaited in between: the subscription must already cover these.
+      await Promise.all(Array.from({ length: 30 }, (_, i) => broker.append(channel, 't', i + 1)));
+      await waitForCount(seen, 30);
+      expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
+      off();
+    });
+
+    it('treats one function subscribed twice as two subscriptions', async () => {
+      const broker = await open();
+      const channel = fresh('twice');
+      const seen: number[] = [];
+      const listener = (e: LiveEvent) => seen.push(e.offset);
+      const offA = broker.subscribe(channel, listener);
+      const offB = broker.subscribe(channel, listener);
+      await broker.append(channel, 't', 1);
+      await waitForCount(seen, 2);
+      offA();
+      await broker.append(channel, 't', 2);
+      await waitForCount(seen, 3);
+      expect(seen).toEqual([1, 1, 2]);
+      offB();
+    });
+
+    it('keeps feeding the others when one listener throws', async () => {
+      const broker = await open();
+      const channel = fresh('throws');
+      const seen: number[] = [];
+      const offBad = broker.subscribe(channel, () => {
+        throw new Error('listener bug');
+      });
+      const off = broker.subscribe(channel, (e) => seen.push(e.offset));
+      await broker.append(channel, 't', 1);
+      await broker.append(channel, 't', 2);
+      await waitForCount(seen, 2);
+      expect(seen).toEqual([1, 2]);
+      offBad();
+      off();
+    });
+  });
+}
