@@ -1,0 +1,116 @@
+/**
+ * The client's view of its surroundings: time, timers, randomness, page visibility, network
+ * status and storage. Each is injectable, so the core runs and is tested outside a browser;
+ * the defaults read the platform when it has the signal and assume "visible, online" when not.
+ */
+
+export type TimerHandle = unknown;
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** A boolean signal that can change: page visibility, network status. */
+export interface Signal {
+  get(): boolean;
+  /** Calls `listener` with the new value on every change; returns the unsubscribe function. */
+  subscribe(listener: (value: boolean) => void): () => void;
+}
+
+/** The subset of the Web Storage API used for positions. */
+export interface PositionStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface Environment {
+  now: () => number;
+  timers: Timers;
+  random: () => number;
+  /** True while the page is hidden (background tab). */
+  hidden: Signal;
+  /** True while the platform believes it is online. */
+  online: Signal;
+}
+
+export const defaultTimers: Timers = {
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+interface DocumentLike {
+  visibilityState?: string;
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+
+interface WindowLike {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+
+function constantSignal(value: boolean): Signal {
+  return { get: () => value, subscribe: () => () => {} };
+}
+
+/** `document.visibilityState === 'hidden'`, or always false without a document. */
+export function documentHidden(): Signal {
+  const doc = (globalThis as { document?: DocumentLike }).document;
+  if (!doc || typeof doc.addEventListener !== 'function') return constantSignal(false);
+  const get = () => doc.visibilityState === 'hidden';
+  return {
+    get,
+    subscribe(listener) {
+      const handler = () => listener(get());
+      doc.addEventListener('visibilitychange', handler);
+      return () => doc.removeEventListener('visibilitychange', handler);
+    },
+  };
+}
+
+/** `navigator.onLine` with the window's `online`/`offline` events, or always true. */
+export function navigatorOnline(): Signal {
+  const g = globalThis as { navigator?: { onLine?: boolean }; window?: WindowLike };
+  const win = g.window;
+  if (!win || typeof win.addEventListener !== 'function') return constantSignal(true);
+  const get = () => g.navigator?.onLine !== false;
+  return {
+    get,
+    subscribe(listener) {
+      const on = () => listener(true);
+      const off = () => listener(false);
+      win.addEventListener('online', on);
+      win.addEventListener('offline', off);
+      return () => {
+        win.removeEventListener('online', on);
+        win.removeEventListener('offline', off);
+      };
+    },
+  };
+}
+
+/** `sessionStorage` when present and usable (it throws in some privacy modes), else null. */
+export function defaultStorage(): PositionStorage | null {
+  try {
+    const storage = (globalThis as { sessionStorage?: PositionStorage }).sessionStorage;
+    if (!storage) return null;
+    const probe = '__tandem_probe__';
+    storage.setItem(probe, '1');
+    storage.removeItem(probe);
+    return storage;
+  } catch {
+    return null;
+  }
+}
+
+export function resolveEnvironment(overrides: Partial<Environment> = {}): Environment {
+  return {
+    now: overrides.now ?? Date.now,
+    timers: overrides.timers ?? defaultTimers,
+    random: overrides.random ?? Math.random,
+    hidden: overrides.hidden ?? documentHidden(),
+    online: overrides.online ?? navigatorOnline(),
+  };
+}

@@ -1,0 +1,21 @@
+export type { BackoffOptions } from './backoff';
+export { BACKOFF_DEFAULTS, backoffDelay, backoffWindow } from './backoff';
+export { createLiveClient } from './client';
+export type { PositionStorage, Signal, Timers } from './environment';
+export type { LiveClientOptions, TokenSource } from './options';
+export type { PollOptions } from './poll-schedule';
+export { POLL_DEFAULTS } from './poll-schedule';
+export type { EventSourceConstructor, EventSourceLike } from './transports/eventsource';
+export type { FetchLike } from './transports/fetch';
+export type { StreamConnection, StreamHandlers, StreamRequest, Transport } from './transports/transport';
+export type {
+  ConnectionStatus,
+  EventHandler,
+  EventMap,
+  EventMeta,
+  LiveClient,
+  LiveState,
+  ResyncHandler,
+} from './types';
+export type { WatchdogOptions } from './watchdog';
+export { WATCHDOG_DEFAULTS } from './watchdog';

@@ -1,0 +1,72 @@
+import type { BackoffOptions } from './backoff';
+import type { Environment, PositionStorage, Signal, Timers } from './environment';
+import type { PollOptions } from './poll-schedule';
+import type { EventSourceConstructor } from './transports/eventsource';
+import type { FetchLike } from './transports/fetch';
+import type { Transport } from './transports/transport';
+import type { WatchdogOptions } from './watchdog';
+
+/** A bearer token, or a function that returns a fresh one (called again after a `401`). */
+export type TokenSource = string | (() => string | null | undefined | Promise<string | null | undefined>);
+
+export interface LiveClientOptions {
+  /** Base URL of the hub: the client uses `{url}/stream` and `{url}/poll`. Absolute in Node. */
+  url: string;
+  /** Channels to follow (1–64 valid names). */
+  channels: readonly string[];
+  /**
+   * Bearer token, or a function returning one. Called on first connect and again after a `401`
+   * or a `token_expired` bye. Omit it to rely on cookies.
+   */
+  token?: TokenSource;
+  /** `'fetch'` (streamed fetch, the default), `'eventsource'` (native EventSource) or your own. @default 'fetch' */
+  transport?: 'fetch' | 'eventsource' | Transport;
+  /** Reconnect delays. @default 100 ms × 1.3ⁿ, capped at 2 s, full jitter; 1 s window after a drop */
+  backoff?: BackoffOptions;
+  /** Heartbeat watchdog. @default 3 × the server's heartbeat (6 s for the default 2 s) */
+  watchdog?: WatchdogOptions;
+  /** Safety-net poller. @default every 10 s while the stream is open, 3 s while not; paused when hidden */
+  poll?: PollOptions;
+  /** Where positions persist across reloads; `null` for nowhere. @default sessionStorage when present */
+  storage?: PositionStorage | null;
+  /** Storage key. @default derived from url and channels */
+  storageKey?: string;
+  /** A cursor to start from, e.g. rendered into the page by the server. Takes precedence over storage. */
+  cursor?: string;
+  /** The fetch used for the stream and polls. @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** Cookies on stream and poll requests. @default 'same-origin' */
+  credentials?: RequestCredentials;
+  /** The EventSource constructor for `transport: 'eventsource'`. @default globalThis.EventSource */
+  EventSource?: EventSourceConstructor;
+  /** How the `eventsource` transport sends the token: `token` query parameter or cookie. @default 'query' */
+  tokenIn?: 'query' | 'cookie';
+  /** Event types the `eventsource` transport listens for besides those given to `on`. @default [] */
+  eventTypes?: readonly string[];
+  /** Connect immediately. @default true */
+  autoStart?: boolean;
+  /** Called with errors thrown by the app's handlers. @default console.error */
+  onHandlerError?: (error: unknown) => void;
+
+  // Environment seams (tests, non-browser hosts).
+  /** @default Date.now */
+  now?: () => number;
+  /** @default globalThis.setTimeout / clearTimeout */
+  timers?: Timers;
+  /** @default Math.random */
+  random?: () => number;
+  /** True while the page is hidden. @default document.visibilityState, or never hidden */
+  hidden?: Signal;
+  /** True while online. @default navigator.onLine with online/offline events, or always online */
+  online?: Signal;
+}
+
+export function environmentOf(options: LiveClientOptions): Partial<Environment> {
+  const env: Partial<Environment> = {};
+  if (options.now) env.now = options.now;
+  if (options.timers) env.timers = options.timers;
+  if (options.random) env.random = options.random;
+  if (options.hidden) env.hidden = options.hidden;
+  if (options.online) env.online = options.online;
+  return env;
+}

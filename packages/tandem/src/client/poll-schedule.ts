@@ -1,0 +1,50 @@
+/** The safety-net poller's options. */
+export interface PollOptions {
+  /** Poll at all. The poller is the safety net: turn it off only with a reason. @default true */
+  enabled?: boolean;
+  /** Interval while the stream is open. @default 10000 */
+  openIntervalMs?: number;
+  /** Interval while the stream is not open. @default 3000 */
+  closedIntervalMs?: number;
+  /** Keep polling while the page is hidden. @default false */
+  whenHidden?: boolean;
+  /** A poll request that has not answered after this long is abandoned. @default 10000 */
+  timeoutMs?: number;
+}
+
+export type ResolvedPollOptions = Required<PollOptions>;
+
+export const POLL_DEFAULTS: ResolvedPollOptions = {
+  enabled: true,
+  openIntervalMs: 10_000,
+  closedIntervalMs: 3_000,
+  whenHidden: false,
+  timeoutMs: 10_000,
+};
+
+export function resolvePoll(options: PollOptions | undefined): ResolvedPollOptions {
+  return { ...POLL_DEFAULTS, ...options };
+}
+
+export interface PollClock {
+  now: number;
+  /** When the last poll started, or when polling started if none has. */
+  lastPollAt: number;
+  streamOpen: boolean;
+  hidden: boolean;
+  /** The server asked to wait until then (`Retry-After`), or 0. */
+  notBefore?: number;
+}
+
+/**
+ * Milliseconds until the next poll, or null while paused. The interval counts from the last
+ * poll's start, so when the stream drops the next poll comes at most `closedIntervalMs` after
+ * the previous one — at once if that is already past.
+ */
+export function nextPollDelay(clock: PollClock, options: ResolvedPollOptions): number | null {
+  if (!options.enabled) return null;
+  if (clock.hidden && !options.whenHidden) return null;
+  const interval = clock.streamOpen ? options.openIntervalMs : options.closedIntervalMs;
+  const due = Math.max(clock.lastPollAt + interval, clock.notBefore ?? 0);
+  return Math.max(0, due - clock.now);
+}

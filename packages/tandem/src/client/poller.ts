@@ -1,0 +1,109 @@
+import type { Environment } from './environment';
+import { nextPollDelay, type ResolvedPollOptions } from './poll-schedule';
+
+export interface Poller {
+  start(): void;
+  stop(): void;
+  /** Re-plans the next poll (the stream opened or dropped). */
+  reschedule(): void;
+  /** Polls at once (or right after the poll in flight); resolves when done. */
+  pollNow(): Promise<void>;
+  readonly inFlight: boolean;
+}
+
+/**
+ * Runs `poll` on the schedule of `nextPollDelay`, one request at a time, and at once when the
+ * network comes back or the page becomes visible. `poll` resolves with the earliest time the
+ * server allows the next poll (`Retry-After`), or nothing.
+ */
+export function createPoller(
+  env: Environment,
+  options: ResolvedPollOptions,
+  isStreamOpen: () => boolean,
+  poll: () => Promise<number | undefined>,
+  onBusyChange: () => void,
+): Poller {
+  let running = false;
+  let timer: unknown = null;
+  let lastPollAt = 0;
+  let notBefore = 0;
+  let inFlight: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const unsubscribe: Array<() => void> = [];
+
+  function clear(): void {
+    if (timer !== null) env.timers.clearTimeout(timer);
+    timer = null;
+  }
+
+  function schedule(): void {
+    clear();
+    if (!running || inFlight) return;
+    const delay = nextPollDelay(
+      { now: env.now(), lastPollAt, streamOpen: isStreamOpen(), hidden: env.hidden.get(), notBefore },
+      options,
+    );
+    if (delay === null) return;
+    timer = env.timers.setTimeout(() => {
+      timer = null;
+      void run();
+    }, delay);
+  }
+
+  function run(): Promise<void> {
+    clear();
+    if (!running) return Promise.resolve();
+    lastPollAt = env.now();
+    const current = poll()
+      .then(
+        (after) => {
+          notBefore = after ?? 0;
+        },
+        () => {},
+      )
+      .finally(() => {
+        inFlight = null;
+        onBusyChange();
+        schedule();
+      });
+    inFlight = current;
+    onBusyChange();
+    return current;
+  }
+
+  return {
+    start() {
+      if (running || !options.enabled) return;
+      running = true;
+      lastPollAt = env.now();
+      unsubscribe.push(
+        env.online.subscribe((online) => {
+          if (online) void this.pollNow();
+        }),
+        env.hidden.subscribe((hidden) => {
+          if (!hidden) void this.pollNow();
+          else schedule();
+        }),
+      );
+      schedule();
+    },
+    stop() {
+      running = false;
+      clear();
+      for (const off of unsubscribe.splice(0)) off();
+    },
+    reschedule: schedule,
+    pollNow() {
+      if (!running) return Promise.resolve();
+      if (!inFlight) return run();
+      queued ??= inFlight.then(() => {
+        queued = null;
+        return run();
+      });
+      return queued;
+    },
+    get inFlight() {
+      return inFlight !== null;
+    },
+  };
+}
