@@ -1,0 +1,94 @@
+/**
+ * S1 idle connections: RSS per connection at each step (server RSS after GC, less its RSS
+ * before any connection, divided by the connection count), and the CPU the idle server spends
+ * over a window at the top step — for Tandem that is its heartbeats.
+ */
+import { Generator, type ServerKind, sample, sleep, startServer } from '../lib/harness';
+import { maxServerConnections } from '../lib/limits';
+import { type Context, type Row, round, type ScenarioResult } from './types';
+
+async function settledRss(server: Awaited<ReturnType<typeof startServer>>): Promise<number> {
+  await server.child.request('gc');
+  await sleep(500);
+  return sample(server).rssBytes;
+}
+
+export async function runS1(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const cap = maxServerConnections();
+  let steps = options.steps ?? [1000, 10_000, options.clients ?? 20_000];
+  if (options.clients && !options.steps)
+    steps = steps.filter((s) => s < options.clients!).concat(options.clients);
+  const requestedTop = steps[steps.length - 1]!;
+  steps = steps.map((s) => Math.min(s, cap));
+  const top = steps[steps.length - 1]!;
+  const windowS = options.duration ?? 10;
+  const notes: string[] = [];
+  if (requestedTop > top) {
+    notes.push(
+      `top step capped at ${top} connections: the open-file limit (${cap + 150}) applies to the server process and cannot be raised here`,
+    );
+  }
+  const rows: Row[] = [];
+  for (const kind of options.servers as ServerKind[]) {
+    const mySteps = kind === 'tandem' || options.allSteps ? steps : [top];
+    const server = await startServer(kind, { cpuProf: options.cpuProf });
+    const gen = await Generator.start(top);
+    try {
+      await sleep(500);
+      const rss0 = await settledRss(server);
+      let open = 0;
+      for (const step of mySteps) {
+        const r = await gen.open(server, step - open);
+        open += r.opened;
+        ctx.log(`S1 ${kind}: ${open} open (${r.failed} failed) in ${Math.round(r.ms)} ms`);
+        if (r.failed > 0)
+          notes.push(`${kind}: ${r.failed} connections failed at step ${step}: ${r.errors[0] ?? ''}`);
+        await sleep(3000);
+        const rss = await settledRss(server);
+        const row: Row = {
+          name: kind,
+          connections: open,
+          rssMiB: round(rss / 2 ** 20, 1),
+          kbPerConn: round((rss - rss0) / open / 1024, 2),
+        };
+        if (step === mySteps[mySteps.length - 1]) {
+          await gen.reset();
+          const a = sample(server);
+          await sleep(windowS * 1000);
+          const b = sample(server);
+          const rep = await gen.report();
+          const cpu = b.cpuSeconds - a.cpuSeconds;
+          row.idleCpuPct = round((cpu / windowS) * 100, 2);
+          row.heartbeats = rep.pings;
+          row.usPerHeartbeat = rep.pings > 0 ? round((cpu * 1e6) / rep.pings, 2) : null;
+        }
+        rows.push(row);
+      }
+    } finally {
+      await gen.stop();
+      await server.child.stop();
+    }
+  }
+  const tandemTop = rows.filter((r) => r.name === 'tandem').at(-1);
+  const kb = Number(tandemTop?.kbPerConn ?? Number.NaN);
+  return {
+    id: 'S1',
+    title: 'Idle connections: RSS per connection and heartbeat CPU',
+    params: { steps: steps.join('/'), windowS },
+    rows,
+    columns: [
+      ['connections', 'conns'],
+      ['rssMiB', 'RSS MiB'],
+      ['kbPerConn', 'KB/conn'],
+      ['idleCpuPct', 'idle CPU %'],
+      ['heartbeats', 'heartbeats'],
+      ['usPerHeartbeat', 'µs/heartbeat'],
+    ],
+    targets: [{ label: `≤ 10 KB per idle connection at ${top}`, value: `${kb} KB`, met: kb <= 10 }],
+    notes: [
+      ...notes,
+      `RSS includes V8 heap growth and allocator slack; kernel socket buffers are not in RSS. Idle CPU window ${windowS} s at the top step; Tandem heartbeats every 2 s, better-sse sends a keep-alive comment every 10 s, socket.io pings every 25 s, the bare loop sends nothing.`,
+    ],
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * S2 fan-out throughput: one channel, N subscribers, events of `size` bytes published at a
+ * fixed rate; deliveries per server CPU-second from the server's CPU time between the first
+ * publish and the last delivery.
+ */
+import { Generator, publish, type ServerKind, sample, sleep, startServer } from '../lib/harness';
+import { type Context, type Row, round, type ScenarioResult } from './types';
+
+export async function runS2(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const clients = options.clients ?? 1000;
+  const rate = options.rate ?? 200;
+  const duration = options.duration ?? 10;
+  const count = Math.round(rate * duration);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const kind of options.servers as ServerKind[]) {
+    const server = await startServer(kind, { cpuProf: options.cpuProf });
+    const gen = await Generator.start(clients);
+    try {
+      const o = await gen.open(server, clients);
+      if (o.failed > 0)
+        notes.push(`${kind}: ${o.failed} of ${clients} connections failed: ${o.errors[0] ?? ''}`);
+      await sleep(1000);
+      await gen.reset();
+      const a = sample(server);
+      const pub = await publish(server, rate, count, options.size);
+      const expected = pub.published * o.opened;
+      const rep = await gen.until((r) => r.events >= expected, 30_000);
+      const b = sample(server);
+      const cpu = b.cpuSeconds - a.cpuSeconds;
+      const wall = (b.at - a.at) / 1000;
+      ctx.log(`S2 ${kind}: ${rep.events}/${expected} deliveries, ${round(cpu)} CPU-s`);
+      rows.push({
+        name: kind,
+        clients: o.opened,
+        events: pub.published,
+        deliveries: rep.events,
+        complete: round((rep.events / expected) * 100, 3),
+        cpuSeconds: round(cpu, 2),
+        wallSeconds: round(wall, 2),
+        deliveriesPerCpuSecond: Math.round(rep.events / cpu),
+        p99ms: round(rep.latency.quantileMs(0.99), 1),
+        rxMiB: round(rep.rxBytes / 2 ** 20, 1),
+      });
+    } finally {
+      await gen.stop();
+      await server.child.stop();
+    }
+  }
+  const perCpu = (name: string) =>
+    Number(rows.find((r) => r.name === name)?.deliveriesPerCpuSecond ?? Number.NaN);
+  const t = perCpu('tandem');
+  const ratios: Record<string, number> = {};
+  for (const r of rows) if (r.name !== 'tandem') ratios[r.name] = round(t / perCpu(r.name), 2);
+  const targets = [];
+  if ('better-sse' in ratios)
+    targets.push({
+      label: '≥ 2× better-sse',
+      value: `${ratios['better-sse']}×`,
+      met: ratios['better-sse']! >= 2,
+    });
+  if ('socketio' in ratios)
+    targets.push({ label: '≥ 3× socket.io', value: `${ratios.socketio}×`, met: ratios.socketio! >= 3 });
+  if ('bare' in ratios) {
+    const behind = 1 / ratios.bare!;
+    targets.push({
+      label: 'within 1.3× of the bare loop',
+      value: `bare is ${round(behind, 2)}× Tandem`,
+      met: behind <= 1.3,
+    });
+  }
+  return {
+    id: 'S2',
+    title: 'Fan-out throughput: deliveries per server CPU-second',
+    params: { clients, rate, duration, size: options.size, events: count },
+    rows,
+    columns: [
+      ['clients', 'clients'],
+      ['deliveries', 'deliveries'],
+      ['complete', 'complete %'],
+      ['cpuSeconds', 'CPU-s'],
+      ['deliveriesPerCpuSecond', 'deliveries/CPU-s'],
+      ['p99ms', 'p99 ms'],
+      ['rxMiB', 'MiB sent'],
+    ],
+    targets,
+    ratios,
+    notes: [
+      ...notes,
+      'Each library frames the same payload its own way: Tandem adds an id (cursor) and an envelope (channel, offset, epoch, ts), socket.io its packet prefix; "MiB sent" shows the difference.',
+    ],
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * S5 reconnect storm (Tandem): N tracked streams, events at 10/s throughout; every stream is
+ * cut at once with `hub.disconnect({})`. Clients reconnect like Tandem's client (full-jitter
+ * backoff from 100 ms) with Last-Event-ID. Measured: time from the cut until the last client's
+ * hello says `recovered`, events lost (gaps in offsets, or never received) and duplicates.
+ */
+import { Generator, publish, sleep, startServer } from '../lib/harness';
+import { type Context, round, type ScenarioResult } from './types';
+
+export async function runS5(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const clients = options.clients ?? 10_000;
+  const rate = 10;
+  const duration = options.duration ?? 10;
+  const count = Math.round(rate * duration);
+  const server = await startServer('tandem', { cpuProf: options.cpuProf });
+  const gen = await Generator.start(clients);
+  const now = () => performance.timeOrigin + performance.now();
+  try {
+    const o = await gen.open(server, clients, { track: true, reconnect: true });
+    ctx.log(`S5: ${o.opened} open in ${Math.round(o.ms)} ms`);
+    await sleep(1000);
+    await gen.reset();
+    const publishing = publish(server, rate, count, options.size);
+    await sleep(Math.min(3000, (duration * 1000) / 3));
+    const cutAt = now();
+    const cut = await server.child.request<number>('disconnect');
+    const resumed = await gen.until((r) => r.reconnects >= cut, 30_000, 100);
+    const resumeMs = resumed.reconnects >= cut ? resumed.lastResumeAt - cutAt : Number.NaN;
+    ctx.log(`S5: cut ${cut}, ${resumed.reconnects} resumed, last after ${round(resumeMs)} ms`);
+    const pub = await publishing;
+    await gen.all('waitFor', { offset: pub.published, timeoutMs: 15_000 }, 30_000);
+    const rep = await gen.report({ finalOffset: pub.published });
+    const lost = rep.gapLost + rep.tailLost;
+    return {
+      id: 'S5',
+      title: 'Reconnect storm: every connection cut at once',
+      params: { clients, rate, duration, events: pub.published },
+      rows: [
+        {
+          name: 'tandem',
+          clients: o.opened,
+          cut,
+          resumed: rep.reconnects,
+          notRecovered: rep.notRecovered,
+          resyncs: rep.resyncs,
+          resumeMs: round(resumeMs, 0),
+          lost,
+          duplicates: rep.dup,
+          behind: rep.behind,
+        },
+      ],
+      columns: [
+        ['clients', 'clients'],
+        ['cut', 'cut'],
+        ['resumed', 'resumed'],
+        ['resumeMs', 'all resumed after ms'],
+        ['lost', 'events lost'],
+        ['duplicates', 'duplicates'],
+        ['notRecovered', 'not recovered'],
+      ],
+      targets: [
+        {
+          label: `all ${clients} resumed within 3 s, zero lost`,
+          value: `${rep.reconnects}/${cut} in ${round(resumeMs, 0)} ms, ${lost} lost`,
+          met:
+            rep.reconnects >= cut &&
+            cut === o.opened &&
+            resumeMs <= 3000 &&
+            lost === 0 &&
+            rep.notRecovered === 0,
+        },
+      ],
+      notes: [
+        'The clients reconnect as Tandem\'s client does (delay uniform in [0, 100 ms × 1.3ⁿ], capped at 2 s) and send Last-Event-ID; "resumed" counts hellos with recovered=true after the cut. Peers have no resume, so S5 runs Tandem alone.',
+        ...(o.failed > 0 ? [`${o.failed} initial connections failed: ${o.errors[0] ?? ''}`] : []),
+        ...(rep.errorSamples.length > 0
+          ? [`generator errors (sample): ${rep.errorSamples.slice(0, 2).join('; ')}`]
+          : []),
+      ],
+    };
+  } finally {
+    await gen.stop();
+    await server.child.stop();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * S6 hybrid vs polling only: N clients over a window at 1 event/s against Tandem, in three
+ * modes — hybrid (stream open + a poll every 10 s, as Tandem's client does while connected),
+ * polling every 3 s, polling every 1 s. Each mode gets a fresh server process. Server CPU,
+ * requests and bytes are counted over the window only; stream connects happen before it.
+ */
+import { Generator, publish, sample, sleep, startServer } from '../lib/harness';
+import { type Context, type Row, round, type ScenarioResult } from './types';
+
+interface Mode {
+  name: string;
+  kind: 'hybrid' | 'poll';
+  intervalMs: number;
+}
+
+export async function runS6(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const clients = options.clients ?? 2000;
+  const duration = options.duration ?? 30;
+  const modes: Mode[] = [
+    { name: 'hybrid (stream + poll 10 s)', kind: 'hybrid', intervalMs: 10_000 },
+    { name: 'poll every 3 s', kind: 'poll', intervalMs: 3000 },
+    { name: 'poll every 1 s', kind: 'poll', intervalMs: 1000 },
+  ];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const mode of modes) {
+    const server = await startServer('tandem', { cpuProf: options.cpuProf });
+    const gen = await Generator.start(clients);
+    try {
+      const o = await gen.open(server, clients, {
+        kind: mode.kind,
+        track: mode.kind === 'hybrid',
+        pollIntervalMs: mode.intervalMs,
+      });
+      if (o.failed > 0) notes.push(`${mode.name}: ${o.failed} connections failed: ${o.errors[0] ?? ''}`);
+      await sleep(1000);
+      await gen.reset();
+      const a = sample(server);
+      await gen.all('startPolling', { durationMs: duration * 1000 });
+      const pub = await publish(server, 1, duration, options.size);
+      await sleep(1500);
+      const b = sample(server);
+      await gen.all('stopPolling');
+      const rep = await gen.report();
+      const fresh = mode.kind === 'hybrid' ? rep.latency : rep.freshness;
+      const cpu = b.cpuSeconds - a.cpuSeconds;
+      ctx.log(
+        `S6 ${mode.name}: ${round(cpu)} CPU-s, ${rep.requests} requests, p99 ${round(fresh.quantileMs(0.99))} ms`,
+      );
+      rows.push({
+        name: mode.name,
+        clients: o.opened,
+        events: pub.published,
+        cpuSeconds: round(cpu, 2),
+        requests: rep.requests,
+        notModified: rep.poll304,
+        mib: round(rep.rxBytes / 2 ** 20, 2),
+        freshP50: round(fresh.quantileMs(0.5), 1),
+        freshP99: round(fresh.quantileMs(0.99), 1),
+        received: fresh.count,
+        pollErrors: rep.pollErrors,
+      });
+      if (rep.errorSamples.length > 0) notes.push(`${mode.name}: ${rep.errorSamples[0]}`);
+    } finally {
+      await gen.stop();
+      await server.child.stop();
+    }
+  }
+  const hybrid = rows[0]!;
+  const poll1 = rows[2]!;
+  const cpuShare = Number(hybrid.cpuSeconds) / Number(poll1.cpuSeconds);
+  return {
+    id: 'S6',
+    title: 'Hybrid (stream + 10 s poll) vs polling only',
+    params: { clients, duration, rate: 1, size: options.size },
+    rows,
+    columns: [
+      ['cpuSeconds', 'server CPU-s'],
+      ['requests', 'requests'],
+      ['notModified', '304s'],
+      ['mib', 'MiB sent'],
+      ['freshP50', 'fresh p50 ms'],
+      ['freshP99', 'fresh p99 ms'],
+      ['received', 'events seen'],
+    ],
+    targets: [
+      {
+        label: '≤ 7 % of the CPU of polling every 1 s',
+        value: `${round(cpuShare * 100, 1)} %`,
+        met: cpuShare <= 0.07,
+      },
+      {
+        label: 'hybrid freshness p99 ≤ 50 ms',
+        value: `${hybrid.freshP99} ms`,
+        met: Number(hybrid.freshP99) <= 50,
+      },
+    ],
+    ratios: {
+      'poll every 3 s': round(Number(rows[1]!.cpuSeconds) / Number(hybrid.cpuSeconds), 2),
+      'poll every 1 s': round(1 / cpuShare, 2),
+    },
+    notes: [
+      ...notes,
+      'Pollers keep their connection alive (server keep-alive 75 s), send the cursor and If-None-Match, and start at a random phase. Freshness: publish → the event reaching the client, by stream (hybrid) or by the poll that returned it.',
+    ],
+  };
+}

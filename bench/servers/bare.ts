@@ -1,0 +1,45 @@
+/**
+ * The floor: node:http and a loop writing one pre-encoded Buffer to every response. No ids,
+ * no heartbeats, no resume; what any SSE server costs at the least.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions } from './types';
+
+export async function start(): Promise<BenchServer> {
+  const subscribers = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    if (!req.url?.startsWith('/stream')) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+    });
+    res.write(':ok\n\n');
+    subscribers.add(res);
+    const drop = () => subscribers.delete(res);
+    res.on('close', drop);
+    res.on('error', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(listenOptions(), resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    publish(_channel: string, data: BenchPayload) {
+      const frame = Buffer.from(`event: ${EVENT_TYPE}\ndata: ${JSON.stringify(data)}\n\n`);
+      for (const res of subscribers) res.write(frame);
+    },
+    connections: () => subscribers.size,
+    disconnectAll() {
+      const n = subscribers.size;
+      for (const res of subscribers) res.destroy();
+      return n;
+    },
+    async close() {
+      for (const res of subscribers) res.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/** Tandem: the hub behind node:http at `/live/…`, memory broker or (S7) the Redis broker. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHub, memoryBroker } from '../../packages/tandem/src/server';
+import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions, type ServerOptions } from './types';
+
+export async function start(options: ServerOptions): Promise<BenchServer> {
+  let broker = memoryBroker();
+  let closeBroker = async () => {};
+  if (options.redisUrl) {
+    const { redisBroker } = await import('../../packages/tandem/src/redis');
+    broker = redisBroker({ url: options.redisUrl, prefix: `bench:${process.pid}:` });
+    closeBroker = () => broker.close();
+  }
+  const hub = createHub({ broker, heartbeatMs: options.heartbeatMs });
+  const server = http.createServer(hub.node());
+  // Keep-alive long enough for a poller every 10 s to reuse its connection, as behind a proxy.
+  server.keepAliveTimeout = 75_000;
+  await new Promise<void>((resolve) => server.listen(listenOptions(), resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    publish: (channel: string, data: BenchPayload) => hub.publish(channel, EVENT_TYPE, data),
+    connections: () => hub.connectionCount(),
+    disconnectAll: () => hub.disconnect({}),
+    async close() {
+      await hub.close();
+      await closeBroker();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
