@@ -1,0 +1,227 @@
+import { Buffer } from 'node:buffer';
+import { type ByeReason, CONTROL_EVENTS, joinCursor, type ResyncReason } from '../protocol';
+import { controlFrame, type EncodedEvent, idLine } from './encode';
+import type { Sink } from './sink';
+
+/** What a connection needs from its hub. */
+export interface ConnectionHost {
+  readonly maxBufferedBytes: number;
+  /** The connection has bytes pending: flush it at the end of this tick. */
+  markDirty(connection: Connection): void;
+  /** The connection ended; remove every trace of it. Called exactly once. */
+  released(connection: Connection, reason: ByeReason | 'aborted'): void;
+  resynced(reason: ResyncReason, count: number): void;
+}
+
+/** A channel's starting point on a new connection, decided by the resume plan. */
+export interface StartPosition {
+  channel: string;
+  epoch: string;
+  offset: number;
+}
+
+type State = 'starting' | 'live' | 'closed';
+
+/**
+ * One open stream. It tracks the position on each of its channels (so nothing is sent twice
+ * and a hole or epoch change becomes `resync`), queues bytes per tick for one coalesced write,
+ * and ends on backpressure, bye or abort. It owns no timer: the hub's shared heartbeat and
+ * flush drive it.
+ */
+export class Connection {
+  state: State = 'starting';
+  /** Whether bytes were written since the last heartbeat. */
+  active = false;
+  /** Live events that arrived while the replay was written, in arrival order. */
+  private startBuffer: { slot: number; encoded: EncodedEvent }[] = [];
+  private startBufferBytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private sink: Sink | null = null;
+  readonly channels: readonly string[];
+  readonly single: boolean;
+  readonly epochs: string[];
+  readonly offsets: number[];
+  /** Each channel's cursor entry at its current position. */
+  readonly entries: string[];
+
+  constructor(
+    readonly id: string,
+    readonly subject: string,
+    readonly expiresAt: number,
+    starts: readonly StartPosition[],
+    private readonly host: ConnectionHost,
+  ) {
+    this.channels = starts.map((s) => s.channel);
+    this.single = starts.length === 1;
+    this.epochs = starts.map((s) => s.epoch);
+    this.offsets = starts.map((s) => s.offset);
+    this.entries = starts.map(() => '');
+  }
+
+  /** Sets where a channel starts; called by the resume plan before `start`. */
+  position(slot: number, epoch: string, offset: number, entry: string): void {
+    this.epochs[slot] = epoch;
+    this.offsets[slot] = offset;
+    this.entries[slot] = entry;
+  }
+
+  get cursor(): string {
+    return joinCursor(this.entries);
+  }
+
+  /** Takes a batch of live events for one channel (fan-out calls this once per tick per channel). */
+  receive(slot: number, batch: readonly EncodedEvent[], shared: () => Buffer, contiguous: boolean): number {
+    if (this.state === 'closed') return 0;
+    if (this.state === 'starting') {
+      for (const encoded of batch) {
+        this.startBuffer.push({ slot, encoded });
+        this.startBufferBytes += encoded.full.length;
+      }
+      // A client that cannot take its replay fast enough must not grow the server: cut it.
+      if (this.startBufferBytes > this.host.maxBufferedBytes) this.abort('slow_consumer');
+      return 0;
+    }
+    const first = batch[0]!.event;
+    if (
+      this.single &&
+      contiguous &&
+      first.epoch === this.epochs[0] &&
+      first.offset === this.offsets[0]! + 1
+    ) {
+      // Fast path: the whole frame, `id:` included, is the buffer shared by every subscriber.
+      const last = batch[batch.length - 1]!;
+      this.offsets[0] = last.event.offset;
+      this.entries[0] = last.entry;
+      this.enqueue(shared());
+      return batch.length;
+    }
+    let delivered = 0;
+    for (const encoded of batch) if (this.accept(slot, encoded)) delivered++;
+    return delivered;
+  }
+
+  /**
+   * Delivers one event unless already seen. A new epoch or a hole means continuity is lost:
+   * `resync` first, then carry on from this event.
+   */
+  accept(slot: number, encoded: EncodedEvent): boolean {
+    const { event } = encoded;
+    if (event.epoch !== this.epochs[slot]) {
+      this.resync([this.channels[slot]!], 'epoch');
+    } else if (event.offset <= this.offsets[slot]!) {
+      return false;
+    } else if (event.offset > this.offsets[slot]! + 1) {
+      this.resync([this.channels[slot]!], 'gap');
+    }
+    this.epochs[slot] = event.epoch;
+    this.offsets[slot] = event.offset;
+    this.entries[slot] = encoded.entry;
+    if (this.single) {
+      this.enqueue(encoded.full);
+    } else {
+      this.enqueue(idLine(this.entries));
+      this.enqueue(encoded.body);
+    }
+    return true;
+  }
+
+  resync(channels: string[], reason: ResyncReason): void {
+    this.enqueue(controlFrame(CONTROL_EVENTS.resync, { channels, reason }));
+    this.host.resynced(reason, channels.length);
+  }
+
+  enqueue(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.pending.length === 0) this.host.markDirty(this);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  /** Writes what is pending as one chunk; cuts the connection if the client is too far behind. */
+  flush(): void {
+    if (this.state === 'closed' || !this.sink || this.pending.length === 0) return;
+    const chunk =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.active = true;
+    if (!this.sink.write(chunk)) {
+      this.abort('aborted');
+      return;
+    }
+    if (this.sink.buffered() > this.host.maxBufferedBytes) this.abort('slow_consumer');
+  }
+
+  /**
+   * Attaches the response and writes the start: `prelude` (retry, hello, resyncs), then the
+   * replay, pausing whenever the client falls behind, then the live events that arrived
+   * meanwhile (duplicates dropped by offset). Then the connection is live.
+   */
+  async start(sink: Sink, prelude: Buffer, replay: readonly { slot: number; encoded: EncodedEvent }[]) {
+    if (this.state === 'closed') {
+      sink.destroy();
+      return;
+    }
+    this.sink = sink;
+    this.enqueue(prelude);
+    const chunkBytes = Math.max(1024, Math.min(65_536, this.host.maxBufferedBytes >> 2));
+    const pause = this.host.maxBufferedBytes >> 1;
+    for (const { slot, encoded } of replay) {
+      this.accept(slot, encoded);
+      if (this.pendingBytes >= chunkBytes) {
+        this.flush();
+        if (sink.buffered() > pause) await sink.drained();
+        if (this.isClosed()) return;
+      }
+    }
+    // Drain the buffered live events; more may arrive while we wait, so loop until empty.
+    while (this.startBuffer.length > 0) {
+      const buffered = this.startBuffer;
+      this.startBuffer = [];
+      this.startBufferBytes = 0;
+      for (const { slot, encoded } of buffered) this.accept(slot, encoded);
+      if (this.pendingBytes >= chunkBytes) {
+        this.flush();
+        if (sink.buffered() > pause) await sink.drained();
+        if (this.isClosed()) return;
+      }
+    }
+    this.state = 'live';
+    this.flush();
+  }
+
+  /** Re-reads the state after an await (it may have closed meanwhile). */
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Ends gracefully with `tandem:bye`. */
+  bye(reason: ByeReason, reconnectMs?: number): void {
+    if (this.state === 'closed') return;
+    this.enqueue(
+      controlFrame(CONTROL_EVENTS.bye, reconnectMs === undefined ? { reason } : { reason, reconnectMs }),
+    );
+    this.flush();
+    const sink = this.sink;
+    this.release(reason);
+    sink?.end();
+  }
+
+  /** Drops the connection at once (slow consumer, write error, client gone). */
+  abort(reason: ByeReason | 'aborted'): void {
+    if (this.state === 'closed') return;
+    const sink = this.sink;
+    this.release(reason);
+    sink?.destroy();
+  }
+
+  private release(reason: ByeReason | 'aborted'): void {
+    this.state = 'closed';
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.startBuffer = [];
+    this.sink = null;
+    this.host.released(this, reason);
+  }
+}

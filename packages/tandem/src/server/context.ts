@@ -1,0 +1,54 @@
+import type { Position } from '../protocol';
+import type { Authorize } from './auth';
+import type { Broker } from './broker';
+import type { Connection, ConnectionHost } from './connection';
+import type { Cors } from './cors';
+import type { Fanout } from './fanout';
+import type { HubMetrics } from './metrics';
+import type { MetricsOptions } from './options';
+import type { Sink } from './sink';
+import type { Deadlines } from './ticker';
+
+/** Options with every default applied. */
+export interface Settings {
+  authorize: Authorize | undefined;
+  heartbeatMs: number;
+  retryMs: number;
+  maxBufferedBytes: number;
+  maxConnections: number;
+  retryAfterSeconds: number;
+  offline: 'none' | 'undelivered';
+  basePath: string | undefined;
+  metrics: MetricsOptions | null;
+  tokenCookie: string;
+  maxPollWaitSeconds: number;
+  closeTimeoutMs: number;
+}
+
+/**
+ * The state the hub's request handlers share. Internal: the public surface is `Hub`.
+ */
+export interface HubContext {
+  readonly settings: Settings;
+  readonly broker: Broker;
+  readonly fanout: Fanout;
+  readonly metrics: HubMetrics;
+  readonly cors: Cors | null;
+  readonly connections: Map<string, Connection>;
+  readonly host: ConnectionHost;
+  /** Long polls' deadlines, all on one timer. */
+  readonly deadlines: Deadlines;
+  /** Responses (streams) still open, so `close()` can wait for them to drain. */
+  readonly sinks: Set<Sink>;
+  /** `close()` was called: new requests get 503. */
+  readonly closing: boolean;
+  newConnectionId(): string;
+  /** Registers a new stream (and starts the shared heartbeat). */
+  addConnection(connection: Connection): void;
+  /** With `offline: 'undelivered'`: the last position delivered on a channel, null if unknown. */
+  deliveredMark: ((channel: string) => Position | null) | undefined;
+  markDelivered(channel: string, epoch: string, offset: number): void;
+  /** Reports an unexpected failure (not a TandemError). */
+  reportError(error: unknown): void;
+  sinkClosed(sink: Sink): void;
+}

@@ -1,0 +1,63 @@
+import { Buffer } from 'node:buffer';
+import { CONTROL_EVENTS, cursorEntry, encodeFrame, joinCursor, type LiveEvent } from '../protocol';
+
+/**
+ * An event serialised once for every subscriber: `body` is its `event:` and `data:` lines,
+ * `full` the whole frame including the `id:` of a single-channel cursor. A connection on one
+ * channel writes `full` as is; a connection on several writes its own `id:` line, then `body`.
+ */
+export interface EncodedEvent {
+  readonly event: LiveEvent;
+  /** This channel's part of a cursor at this event. */
+  readonly entry: string;
+  readonly body: Buffer;
+  readonly full: Buffer;
+}
+
+const cache = new WeakMap<LiveEvent, EncodedEvent>();
+/** JSON of published data, set by `publish` so fan-out does not stringify it again. */
+const dataJson = new WeakMap<object, string>();
+
+/** Remembers the JSON of published `data` (objects only) for the encoder. */
+export function rememberJson(data: unknown, json: string): void {
+  if (typeof data === 'object' && data !== null) dataJson.set(data, json);
+}
+
+function envelopeJson(event: LiveEvent): string {
+  const data =
+    (typeof event.data === 'object' && event.data !== null ? dataJson.get(event.data) : undefined) ??
+    JSON.stringify(event.data) ??
+    'null';
+  // Channel and epoch names are from JSON-safe alphabets, so only `data` needs stringifying.
+  return `{"channel":"${event.channel}","offset":${event.offset},"epoch":"${event.epoch}","ts":${event.ts},"data":${data}}`;
+}
+
+/** Encodes an event once; later calls with the same event object return the same buffers. */
+export function encodeEvent(event: LiveEvent): EncodedEvent {
+  let encoded = cache.get(event);
+  if (encoded) return encoded;
+  const entry = cursorEntry(event.channel, { epoch: event.epoch, offset: event.offset });
+  // encodeFrame refuses a type with CR/LF/NUL, so an event from another node cannot inject.
+  const body = encodeFrame({ event: event.type, data: envelopeJson(event) });
+  encoded = {
+    event,
+    entry,
+    body: Buffer.from(body),
+    full: Buffer.from(`id: ${joinCursor([entry])}\n${body}`),
+  };
+  cache.set(event, encoded);
+  return encoded;
+}
+
+/** The `id:` line of a multi-channel cursor. */
+export function idLine(entries: readonly string[]): Buffer {
+  return Buffer.from(`id: ${joinCursor(entries)}\n`);
+}
+
+export function controlFrame(name: string, payload: unknown, id?: string): Buffer {
+  return Buffer.from(encodeFrame({ id, event: name, data: JSON.stringify(payload) }));
+}
+
+export function pingFrame(now: number): Buffer {
+  return controlFrame(CONTROL_EVENTS.ping, { t: now });
+}

@@ -1,0 +1,176 @@
+import { Buffer } from 'node:buffer';
+import type { LiveEvent } from '../protocol';
+import type { Broker } from './broker';
+import type { Connection } from './connection';
+import { type EncodedEvent, encodeEvent } from './encode';
+
+/** Called for every live event of a channel, e.g. to wake long polls. */
+export type Waiter = (event: LiveEvent) => void;
+
+/** Counts the fan-out reports, once per channel per tick rather than per connection. */
+export interface FanoutObserver {
+  delivered(batch: readonly EncodedEvent[], deliveries: number, now: number): void;
+}
+
+/** One broker subscription per channel, shared by every connection and long poll on it. */
+class Feed {
+  readonly subscribers = new Map<Connection, number>();
+  readonly waiters = new Set<Waiter>();
+  batch: EncodedEvent[] = [];
+  unsubscribe: () => void = () => {};
+  constructor(readonly channel: string) {}
+  get empty(): boolean {
+    return this.subscribers.size === 0 && this.waiters.size === 0;
+  }
+}
+
+const defer: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+
+/**
+ * Fan-out: each live event is serialised once (`encodeEvent`) and queued on its channel; at the
+ * end of the tick every channel's batch goes to its subscribers (a single-channel connection
+ * gets one Buffer shared by all of them), then each touched connection makes one write.
+ */
+export class Fanout {
+  private readonly feeds = new Map<string, Feed>();
+  private readonly dirtyFeeds = new Set<Feed>();
+  private readonly dirtyConnections = new Set<Connection>();
+  private scheduled = false;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly observer: FanoutObserver,
+  ) {}
+
+  private feed(channel: string): Feed {
+    let feed = this.feeds.get(channel);
+    if (!feed) {
+      const created = new Feed(channel);
+      feed = created;
+      this.feeds.set(channel, created);
+      created.unsubscribe = this.broker.subscribe(channel, (event) => this.arrive(created, event));
+    }
+    return feed;
+  }
+
+  private arrive(feed: Feed, event: LiveEvent): void {
+    if (feed.subscribers.size > 0) {
+      feed.batch.push(encodeEvent(event));
+      this.dirtyFeeds.add(feed);
+      this.schedule();
+    }
+    if (feed.waiters.size > 0) {
+      const waiters = [...feed.waiters];
+      feed.waiters.clear();
+      for (const waiter of waiters) waiter(event);
+      this.release(feed);
+    }
+  }
+
+  /** Attaches a connection's live listeners; do it before reading the log (resume step 1). */
+  attach(connection: Connection): void {
+    connection.channels.forEach((channel, slot) => {
+      this.feed(channel).subscribers.set(connection, slot);
+    });
+  }
+
+  detach(connection: Connection): void {
+    for (const channel of connection.channels) {
+      const feed = this.feeds.get(channel);
+      if (!feed) continue;
+      feed.subscribers.delete(connection);
+      this.release(feed);
+    }
+    this.dirtyConnections.delete(connection);
+  }
+
+  /** Calls `waiter` once, at the next event on any of `channels`; returns the cancel function. */
+  wait(channels: readonly string[], waiter: Waiter): () => void {
+    let done = false;
+    const once: Waiter = (event) => {
+      if (done) return;
+      done = true;
+      cancel();
+      waiter(event);
+    };
+    const cancel = () => {
+      done = true;
+      for (const channel of channels) {
+        const feed = this.feeds.get(channel);
+        if (!feed) continue;
+        feed.waiters.delete(once);
+        this.release(feed);
+      }
+    };
+    for (const channel of channels) this.feed(channel).waiters.add(once);
+    return cancel;
+  }
+
+  markDirty(connection: Connection): void {
+    this.dirtyConnections.add(connection);
+    this.schedule();
+  }
+
+  private release(feed: Feed): void {
+    if (!feed.empty || this.feeds.get(feed.channel) !== feed) return;
+    this.feeds.delete(feed.channel);
+    this.dirtyFeeds.delete(feed);
+    feed.unsubscribe();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    defer(() => this.flush());
+  }
+
+  /** Delivers every queued batch, then writes each touched connection once. */
+  flush(): void {
+    this.scheduled = false;
+    const now = Date.now();
+    for (const feed of this.dirtyFeeds) {
+      const batch = feed.batch;
+      feed.batch = [];
+      if (batch.length === 0) continue;
+      let contiguous = true;
+      for (let i = 1; i < batch.length && contiguous; i++) {
+        const a = batch[i - 1]!.event;
+        const b = batch[i]!.event;
+        contiguous = a.epoch === b.epoch && b.offset === a.offset + 1;
+      }
+      let shared: Buffer | undefined;
+      const getShared = () => {
+        shared ??= batch.length === 1 ? batch[0]!.full : Buffer.concat(batch.map((e) => e.full));
+        return shared;
+      };
+      let deliveries = 0;
+      for (const [connection, slot] of feed.subscribers) {
+        deliveries += connection.receive(slot, batch, getShared, contiguous);
+      }
+      this.observer.delivered(batch, deliveries, now);
+    }
+    this.dirtyFeeds.clear();
+    for (const connection of this.dirtyConnections) connection.flush();
+    this.dirtyConnections.clear();
+  }
+
+  /** Sizes, for leak tests: channels with a broker subscription, attached connections, waiters. */
+  stats(): { channels: number; subscribers: number; waiters: number } {
+    let subscribers = 0;
+    let waiters = 0;
+    for (const feed of this.feeds.values()) {
+      subscribers += feed.subscribers.size;
+      waiters += feed.waiters.size;
+    }
+    return { channels: this.feeds.size, subscribers, waiters };
+  }
+
+  /** Drops every subscription (hub shutdown). */
+  close(): void {
+    for (const feed of this.feeds.values()) feed.unsubscribe();
+    this.feeds.clear();
+    this.dirtyFeeds.clear();
+    this.dirtyConnections.clear();
+  }
+}

@@ -1,0 +1,132 @@
+import type { Buffer } from 'node:buffer';
+import { parseChannelList, TandemError, type TandemErrorCode } from '../protocol';
+import { authenticate, type HubRequest, permit } from './auth';
+import type { Connection } from './connection';
+import type { HubContext } from './context';
+import type { HeaderMap } from './cors';
+import type { EncodedEvent } from './encode';
+import { poll } from './poll';
+import { openStream } from './stream';
+
+/** A plain response: JSON error or body, metrics text, 204 or 304. */
+export interface PlainOutcome {
+  kind: 'response';
+  status: number;
+  headers: HeaderMap;
+  body: string | null;
+}
+
+/** A stream to start: the adapter attaches its sink and calls `connection.start`. */
+export interface StreamOutcome {
+  kind: 'stream';
+  headers: HeaderMap;
+  connection: Connection;
+  prelude: Buffer;
+  replay: { slot: number; encoded: EncodedEvent }[];
+}
+
+export type Outcome = PlainOutcome | StreamOutcome;
+
+export type Route = 'stream' | 'poll' | 'metrics';
+
+/** Headers on every response (DESIGN.md, Wire protocol). */
+export const COMMON_HEADERS: HeaderMap = {
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};
+
+/** The endpoint a path names: exact under `basePath`, else by its last segment. */
+export function route(pathname: string, basePath: string | undefined): Route | null {
+  let rest: string;
+  if (basePath !== undefined) {
+    if (!pathname.startsWith(basePath)) return null;
+    rest = pathname.slice(basePath.length);
+  } else {
+    rest = pathname.slice(pathname.lastIndexOf('/'));
+  }
+  if (rest === '/stream') return 'stream';
+  if (rest === '/poll') return 'poll';
+  if (rest === '/metrics') return 'metrics';
+  return null;
+}
+
+/**
+ * A thrown value as a TandemError. Checked by name and code, not `instanceof`: a hub kept on
+ * globalThis across a dev reload meets errors from a fresh copy of the module.
+ */
+export function asTandemError(error: unknown): TandemError | null {
+  if (error instanceof TandemError) return error;
+  const e = error as { name?: unknown; code?: unknown; message?: unknown; status?: unknown } | null;
+  if (e && e.name === 'TandemError' && typeof e.code === 'string') {
+    return new TandemError(e.code as TandemErrorCode, String(e.message), {
+      status: typeof e.status === 'number' ? e.status : undefined,
+    });
+  }
+  return null;
+}
+
+export function json(status: number, body: unknown, headers: HeaderMap): PlainOutcome {
+  return {
+    kind: 'response',
+    status,
+    headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(body),
+  };
+}
+
+export function errorOutcome(ctx: HubContext, error: unknown, headers: HeaderMap): PlainOutcome {
+  let tandem = asTandemError(error);
+  if (!tandem) {
+    ctx.reportError(error);
+    tandem = new TandemError('internal', 'internal server error');
+  }
+  const status = tandem.status ?? 500;
+  ctx.metrics.errors.inc({ code: tandem.code });
+  const extra: HeaderMap = { ...headers };
+  if (status === 429 || status === 503) extra['Retry-After'] = String(ctx.settings.retryAfterSeconds);
+  if (status === 405) extra.Allow = 'GET, OPTIONS';
+  return json(status, tandem.toJSON(), extra);
+}
+
+/** Handles one request, whatever the runtime; the adapters only translate in and out. */
+export async function handle(ctx: HubContext, request: HubRequest, signal: AbortSignal): Promise<Outcome> {
+  const origin = request.headers.get('origin');
+  const headers: HeaderMap = { ...COMMON_HEADERS, ...ctx.cors?.headers(origin) };
+  const endpoint = route(request.url.pathname, ctx.settings.basePath);
+  try {
+    if (request.method === 'OPTIONS' && ctx.cors) {
+      return {
+        kind: 'response',
+        status: 204,
+        headers: { ...headers, ...ctx.cors.preflight(origin) },
+        body: null,
+      };
+    }
+    if (!endpoint) throw new TandemError('not_found', `no endpoint at ${request.url.pathname.slice(0, 200)}`);
+    if (request.method !== 'GET')
+      throw new TandemError('method_not_allowed', `${request.method} is not allowed`);
+    if (ctx.closing) throw new TandemError('shutting_down', 'the server is shutting down');
+    if (endpoint === 'metrics') return await metrics(ctx, request, headers);
+    const grant = await authenticate(ctx.settings.authorize, request);
+    const channels = parseChannelList(request.url.searchParams.get('channels'));
+    permit(grant, channels);
+    if (endpoint === 'stream') return await openStream(ctx, request, grant, channels, headers);
+    return await poll(ctx, request, channels, headers, signal);
+  } catch (error) {
+    return errorOutcome(ctx, error, headers);
+  }
+}
+
+async function metrics(ctx: HubContext, request: HubRequest, headers: HeaderMap): Promise<Outcome> {
+  const options = ctx.settings.metrics;
+  if (!options) throw new TandemError('not_found', 'metrics are disabled');
+  if (options.authorize && !(await options.authorize(request))) {
+    throw new TandemError('forbidden', 'not permitted to read metrics');
+  }
+  return {
+    kind: 'response',
+    status: 200,
+    headers: { ...headers, 'Content-Type': ctx.metrics.registry.contentType },
+    body: await ctx.metrics.registry.metrics(),
+  };
+}

@@ -1,0 +1,232 @@
+import type { Buffer } from 'node:buffer';
+import type { Registry } from 'prom-client';
+import { type ByeReason, type LiveEvent, type Position, TandemError } from '../protocol';
+import type { Broker } from './broker';
+import type { Connection, ConnectionHost } from './connection';
+import type { HubContext, Settings } from './context';
+import { corsFrom } from './cors';
+import { pingFrame } from './encode';
+import { Fanout } from './fanout';
+import { createFetchHandler } from './fetch-adapter';
+import { memoryBroker } from './memory-broker';
+import { HubMetrics } from './metrics';
+import { createNodeHandler, type NodeHandler } from './node-adapter';
+import { DEFAULTS, type EventMap, type HubOptions } from './options';
+import { publishEvent } from './publish';
+import type { Sink } from './sink';
+import { Deadlines, Ticker } from './ticker';
+
+/** Which streams `disconnect` ends: a connection id, or every stream matching all given fields. */
+export type DisconnectFilter = string | { connectionId?: string; subject?: string; channel?: string };
+
+/** Sizes of the hub's internal maps, for leak tests and dashboards. */
+export interface HubStats {
+  connections: number;
+  /** Channels with a live broker subscription. */
+  channels: number;
+  /** Connection listeners attached to channels. */
+  subscribers: number;
+  /** Long polls waiting for an event. */
+  waiters: number;
+  /** Open stream responses. */
+  responses: number;
+  /** Whether the shared heartbeat timer runs (it does only while streams are open). */
+  heartbeat: boolean;
+}
+
+export interface Hub<E extends EventMap = EventMap> {
+  /**
+   * Appends an event to a channel's log and fans it out. Resolves with the stored event
+   * (offset, epoch, ts); rejects with a TandemError: `invalid_channel`, `invalid_field` (CR, LF
+   * or NUL in the type), `bad_request` (reserved `tandem:` type, data not JSON-serialisable),
+   * `validation_failed`, `broker_unavailable`, `shutting_down`.
+   */
+  publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
+  /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
+  readonly fetch: (request: Request) => Promise<Response>;
+  /** A node:http handler, also usable as Express/Connect middleware (calls `next` off its paths). */
+  node(): NodeHandler;
+  /** Ends matching streams with `tandem:bye`; returns how many. */
+  disconnect(filter: DisconnectFilter, reason?: ByeReason): number;
+  /** Open streams. */
+  connectionCount(): number;
+  stats(): HubStats;
+  /** The hub's own Prometheus registry (what `/metrics` serves). */
+  readonly registry: Registry;
+  readonly broker: Broker;
+  /** Graceful shutdown: new requests get 503, streams get `tandem:bye`, resolves when drained. */
+  close(): Promise<void>;
+}
+
+/** Creates a hub: the server side of Tandem. See docs/server.md. */
+export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> = {}): Hub<E> {
+  const ownBroker = !options.broker;
+  const broker = options.broker ?? memoryBroker();
+  const metricsOption = options.metrics ?? true;
+  const settings: Settings = {
+    authorize: options.authorize,
+    heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
+    retryMs: options.retryMs ?? DEFAULTS.retryMs,
+    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
+    retryAfterSeconds: options.retryAfterSeconds ?? DEFAULTS.retryAfterSeconds,
+    offline: options.offline ?? DEFAULTS.offline,
+    basePath: options.basePath?.replace(/\/+$/, ''),
+    metrics: metricsOption === false ? null : metricsOption === true ? {} : metricsOption,
+    tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
+    maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+  };
+
+  const connections = new Map<string, Connection>();
+  const sinks = new Set<Sink>();
+  const metrics = new HubMetrics(settings.metrics?.prefix ?? DEFAULTS.metricsPrefix, () => connections.size);
+  const fanout = new Fanout(broker, {
+    delivered(batch, deliveries, now) {
+      metrics.delivered(batch, deliveries, now);
+      const last = batch[batch.length - 1];
+      if (deliveries > 0 && last) ctx.markDelivered(last.event.channel, last.event.epoch, last.event.offset);
+    },
+  });
+  const marks = settings.offline === 'undelivered' ? new Map<string, Position>() : null;
+  const hubId = Math.random().toString(36).slice(2, 8);
+  let connectionSeq = 0;
+  let closing = false;
+  let closed: Promise<void> | null = null;
+  let onDrained: (() => void) | null = null;
+
+  // One timer for every stream: heartbeats and token expiry.
+  const ticker = new Ticker(settings.heartbeatMs, (now) => {
+    let ping: Buffer | undefined;
+    for (const connection of connections.values()) {
+      if (connection.expiresAt <= now) {
+        connection.bye('token_expired');
+      } else if (connection.state !== 'live') {
+        // Still writing its replay: that is traffic enough.
+      } else if (connection.active) {
+        connection.active = false;
+      } else {
+        ping ??= pingFrame(now);
+        connection.enqueue(ping);
+        connection.flush();
+        connection.active = false;
+      }
+    }
+  });
+
+  const host: ConnectionHost = {
+    maxBufferedBytes: settings.maxBufferedBytes,
+    markDirty: (connection) => fanout.markDirty(connection),
+    released(connection, reason) {
+      connections.delete(connection.id);
+      fanout.detach(connection);
+      metrics.connectionsClosed.inc({ reason });
+      if (reason === 'slow_consumer') metrics.slowConsumerDrops.inc();
+      if (connections.size === 0) ticker.stop();
+    },
+    resynced: (reason, count) => metrics.resynced(reason, count),
+  };
+
+  const ctx: HubContext = {
+    settings,
+    broker,
+    fanout,
+    metrics,
+    cors: corsFrom(options.cors),
+    connections,
+    host,
+    deadlines: new Deadlines(),
+    sinks,
+    get closing() {
+      return closing;
+    },
+    newConnectionId: () => `${hubId}-${(++connectionSeq).toString(36)}`,
+    addConnection(connection) {
+      connections.set(connection.id, connection);
+      metrics.connectionsOpened.inc();
+      ticker.start();
+    },
+    deliveredMark: marks ? (channel) => marks.get(channel) ?? null : undefined,
+    markDelivered(channel, epoch, offset) {
+      if (!marks) return;
+      const mark = marks.get(channel);
+      if (!mark || mark.epoch !== epoch || mark.offset < offset) marks.set(channel, { epoch, offset });
+    },
+    reportError(error) {
+      console.error('[tandem] unexpected error', error);
+    },
+    sinkClosed(sink) {
+      sinks.delete(sink);
+      if (sinks.size === 0) onDrained?.();
+    },
+  };
+
+  function matchesFilter(connection: Connection, filter: DisconnectFilter): boolean {
+    if (typeof filter === 'string') return connection.id === filter;
+    if (filter.connectionId !== undefined && connection.id !== filter.connectionId) return false;
+    if (filter.subject !== undefined && connection.subject !== filter.subject) return false;
+    if (filter.channel !== undefined && !connection.channels.includes(filter.channel)) return false;
+    return true;
+  }
+
+  async function shutdown(): Promise<void> {
+    closing = true;
+    ctx.deadlines.fireAll();
+    for (const connection of [...connections.values()]) connection.bye('shutdown', settings.retryMs);
+    if (sinks.size > 0) {
+      await new Promise<void>((resolve) => {
+        onDrained = resolve;
+        const timer = setTimeout(resolve, settings.closeTimeoutMs);
+        timer.unref?.();
+        onDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      // Whatever did not drain in time (a client that stopped reading) is cut.
+      for (const sink of [...sinks]) sink.destroy();
+    }
+    ticker.stop();
+    fanout.close();
+    if (ownBroker) await broker.close();
+  }
+
+  const hub: Hub<E> = {
+    publish: (channel, type, data) => {
+      if (closing) return Promise.reject(new TandemError('shutting_down', 'the hub is closed'));
+      return publishEvent(broker, options.schemas ?? {}, metrics, channel, type, data) as Promise<
+        LiveEvent<E[typeof type]>
+      >;
+    },
+    fetch: createFetchHandler(ctx),
+    node: () => createNodeHandler(ctx),
+    disconnect(filter, reason = 'server_closed') {
+      let count = 0;
+      for (const connection of [...connections.values()]) {
+        if (!matchesFilter(connection, filter)) continue;
+        connection.bye(reason);
+        count++;
+      }
+      return count;
+    },
+    connectionCount: () => connections.size,
+    stats() {
+      const { channels, subscribers, waiters } = fanout.stats();
+      return {
+        connections: connections.size,
+        channels,
+        subscribers,
+        waiters,
+        responses: sinks.size,
+        heartbeat: ticker.running,
+      };
+    },
+    registry: metrics.registry,
+    broker,
+    close() {
+      closed ??= shutdown();
+      return closed;
+    },
+  };
+  return hub;
+}

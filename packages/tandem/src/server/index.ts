@@ -1,0 +1,10 @@
+export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
+export { extractToken } from './auth';
+export type { Broker, ChannelInfo, ReadResult } from './broker';
+export type { DisconnectFilter, Hub, HubStats } from './hub';
+export { createHub } from './hub';
+export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
+export { memoryBroker } from './memory-broker';
+export type { NodeHandler } from './node-adapter';
+export type { CorsOptions, EventMap, HubOptions, MetricsOptions } from './options';
+export { DEFAULTS } from './options';

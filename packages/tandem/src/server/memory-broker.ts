@@ -1,0 +1,177 @@
+import { type LiveEvent, newEpoch, TandemError } from '../protocol';
+import type { Broker, ChannelInfo, ReadResult } from './broker';
+import { DEFAULTS } from './options';
+
+export interface MemoryBrokerOptions {
+  /**
+   * How long an event stays replayable, in ms.
+   * @default 300_000 (5 minutes)
+   */
+  retentionMs?: number;
+  /**
+   * Most events kept per channel; the oldest go first.
+   * @default 10_000
+   */
+  maxEventsPerChannel?: number;
+  /**
+   * Interval of the one shared sweep that prunes expired events of idle channels, in ms.
+   * Busy channels are also pruned on every append and read.
+   * @default min(retentionMs, 30_000)
+   */
+  sweepMs?: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+export interface MemoryBrokerStats {
+  channels: number;
+  events: number;
+  listeners: number;
+}
+
+export interface MemoryBroker extends Broker {
+  /** Sizes, for leak tests and dashboards. */
+  stats(): MemoryBrokerStats;
+}
+
+/**
+ * A channel's log: a growable ring buffer holding offsets `oldest … head` contiguously, so the
+ * event with offset `o` sits at ring index `(start + o - oldest) % capacity`.
+ */
+class Log {
+  readonly epoch = newEpoch();
+  head = 0;
+  ring: (LiveEvent | undefined)[] = new Array(8);
+  start = 0;
+  size = 0;
+  readonly listeners = new Set<(event: LiveEvent) => void>();
+
+  get oldest(): number {
+    return this.head - this.size + 1;
+  }
+
+  at(i: number): LiveEvent {
+    return this.ring[(this.start + i) % this.ring.length]!;
+  }
+
+  push(event: LiveEvent, max: number): void {
+    if (this.size === this.ring.length && this.size < max) this.grow(Math.min(max, this.size * 2));
+    if (this.size === this.ring.length) this.shift();
+    this.ring[(this.start + this.size) % this.ring.length] = event;
+    this.size++;
+  }
+
+  shift(): void {
+    this.ring[this.start] = undefined;
+    this.start = (this.start + 1) % this.ring.length;
+    this.size--;
+  }
+
+  prune(cutoff: number): void {
+    while (this.size > 0 && this.at(0).ts < cutoff) this.shift();
+  }
+
+  private grow(capacity: number): void {
+    const ring: (LiveEvent | undefined)[] = new Array(capacity);
+    for (let i = 0; i < this.size; i++) ring[i] = this.at(i);
+    this.ring = ring;
+    this.start = 0;
+  }
+}
+
+/**
+ * The default broker for one process: a ring buffer per channel, retention by age and count,
+ * pruned on use and by one shared sweep (never a timer per channel). A restart loses the logs;
+ * their epochs change, so returning clients get `resync`, never a wrong replay.
+ */
+export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
+  const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
+  const maxEvents = Math.max(1, options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel);
+  const sweepMs = options.sweepMs ?? Math.min(retentionMs, 30_000);
+  const now = options.now ?? Date.now;
+  const logs = new Map<string, Log>();
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+  let closed = false;
+
+  function log(channel: string): Log {
+    if (closed) throw new TandemError('broker_unavailable', 'the broker is closed');
+    let l = logs.get(channel);
+    if (!l) {
+      l = new Log();
+      logs.set(channel, l);
+      if (!sweeper && Number.isFinite(sweepMs) && sweepMs > 0) {
+        sweeper = setInterval(sweep, sweepMs);
+        sweeper.unref?.();
+      }
+    }
+    l.prune(now() - retentionMs);
+    return l;
+  }
+
+  function sweep(): void {
+    const cutoff = now() - retentionMs;
+    for (const l of logs.values()) l.prune(cutoff);
+  }
+
+  function info(l: Log): ChannelInfo {
+    return { epoch: l.epoch, head: l.head, oldest: l.oldest };
+  }
+
+  return {
+    async append(channel, type, data) {
+      const l = log(channel);
+      const event: LiveEvent = { channel, type, data, offset: l.head + 1, epoch: l.epoch, ts: now() };
+      l.head = event.offset;
+      l.push(event, maxEvents);
+      for (const listener of l.listeners) {
+        try {
+          listener(event);
+        } catch {
+          // A failing listener must not break the append nor the other listeners.
+        }
+      }
+      return event;
+    },
+
+    async info(channel) {
+      return info(log(channel));
+    },
+
+    async read(channel, after, limit = Number.POSITIVE_INFINITY): Promise<ReadResult> {
+      const l = log(channel);
+      const from = Math.max(0, after + 1 - l.oldest);
+      const to = Math.min(l.size, from + Math.max(0, limit));
+      const events: LiveEvent[] = [];
+      for (let i = from; i < to; i++) events.push(l.at(i));
+      return { ...info(l), events };
+    },
+
+    subscribe(channel, listener) {
+      const l = log(channel);
+      // Wrapped, so one listener subscribed twice is two subscriptions, each removable once.
+      const entry = (event: LiveEvent) => listener(event);
+      l.listeners.add(entry);
+      return () => {
+        l.listeners.delete(entry);
+      };
+    },
+
+    async close() {
+      closed = true;
+      if (sweeper) clearInterval(sweeper);
+      sweeper = undefined;
+      for (const l of logs.values()) l.listeners.clear();
+      logs.clear();
+    },
+
+    stats() {
+      let events = 0;
+      let listeners = 0;
+      for (const l of logs.values()) {
+        events += l.size;
+        listeners += l.listeners.size;
+      }
+      return { channels: logs.size, events, listeners };
+    },
+  };
+}

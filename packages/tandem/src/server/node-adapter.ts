@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extractToken, type HeaderReader, type HubRequest } from './auth';
+import type { HubContext } from './context';
+import { handle, route, type StreamOutcome } from './handler';
+import type { Sink } from './sink';
+
+/** A node:http request handler; as Express/Connect middleware it passes other paths to `next`. */
+export type NodeHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => void;
+
+/**
+ * The node:http adapter: the fast path. Stream bytes go straight to `res.write`, backpressure is
+ * read from `res.writableLength`, and the connection ends on `close` or `error` of the response.
+ */
+export function createNodeHandler(ctx: HubContext): NodeHandler {
+  return (req, res, next) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (next && !route(url.pathname, ctx.settings.basePath)) {
+      next();
+      return;
+    }
+    const headers: HeaderReader = {
+      get(name) {
+        const value = req.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    };
+    const request: HubRequest = {
+      method: req.method ?? 'GET',
+      url,
+      headers,
+      token: extractToken(headers, url, ctx.settings.tokenCookie),
+      raw: req,
+    };
+    const aborted = new AbortController();
+    res.once('close', () => aborted.abort());
+    handle(ctx, request, aborted.signal).then(
+      (outcome) => {
+        if (outcome.kind === 'stream') {
+          startStream(ctx, req, res, outcome);
+        } else if (!res.headersSent && !res.destroyed) {
+          res.writeHead(outcome.status, outcome.headers);
+          res.end(outcome.body ?? undefined);
+        }
+      },
+      (error) => {
+        ctx.reportError(error);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      },
+    );
+  };
+}
+
+function startStream(
+  ctx: HubContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  outcome: StreamOutcome,
+): void {
+  const { connection } = outcome;
+  if (res.destroyed) {
+    connection.abort('aborted');
+    return;
+  }
+  const headers = { ...outcome.headers };
+  // Connection headers are HTTP/1.1 only: HTTP/2 forbids them.
+  if (req.httpVersionMajor === 1) {
+    headers.Connection = 'keep-alive';
+    headers['Keep-Alive'] = 'timeout=300';
+  }
+  res.writeHead(200, headers);
+  req.socket.setNoDelay?.(true);
+
+  const sink: Sink = {
+    write(chunk) {
+      if (res.destroyed || res.writableEnded) return false;
+      res.write(chunk);
+      return true;
+    },
+    buffered: () => res.writableLength,
+    drained: () =>
+      new Promise<void>((resolve) => {
+        if (res.destroyed || res.writableLength === 0) {
+          resolve();
+          return;
+        }
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      }),
+    end: () => res.end(),
+    destroy: () => res.destroy(),
+  };
+  ctx.sinks.add(sink);
+  const closed = () => {
+    connection.abort('aborted');
+    ctx.sinkClosed(sink);
+  };
+  // `close` covers the client leaving and the end of the response; `error` a failed write.
+  res.once('close', closed);
+  res.on('error', closed);
+  connection.start(sink, outcome.prelude, outcome.replay).catch((error) => {
+    ctx.reportError(error);
+    connection.abort('aborted');
+  });
+}

@@ -1,0 +1,142 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Authorize, HubRequest } from './auth';
+import type { Broker } from './broker';
+
+/** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
+export type EventMap = Record<string, unknown>;
+
+/** Cross-origin access to the hub's endpoints. */
+export interface CorsOptions {
+  /**
+   * Origins allowed to read: `'*'`, one origin, a list, or a predicate.
+   * @default '*'
+   */
+  origin?: string | readonly string[] | ((origin: string) => boolean);
+  /**
+   * Whether cookies and `Authorization` may be sent cross-origin
+   * (`Access-Control-Allow-Credentials`). With `origin: '*'`, the request's origin is echoed.
+   * @default false
+   */
+  credentials?: boolean;
+  /**
+   * How long browsers may cache a preflight, in seconds.
+   * @default 600
+   */
+  maxAgeSeconds?: number;
+}
+
+export interface MetricsOptions {
+  /**
+   * Guards `GET {base}/metrics`: return true to serve it. Without it the endpoint is public.
+   * Returning false answers `403`.
+   */
+  authorize?: (request: HubRequest) => boolean | Promise<boolean>;
+  /**
+   * Prefix of every metric name.
+   * @default 'tandem_'
+   */
+  prefix?: string;
+}
+
+export interface HubOptions<E extends EventMap = EventMap> {
+  /**
+   * Where events live and how they fan out between processes. The hub closes a broker it
+   * created itself; a broker you pass in is yours to close.
+   * @default memoryBroker()
+   */
+  broker?: Broker;
+  /**
+   * Who may read which channels. Without it every request may read every channel.
+   * @default undefined (open)
+   */
+  authorize?: Authorize;
+  /**
+   * Interval of the `tandem:ping` heartbeat event, in ms. One shared timer drives it; a
+   * connection that received data since the last beat skips it.
+   * @default 2000
+   */
+  heartbeatMs?: number;
+  /**
+   * The `retry:` field sent first on every stream: a native EventSource's reconnect delay, in ms.
+   * @default 1000
+   */
+  retryMs?: number;
+  /**
+   * A stream whose unsent bytes exceed this is closed as a slow consumer; it resumes from its
+   * cursor when it can read again.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Most concurrent streams; beyond it `/stream` answers `429` with `Retry-After`.
+   * @default Infinity
+   */
+  maxConnections?: number;
+  /**
+   * `Retry-After` of `429` and `503` answers, in seconds.
+   * @default 2
+   */
+  retryAfterSeconds?: number;
+  /**
+   * `'undelivered'`: a connection without a cursor first receives, within retention, the events
+   * of its channels that no connection of this hub has received yet.
+   * @default 'none'
+   */
+  offline?: 'none' | 'undelivered';
+  /**
+   * Cross-origin access. `true` allows any origin without credentials.
+   * @default false
+   */
+  cors?: boolean | CorsOptions;
+  /**
+   * Only serve requests under this path (e.g. `/api/live`). Without it the hub answers any path
+   * ending in `/stream`, `/poll` or `/metrics`, which suits mounted middleware and catch-all routes.
+   * @default undefined
+   */
+  basePath?: string;
+  /**
+   * Prometheus metrics at `GET {base}/metrics`, each hub with its own registry. `false` turns
+   * the endpoint off (the counters still run).
+   * @default true
+   */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Name of the cookie that may carry the token.
+   * @default 'tandem_token'
+   */
+  tokenCookie?: string;
+  /**
+   * Longest `wait` of a long poll, in seconds; larger values are clamped.
+   * @default 25
+   */
+  maxPollWaitSeconds?: number;
+  /**
+   * How long `close()` waits for streams to drain before destroying them, in ms.
+   * @default 5000
+   */
+  closeTimeoutMs?: number;
+  /**
+   * Standard Schema validators (zod, valibot…) per event type: `publish` rejects data that does
+   * not validate with `validation_failed` and the validator's message.
+   * @default {}
+   */
+  schemas?: { [K in keyof E]?: StandardSchemaV1<unknown, E[K]> };
+}
+
+/** Every default of the server, in one place. */
+export const DEFAULTS = {
+  heartbeatMs: 2000,
+  retryMs: 1000,
+  maxBufferedBytes: 1_048_576,
+  maxConnections: Number.POSITIVE_INFINITY,
+  retryAfterSeconds: 2,
+  offline: 'none',
+  tokenCookie: 'tandem_token',
+  maxPollWaitSeconds: 25,
+  closeTimeoutMs: 5000,
+  metricsPrefix: 'tandem_',
+  corsMaxAgeSeconds: 600,
+  /** Memory broker: the brief's queue TTL and a per-channel cap. */
+  retentionMs: 300_000,
+  maxEventsPerChannel: 10_000,
+} as const;

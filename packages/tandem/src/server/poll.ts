@@ -1,0 +1,131 @@
+import {
+  cursorEntry,
+  decodeCursor,
+  type HelloChannel,
+  joinCursor,
+  type LiveEvent,
+  type PollResponse,
+  TandemError,
+} from '../protocol';
+import type { HubRequest } from './auth';
+import type { HubContext } from './context';
+import type { HeaderMap } from './cors';
+import { json, type PlainOutcome } from './handler';
+import type { PollResult } from './metrics';
+import { type ChannelPlan, planChannels, resyncGroups } from './resume';
+import { brokerError } from './stream';
+
+/** A poll's ETag is its resulting cursor: equal cursors mean nothing new. */
+function etagOf(cursor: string): string {
+  return `"${cursor}"`;
+}
+
+function matches(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+}
+
+function parseWait(value: string | null, max: number): number {
+  if (value === null || value === '') return 0;
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new TandemError('bad_request', 'wait must be a number of seconds');
+  }
+  return Math.min(Number(value), max);
+}
+
+function isEmpty(plans: readonly ChannelPlan[]): boolean {
+  return plans.every((plan) => plan.events.length === 0 && !plan.resync);
+}
+
+/**
+ * `GET {base}/poll`: the stream's resume rules as one JSON answer. With nothing new it answers
+ * `304` to a matching `If-None-Match`, else an empty list; `wait` holds it until an event
+ * arrives or the wait ends (a long poll). The waiter is registered before the log is read, so
+ * an event appended in between wakes it.
+ */
+export async function poll(
+  ctx: HubContext,
+  request: HubRequest,
+  channels: string[],
+  headers: HeaderMap,
+  signal: AbortSignal,
+): Promise<PlainOutcome> {
+  const { searchParams } = request.url;
+  const wait = parseWait(searchParams.get('wait'), ctx.settings.maxPollWaitSeconds);
+  const cursor = decodeCursor(
+    searchParams.get('cursor') ?? request.headers.get('last-event-id') ?? undefined,
+    channels,
+  );
+  const plan = () =>
+    planChannels(ctx.broker, channels, cursor, ctx.deliveredMark).catch((error) => {
+      throw brokerError(error);
+    });
+
+  let plans: ChannelPlan[];
+  if (wait > 0) {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const cancelWaiter = ctx.fanout.wait(channels, wake);
+    const cancelDeadline = ctx.deadlines.add(Date.now() + wait * 1000, wake);
+    signal.addEventListener('abort', wake);
+    try {
+      plans = await plan();
+      if (isEmpty(plans) && !signal.aborted && !ctx.closing) {
+        await woken;
+        if (!signal.aborted) plans = await plan();
+      }
+    } finally {
+      cancelWaiter();
+      cancelDeadline();
+      signal.removeEventListener('abort', wake);
+    }
+  } else {
+    plans = await plan();
+  }
+  return respond(ctx, request, plans, headers);
+}
+
+function respond(
+  ctx: HubContext,
+  request: HubRequest,
+  plans: ChannelPlan[],
+  headers: HeaderMap,
+): PlainOutcome {
+  const events: LiveEvent[] = [];
+  const entries: string[] = [];
+  const channels: Record<string, HelloChannel> = {};
+  let recovered = false;
+  for (const plan of plans) {
+    events.push(...plan.events);
+    const last = plan.events[plan.events.length - 1];
+    const offset = last ? last.offset : plan.start;
+    entries.push(cursorEntry(plan.channel, { epoch: plan.epoch, offset }));
+    channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
+    if (last) ctx.markDelivered(plan.channel, last.epoch, last.offset);
+    if (plan.recovered && plan.events.length > 0) recovered = true;
+  }
+  const groups = resyncGroups(plans);
+  for (const group of groups) ctx.metrics.resynced(group.reason, group.channels.length);
+  // The body has one resync field: the channels of every group under the first reason.
+  const resync =
+    groups.length === 0 ? null : { channels: groups.flatMap((g) => g.channels), reason: groups[0]!.reason };
+  const cursor = joinCursor(entries);
+  const etag = etagOf(cursor);
+  const tagged = { ...headers, ETag: etag };
+  let result: PollResult;
+  if (events.length > 0) result = 'events';
+  else if (resync) result = 'resync';
+  else if (matches(request.headers.get('if-none-match'), etag)) result = 'not_modified';
+  else result = 'empty';
+  ctx.metrics.polls.inc({ result });
+  if (recovered) ctx.metrics.replays.inc();
+  ctx.metrics.replayedEvents.inc(events.length);
+  if (result === 'not_modified') return { kind: 'response', status: 304, headers: tagged, body: null };
+  const body: PollResponse = { events, cursor, resync, channels };
+  return json(200, body, tagged);
+}

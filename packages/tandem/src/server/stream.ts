@@ -1,0 +1,118 @@
+import { Buffer } from 'node:buffer';
+import {
+  CONTROL_EVENTS,
+  cursorEntry,
+  decodeCursor,
+  encodeFrame,
+  type HelloPayload,
+  TandemError,
+} from '../protocol';
+import type { Grant, HubRequest } from './auth';
+import { Connection } from './connection';
+import type { HubContext } from './context';
+import type { HeaderMap } from './cors';
+import { controlFrame, encodeEvent } from './encode';
+import type { StreamOutcome } from './handler';
+import { planChannels, resyncGroups } from './resume';
+
+/** `text/event-stream` headers; the Node adapter adds the HTTP/1.1 connection headers. */
+export const STREAM_HEADERS: HeaderMap = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+};
+
+/**
+ * Opens `GET {base}/stream`: registers the connection and attaches its live listeners first,
+ * then plans every channel from the cursor (`Last-Event-ID` wins over `?cursor=`, being newer),
+ * and builds the prelude: `retry:` with `tandem:hello`, then any `tandem:resync`. The replay and
+ * the live events that arrived meanwhile are written by `Connection.start`.
+ */
+export async function openStream(
+  ctx: HubContext,
+  request: HubRequest,
+  grant: Grant,
+  channels: string[],
+  headers: HeaderMap,
+): Promise<StreamOutcome> {
+  const { settings } = ctx;
+  if (ctx.connections.size >= settings.maxConnections) {
+    throw new TandemError(
+      'too_many_connections',
+      `the server holds its maximum of ${settings.maxConnections} streams`,
+    );
+  }
+  const cursor = decodeCursor(
+    request.headers.get('last-event-id') ?? request.url.searchParams.get('cursor') ?? undefined,
+    channels,
+  );
+  const starts = channels.map((channel) => ({ channel, epoch: '', offset: 0 }));
+  const connection = new Connection(
+    ctx.newConnectionId(),
+    grant.subject,
+    grant.expiresAt ?? Number.POSITIVE_INFINITY,
+    starts,
+    ctx.host,
+  );
+  ctx.addConnection(connection);
+  // Resume step 1: the live listener is attached before the log is read.
+  ctx.fanout.attach(connection);
+
+  let plans: Awaited<ReturnType<typeof planChannels>>;
+  try {
+    plans = await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark);
+  } catch (error) {
+    connection.abort('aborted');
+    throw brokerError(error);
+  }
+  if (connection.isClosed()) {
+    throw new TandemError('shutting_down', 'the stream was closed while it started');
+  }
+
+  const hello: HelloPayload = {
+    connectionId: connection.id,
+    heartbeatMs: settings.heartbeatMs,
+    serverTime: Date.now(),
+    channels: {},
+  };
+  const replay: StreamOutcome['replay'] = [];
+  plans.forEach((plan, slot) => {
+    connection.position(
+      slot,
+      plan.epoch,
+      plan.start,
+      cursorEntry(plan.channel, { epoch: plan.epoch, offset: plan.start }),
+    );
+    hello.channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
+    for (const event of plan.events) replay.push({ slot, encoded: encodeEvent(event) });
+    const last = plan.events[plan.events.length - 1];
+    if (last) ctx.markDelivered(plan.channel, last.epoch, last.offset);
+    if (plan.recovered && plan.events.length > 0) ctx.metrics.replays.inc();
+  });
+  ctx.metrics.replayedEvents.inc(replay.length);
+
+  // The hello carries the starting cursor, so an EventSource that drops before any event
+  // still resumes from here rather than from a later head.
+  const id = connection.cursor;
+  const frames: Buffer[] = [
+    Buffer.from(
+      encodeFrame({ retry: settings.retryMs, id, event: CONTROL_EVENTS.hello, data: JSON.stringify(hello) }),
+    ),
+  ];
+  for (const group of resyncGroups(plans)) {
+    frames.push(controlFrame(CONTROL_EVENTS.resync, group, id));
+    ctx.metrics.resynced(group.reason, group.channels.length);
+  }
+  return {
+    kind: 'stream',
+    headers: { ...headers, ...STREAM_HEADERS },
+    connection,
+    prelude: frames.length === 1 ? frames[0]! : Buffer.concat(frames),
+    replay,
+  };
+}
+
+/** A broker failure while planning: `503 broker_unavailable` unless it already has a code. */
+export function brokerError(error: unknown): unknown {
+  const e = error as { name?: unknown } | null;
+  if (e && e.name === 'TandemError') return error;
+  return new TandemError('broker_unavailable', 'the event log is unavailable', { cause: error });
+}

@@ -1,0 +1,110 @@
+import http from 'node:http';
+import { createParser, type EventEnvelope, type ParsedEvent } from '../../src/protocol';
+
+/** A raw stream client: node:http plus the protocol parser, nothing of the client library. */
+export interface RawStream {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Every event received so far, control events included. */
+  events: ParsedEvent[];
+  /** The last `id:` seen (what an EventSource would send as Last-Event-ID). */
+  readonly lastEventId: string;
+  /** Resolves with the first event (from index `from`) matching `match`. */
+  next(match: (event: ParsedEvent) => boolean, timeoutMs?: number, from?: number): Promise<ParsedEvent>;
+  /** App events' envelopes (everything not `tandem:`). */
+  appEvents(): (EventEnvelope & { type: string; id: string })[];
+  /** Resolves when the server ends the response or the socket closes. */
+  ended: Promise<void>;
+  /** Stops reading from the socket (a slow consumer). */
+  pause(): void;
+  close(): void;
+}
+
+export function openRaw(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { accept: 'text/event-stream', ...headers } });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      const events: ParsedEvent[] = [];
+      const watchers = new Set<() => void>();
+      const parser = createParser({
+        onEvent(event) {
+          events.push(event);
+          for (const watch of [...watchers]) watch();
+        },
+      });
+      let endResolve!: () => void;
+      const ended = new Promise<void>((r) => {
+        endResolve = r;
+      });
+      res.on('data', (chunk: Buffer) => parser.feed(chunk));
+      res.on('end', () => endResolve());
+      res.on('close', () => {
+        endResolve();
+        for (const watch of [...watchers]) watch();
+      });
+      res.on('error', () => endResolve());
+      req.on('error', () => endResolve());
+      const stream: RawStream = {
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        events,
+        get lastEventId() {
+          return parser.lastEventId;
+        },
+        next(match, timeoutMs = 5000, from = 0) {
+          return new Promise((ok, fail) => {
+            const check = () => {
+              for (let i = from; i < events.length; i++) {
+                if (match(events[i]!)) {
+                  cleanup();
+                  ok(events[i]!);
+                  return;
+                }
+              }
+            };
+            const timer = setTimeout(() => {
+              cleanup();
+              fail(new Error(`no matching event within ${timeoutMs} ms (got ${events.length})`));
+            }, timeoutMs);
+            const cleanup = () => {
+              clearTimeout(timer);
+              watchers.delete(check);
+            };
+            watchers.add(check);
+            check();
+          });
+        },
+        appEvents() {
+          return events
+            .filter((e) => !e.type.startsWith('tandem:'))
+            .map((e) => ({ ...(JSON.parse(e.data) as EventEnvelope), type: e.type, id: e.lastEventId }));
+        },
+        ended,
+        pause() {
+          res.pause();
+        },
+        close() {
+          req.destroy();
+        },
+      };
+      resolve(stream);
+    });
+  });
+}
+
+/** GET returning status, headers and the parsed JSON body (or text). */
+export async function getJson(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (e.g. metrics text).
+  }
+  return { status: response.status, headers: response.headers, body };
+}
