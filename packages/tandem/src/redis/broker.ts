@@ -279,13 +279,34 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
       feed.close();
       client.off('error', onError);
       client.off('ready', onClientReady);
-      subscriber.destroy();
-      if (owned) {
-        if (client.isReady) await client.close().catch(() => client.destroy());
-        else client.destroy();
+      destroy(subscriber);
+      if (!owned) return;
+      // Graceful when Redis answers; a dead socket could keep `close()` waiting for replies.
+      if (client.isReady) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const graceful = client.close().then(
+          () => true,
+          () => false,
+        );
+        const timeout = new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), Math.min(commandTimeoutMs, 500));
+        });
+        const closedGracefully = await Promise.race([graceful, timeout]);
+        clearTimeout(timer);
+        if (closedGracefully) return;
       }
+      destroy(client);
     },
   };
+}
+
+/** Drops a connection now; node-redis throws when it is already closed. */
+function destroy(client: RedisClientLike): void {
+  try {
+    client.destroy();
+  } catch {
+    // already closed
+  }
 }
 
 function entryToEvent(channel: string, epoch: string, id: string, fields: string[]): LiveEvent {

@@ -41,6 +41,12 @@ interface ChannelState {
   last: number;
   /** The baseline position is known. */
   ready: boolean;
+  /**
+   * Something was delivered or repaired. Before that, `last` is only the baseline taken at
+   * subscribe, and a notification at or below it that arrives now is still delivered: it was
+   * published around the time of `subscribe`, possibly through another connection.
+   */
+  started: boolean;
   /** The live feed may have missed events: read the log before trusting it again. */
   stale: boolean;
   /** The baseline could not be taken: the next repair only takes the current head. */
@@ -84,6 +90,7 @@ export class LiveFeed {
         epoch: undefined,
         last: 0,
         ready: false,
+        started: false,
         stale: false,
         unknown: false,
         queue: [],
@@ -126,7 +133,11 @@ export class LiveFeed {
     const state = this.#channels.get(event.channel);
     if (!state) return;
     if (state.ready && !state.stale && !state.running && state.queue.length === 0) {
+      if (state.epoch === event.epoch && !state.started && event.offset <= state.last) {
+        state.last = event.offset - 1;
+      }
       if (state.epoch === event.epoch && event.offset === state.last + 1) {
+        state.started = true;
         state.last = event.offset;
         this.#deliver(state, event);
         return;
@@ -182,6 +193,7 @@ export class LiveFeed {
             state.last = result.head;
           } else {
             this.#apply(state, result);
+            state.started = true;
           }
           continue;
         }
@@ -192,12 +204,14 @@ export class LiveFeed {
           continue;
         }
         if (event.epoch === state.epoch) {
+          if (!state.started && event.offset <= state.last) state.last = event.offset - 1;
           if (event.offset <= state.last) {
             state.queue.shift();
             continue;
           }
           if (event.offset === state.last + 1) {
             state.queue.shift();
+            state.started = true;
             state.last = event.offset;
             this.#deliver(state, event);
             continue;
@@ -238,6 +252,7 @@ export class LiveFeed {
     state.retired.delete(epoch);
     state.epoch = epoch;
     state.last = 0;
+    state.started = true;
   }
 
   #deliver(state: ChannelState, event: LiveEvent): void {

@@ -1,0 +1,270 @@
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '../../src/protocol';
+import { type RedisBroker, redisBroker } from '../../src/redis';
+import { type RedisServer, startRedis } from '../helpers/redis-server';
+import { waitForCount } from './broker-contract';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let n = 0;
+const fresh = (name: string) => `test:${name}-${n++}`;
+
+/** Offsets as `epoch:offset`, the order a listener saw them in. */
+const positions = (events: LiveEvent[]) => events.map((e) => `${e.epoch}:${e.offset}`);
+
+async function rejection(promise: Promise<unknown>): Promise<{ code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('redisBroker on one Redis server', () => {
+  let redis: RedisServer;
+  const brokers: RedisBroker[] = [];
+  const open = async (options: Parameters<typeof redisBroker>[0] = {}) => {
+    const broker = redisBroker({ url: redis.url, ...options });
+    brokers.push(broker);
+    await broker.ready();
+    return broker;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('delivers events appended in one process to listeners in another', async () => {
+    const a = await open();
+    const b = await open();
+    const channel = fresh('cross');
+    const seen: LiveEvent[] = [];
+    b.subscribe(channel, (e) => seen.push(e));
+    const appended = [];
+    for (let i = 1; i <= 10; i++) appended.push(await a.append(channel, 'tick', { i }));
+    await waitForCount(seen, 10);
+    expect(seen).toEqual(appended);
+  });
+
+  it('lays a channel out as a meta hash and a stream keyed by offset', async () => {
+    const broker = await open({ prefix: 'layout' });
+    const channel = fresh('keys');
+    const event = await broker.append(channel, 'order:created', { id: 7 });
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const meta = await raw.hGetAll(`layout:{${channel}}:meta`);
+      expect(meta).toMatchObject({ epoch: event.epoch, head: '1', ts: String(event.ts) });
+      const entries = await raw.xRange(`layout:{${channel}}:log`, '-', '+');
+      expect(entries).toEqual([
+        { id: '1-0', message: { ts: String(event.ts), t: 'order:created', d: '{"id":7}' } },
+      ]);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('refuses an event type that could inject SSE fields', async () => {
+    const broker = await open();
+    expect(await rejection(broker.append(fresh('inject'), 'a\nb', 1))).toMatchObject({
+      code: 'invalid_field',
+    });
+  });
+
+  it('works with a client the app created, and leaves it open on close', async () => {
+    const client = createClient({ url: redis.url, disableOfflineQueue: true });
+    await client.connect();
+    try {
+      const broker = redisBroker({ client });
+      await broker.ready();
+      const channel = fresh('own-client');
+      const seen: LiveEvent[] = [];
+      broker.subscribe(channel, (e) => seen.push(e));
+      await broker.append(channel, 't', 1);
+      await waitForCount(seen, 1);
+      await broker.close();
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('works when used right after creation, before the connection is up', async () => {
+    const broker = redisBroker({ url: redis.url });
+    brokers.push(broker);
+    const channel = fresh('early');
+    const seen: LiveEvent[] = [];
+    broker.subscribe(channel, (e) => seen.push(e));
+    await broker.append(channel, 't', 1);
+    await broker.append(channel, 't', 2);
+    await waitForCount(seen, 2);
+    expect(seen.map((e) => e.offset)).toEqual([1, 2]);
+  });
+
+  it('repairs what its subscription missed while pub/sub was disconnected', async () => {
+    const publisher = await open();
+    const subscriber = await open();
+    const channel = fresh('repair');
+    const seen: LiveEvent[] = [];
+    subscriber.subscribe(channel, (e) => seen.push(e));
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      for (let i = 1; i <= 100; i++) {
+        await publisher.append(channel, 't', i);
+        // Cut every pub/sub connection a few times mid-stream: notifications are lost.
+        if (i % 30 === 0) await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      }
+    } finally {
+      admin.destroy();
+    }
+    await waitForCount(seen, 100, 10_000);
+    await sleep(100);
+    expect(seen.map((e) => e.offset)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(seen.map((e) => e.data)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('gives all concurrent publishers of several processes one contiguous order', async () => {
+    const a = await open();
+    const b = await open();
+    const channel = fresh('contend');
+    const seenA: LiveEvent[] = [];
+    const seenB: LiveEvent[] = [];
+    a.subscribe(channel, (e) => seenA.push(e));
+    b.subscribe(channel, (e) => seenB.push(e));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, p) =>
+        (async () => {
+          for (let i = 0; i < 20; i++) await (p % 2 ? a : b).append(channel, 't', `${p}/${i}`);
+        })(),
+      ),
+    );
+    await waitForCount(seenA, 200);
+    await waitForCount(seenB, 200);
+    expect(seenA.map((e) => e.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(seenB).toEqual(seenA);
+  });
+});
+
+describe('redisBroker when Redis fails', () => {
+  let redis: RedisServer | undefined;
+  const brokers: RedisBroker[] = [];
+  const open = async (server: RedisServer) => {
+    const broker = redisBroker({ url: server.url, commandTimeoutMs: 1000 });
+    brokers.push(broker);
+    await broker.ready();
+    return broker;
+  };
+  afterEach(async () => {
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+    await redis?.stop();
+    redis = undefined;
+  });
+
+  it('rejects appends at once while Redis is down, keeps listeners, and loses nothing after an AOF restart', async () => {
+    redis = await startRedis({ aof: true });
+    const publisher = await open(redis);
+    const subscriber = await open(redis);
+    const channel = fresh('aof');
+    const seen: LiveEvent[] = [];
+    subscriber.subscribe(channel, (e) => seen.push(e));
+    for (let i = 1; i <= 5; i++) await publisher.append(channel, 't', i);
+    await waitForCount(seen, 5);
+    const { epoch } = seen[0]!;
+
+    await redis.kill9();
+    const started = Date.now();
+    const failure = await rejection(publisher.append(channel, 't', 'lost?'));
+    expect(failure).toMatchObject({ code: 'broker_unavailable' });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(await rejection(publisher.read(channel, 0))).toMatchObject({ code: 'broker_unavailable' });
+
+    await redis.restart();
+    // The publisher reconnects on its own; retry until it does (bounded).
+    const deadline = Date.now() + 10_000;
+    for (let i = 6; i <= 10; ) {
+      try {
+        await publisher.append(channel, 't', i);
+        i++;
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'broker_unavailable' });
+        if (Date.now() > deadline) throw error;
+        await sleep(50);
+      }
+    }
+    await waitForCount(seen, 10, 10_000);
+    expect(positions(seen)).toEqual(Array.from({ length: 10 }, (_, i) => `${epoch}:${i + 1}`));
+    expect((await publisher.read(channel, 0)).events.map((e) => e.data)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+  });
+
+  it('starts a new epoch when Redis comes back without its data, and listeners see it', async () => {
+    redis = await startRedis({ aof: false });
+    const broker = await open(redis);
+    const other = await open(redis);
+    const channel = fresh('amnesia');
+    const seen: LiveEvent[] = [];
+    broker.subscribe(channel, (e) => seen.push(e));
+    const before = await other.append(channel, 't', 'before');
+    await waitForCount(seen, 1);
+
+    await redis.restart();
+    const deadline = Date.now() + 10_000;
+    let after: LiveEvent | undefined;
+    while (!after) {
+      try {
+        after = await other.append(channel, 't', 'after');
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(50);
+      }
+    }
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(after.offset).toBe(1);
+    await waitForCount(seen, 2, 10_000);
+    expect(seen.map((e) => [e.epoch, e.offset, e.data])).toEqual([
+      [before.epoch, 1, 'before'],
+      [after.epoch, 1, 'after'],
+    ]);
+    expect(await broker.info(channel)).toMatchObject({ epoch: after.epoch, head: 1, oldest: 1 });
+  });
+
+  it('starts a new epoch after FLUSHALL, and listeners see it', async () => {
+    redis = await startRedis();
+    const broker = await open(redis);
+    const channel = fresh('flush');
+    const seen: LiveEvent[] = [];
+    broker.subscribe(channel, (e) => seen.push(e));
+    const first = await broker.append(channel, 't', 1);
+    await broker.append(channel, 't', 2);
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.flushAll();
+    admin.destroy();
+    const next = await broker.append(channel, 't', 3);
+    expect(next.epoch).not.toBe(first.epoch);
+    await waitForCount(seen, 3);
+    expect(positions(seen)).toEqual([`${first.epoch}:1`, `${first.epoch}:2`, `${next.epoch}:1`]);
+    const info = await broker.info(channel);
+    expect(info).toEqual({ epoch: next.epoch, head: 1, oldest: 1 });
+  });
+
+  it('closes promptly while Redis is unreachable', async () => {
+    redis = await startRedis();
+    const broker = await open(redis);
+    broker.subscribe(fresh('closing'), () => {});
+    await redis.kill9();
+    const started = Date.now();
+    await broker.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    brokers.splice(brokers.indexOf(broker), 1);
+  });
+});
