@@ -1,0 +1,88 @@
+import { EventSource } from 'eventsource';
+import { createLiveClient, type LiveClient, type LiveClientOptions } from '../../src/client';
+import type { EventSourceConstructor } from '../../src/client/transports/eventsource';
+import { createHub, type HubOptions, type MemoryBrokerOptions, memoryBroker } from '../../src/server';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
+import { type HubServer, startHubServer } from '../helpers/hub-server';
+
+export const NodeEventSource = EventSource as unknown as EventSourceConstructor;
+
+/** A real hub on a loopback port, with the fault proxy in front of it. */
+export interface Rig {
+  server: HubServer;
+  proxy: FaultProxy;
+  /** The base URL clients use: through the proxy. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startRig(hub: HubOptions = {}, broker: MemoryBrokerOptions = {}): Promise<Rig> {
+  const log = memoryBroker(broker);
+  const server = await startHubServer(createHub({ broker: log, ...hub }));
+  const proxy = await startFaultProxy(Number(new URL(server.url).port));
+  return {
+    server,
+    proxy,
+    url: proxy.url('/live'),
+    async close() {
+      await proxy.close();
+      await server.close();
+      await log.close();
+    },
+  };
+}
+
+/** What one client's app saw. */
+export interface Recording {
+  client: LiveClient;
+  events: Array<{ channel: string; offset: number; data: unknown; source: string; at: number }>;
+  resyncs: Array<{ channels: string[]; reason: string; at: number }>;
+  /** Problems found as events arrived: duplicates and out-of-order offsets. */
+  violations: string[];
+  count(): number;
+}
+
+/** A client whose app records every event and checks exactly-once, in-order delivery per channel. */
+export function recordedClient(options: LiveClientOptions): Recording {
+  const client = createLiveClient({ storage: null, ...options });
+  const last = new Map<string, number>();
+  const rec: Recording = {
+    client,
+    events: [],
+    resyncs: [],
+    violations: [],
+    count: () => rec.events.length,
+  };
+  client.onAny((_type, data, meta) => {
+    const previous = last.get(meta.channel);
+    if (previous !== undefined && meta.offset !== previous + 1) {
+      rec.violations.push(`${meta.channel}: ${meta.offset} after ${previous}`);
+    }
+    last.set(meta.channel, meta.offset);
+    rec.events.push({
+      channel: meta.channel,
+      offset: meta.offset,
+      data,
+      source: meta.source,
+      at: Date.now(),
+    });
+  });
+  client.onResync((channels, reason) => {
+    rec.resyncs.push({ channels, reason, at: Date.now() });
+    // A resync legitimately restarts a channel's sequence.
+    for (const channel of channels) last.delete(channel);
+  });
+  return rec;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `predicate` holds, checking every 20 ms, for at most `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (predicate()) return true;
+    await sleep(20);
+  }
+  return predicate();
+}
