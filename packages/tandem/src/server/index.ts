@@ -1,8 +1,11 @@
 export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
 export { extractToken } from './auth';
 export type { Broker, ChannelInfo, ReadResult } from './broker';
+export { globalHub } from './global';
 export type { DisconnectFilter, Hub, HubStats } from './hub';
 export { createHub } from './hub';
+export type { JwtAuthorizerOptions } from './jwt';
+export { jwtAuthorizer } from './jwt';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
 export { memoryBroker } from './memory-broker';
 export type { NodeHandler } from './node-adapter';

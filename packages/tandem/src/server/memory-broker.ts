@@ -55,8 +55,8 @@ class Log {
   }
 
   push(event: LiveEvent, max: number): void {
-    if (this.size === this.ring.length && this.size < max) this.grow(Math.min(max, this.size * 2));
-    if (this.size === this.ring.length) this.shift();
+    if (this.size >= max) this.shift();
+    if (this.size === this.ring.length) this.grow(Math.min(max, this.size * 2));
     this.ring[(this.start + this.size) % this.ring.length] = event;
     this.size++;
   }

@@ -105,6 +105,7 @@ function startStream(
     ctx.sinkClosed(sink);
   };
   // `close` covers the client leaving and the end of the response; `error` a failed write.
+  req.once('close', closed);
   res.once('close', closed);
   res.on('error', closed);
   connection.start(sink, outcome.prelude, outcome.replay).catch((error) => {
