@@ -37,6 +37,8 @@ export interface Recording {
   client: LiveClient;
   events: Array<{ channel: string; offset: number; data: unknown; source: string; at: number }>;
   resyncs: Array<{ channels: string[]; reason: string; at: number }>;
+  /** Codes of the errors the client went through, in order. */
+  errors: string[];
   /** Problems found as events arrived: duplicates and out-of-order offsets. */
   violations: string[];
   count(): number;
@@ -50,6 +52,7 @@ export function recordedClient(options: LiveClientOptions): Recording {
     client,
     events: [],
     resyncs: [],
+    errors: [],
     violations: [],
     count: () => rec.events.length,
   };
@@ -66,6 +69,11 @@ export function recordedClient(options: LiveClientOptions): Recording {
       source: meta.source,
       at: Date.now(),
     });
+  });
+  let lastError: unknown = null;
+  client.subscribeState((state) => {
+    if (state.lastError && state.lastError !== lastError) rec.errors.push(state.lastError.code);
+    lastError = state.lastError;
   });
   client.onResync((channels, reason) => {
     rec.resyncs.push({ channels, reason, at: Date.now() });
