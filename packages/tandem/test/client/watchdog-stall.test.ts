@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { NodeEventSource, type Rig, recordedClient, startRig, until } from './harness';
+
+let rig: Rig | null = null;
+afterEach(async () => {
+  await rig?.close();
+  rig = null;
+});
+
+describe.each(['fetch', 'eventsource'] as const)('a stall without FIN (%s)', (transport) => {
+  it('is detected by the watchdog 6–7 s after the last byte, then the client recovers', async () => {
+    rig = await startRig({ heartbeatMs: 2_000 });
+    // Polls would also cross the proxy and blur "the last byte"; this test is about the stream.
+    const rec = recordedClient({
+      url: rig.url,
+      channels: ['stall:a'],
+      transport,
+      eventTypes: ['tick'],
+      EventSource: NodeEventSource,
+      poll: { enabled: false },
+    });
+    expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
+    await rig.server.hub.publish('stall:a', 'tick', { i: 0 });
+    expect(await until(() => rec.count() === 1, 5_000)).toBe(true);
+
+    let detectedAt = 0;
+    rec.client.subscribeState((state) => {
+      if (!detectedAt && state.lastError?.code === 'timeout') detectedAt = Date.now();
+    });
+    rig.proxy.stall();
+    await rig.server.hub.publish('stall:a', 'tick', { i: 1 });
+    expect(await until(() => detectedAt > 0, 10_000)).toBe(true);
+    const silence = detectedAt - rig.proxy.lastDownstreamByteAt;
+    expect(silence).toBeGreaterThanOrEqual(6_000);
+    expect(silence).toBeLessThanOrEqual(7_000);
+
+    // The stalled sockets stay stalled; a new connection gets through and resumes exactly.
+    expect(await until(() => rec.count() === 2, 5_000)).toBe(true);
+    expect(rec.client.getState().status).toBe('open');
+    expect(rec.violations).toEqual([]);
+    expect(rec.resyncs).toEqual([]);
+    rec.client.close();
+    rig.proxy.pass();
+  }, 30_000);
+});
