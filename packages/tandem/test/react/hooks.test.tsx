@@ -1,0 +1,383 @@
+// @vitest-environment happy-dom
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { QueryClient } from '@tanstack/react-query';
+import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
+import { type ReactNode, StrictMode, useState } from 'react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createLiveClient } from '../../src/client';
+import type { EventMeta, LiveClient } from '../../src/client/types';
+import { encodeCursor } from '../../src/protocol';
+import {
+  LiveProvider,
+  useLiveClient,
+  useLiveEvent,
+  useLiveInvalidation,
+  useLiveQuery,
+  useLiveStatus,
+} from '../../src/react';
+import { createHub, type Hub } from '../../src/server';
+
+const CHANNEL = 'tenant:acme/orders';
+
+interface Harness {
+  hub: Hub;
+  server: Server;
+  base: string;
+  /** While true, new streams get 503 (polls still work): the client reconnects. */
+  refuseStreams: boolean;
+}
+
+let h: Harness;
+const clients: LiveClient[] = [];
+
+beforeEach(async () => {
+  const hub = createHub({ heartbeatMs: 1_000 });
+  const node = hub.node();
+  const harness = { hub, refuseStreams: false } as Harness;
+  harness.server = createServer((req, res) => {
+    if (harness.refuseStreams && req.url?.includes('/stream')) {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '0' });
+      res.end(JSON.stringify({ error: { code: 'shutting_down', message: 'refused by the test' } }));
+      return;
+    }
+    node(req, res);
+  });
+  await new Promise<void>((resolve) => harness.server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(harness.server.address() as AddressInfo).port}`;
+  // The page lives on the hub's origin, as it would behind one Next.js server.
+  (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(`${origin}/`);
+  harness.base = `${origin}/api/live`;
+  h = harness;
+});
+
+afterEach(async () => {
+  cleanup();
+  for (const client of clients.splice(0)) client.close();
+  await h.hub.close();
+  h.server.closeAllConnections();
+  await new Promise<void>((resolve) => h.server.close(() => resolve()));
+});
+
+/**
+ * happy-dom's fetch keeps an HTTP cache and fails on a 304 it did not cache itself (the poller
+ * sends its own If-None-Match). Browsers hand such a 304 to the page; `no-cache` makes happy-dom
+ * do the same.
+ */
+const uncachedFetch = (input: string, init: RequestInit) => {
+  const headers = new Headers(init.headers);
+  headers.set('Cache-Control', 'no-cache');
+  return fetch(input, { ...init, headers });
+};
+
+function newClient(options: { cursor?: string; autoStart?: boolean } = {}): LiveClient {
+  const client = createLiveClient({
+    url: h.base,
+    channels: [CHANNEL],
+    storage: null,
+    // Polls would also deliver events; keep the stream the only path unless a test says otherwise.
+    poll: { openIntervalMs: 60_000, closedIntervalMs: 200 },
+    fetch: uncachedFetch,
+    ...options,
+  });
+  clients.push(client);
+  return client;
+}
+
+function wrapper(client: LiveClient) {
+  return ({ children }: { children: ReactNode }) => <LiveProvider client={client}>{children}</LiveProvider>;
+}
+
+async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  await waitFor(() => expect(predicate()).toBe(true), { timeout: timeoutMs, interval: 10 });
+}
+
+function Status() {
+  const state = useLiveStatus();
+  return <span data-testid="status">{state.status}</span>;
+}
+
+describe('LiveProvider and useLiveStatus', () => {
+  it('reports the connection state as it changes', async () => {
+    const client = newClient();
+    render(<Status />, { wrapper: wrapper(client) });
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    act(() => client.close());
+    expect(screen.getByTestId('status').textContent).toBe('closed');
+  });
+
+  it('refuses to run outside a provider', () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    function Orphan() {
+      useLiveClient();
+      return null;
+    }
+    expect(() => render(<Orphan />)).toThrow(/LiveProvider/);
+    spy.mockRestore();
+  });
+});
+
+describe('useLiveEvent', () => {
+  it('delivers events to the latest handler without resubscribing on each render', async () => {
+    const client = newClient();
+    const onSpy = vi.spyOn(client, 'on');
+    const seen: string[] = [];
+    function Feed({ label }: { label: string }) {
+      useLiveEvent<{ id: number }>('order:created', (data, meta: EventMeta) => {
+        seen.push(`${label}:${data.id}@${meta.offset}`);
+      });
+      return <Status />;
+    }
+    const { rerender } = render(<Feed label="a" />, { wrapper: wrapper(client) });
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
+    await until(() => seen.length === 1);
+    rerender(<Feed label="b" />);
+    rerender(<Feed label="c" />);
+    await h.hub.publish(CHANNEL, 'order:created', { id: 2 });
+    await until(() => seen.length === 2);
+    expect(seen).toEqual(['a:1@1', 'c:2@2']);
+    expect(onSpy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('useLiveQuery', () => {
+  function useCounted() {
+    const [calls] = useState(() => ({ count: 0, signals: [] as AbortSignal[] }));
+    return calls;
+  }
+
+  it('loads once, then refetches once for a burst of listed events', async () => {
+    const client = newClient();
+    const calls = { count: 0 };
+    let delivered = 0;
+    function Orders() {
+      useLiveEvent('order:created', () => {
+        delivered++;
+      });
+      const query = useLiveQuery(
+        async () => {
+          calls.count++;
+          return calls.count;
+        },
+        // A generous window: the test asserts coalescing, not how fast loopback is under load.
+        { refetchOn: ['order:created'], coalesceMs: 300 },
+      );
+      return <span data-testid="data">{String(query.data)}</span>;
+    }
+    render(
+      <>
+        <Status />
+        <Orders />
+      </>,
+      { wrapper: wrapper(client) },
+    );
+    await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('1'));
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+
+    await Promise.all(Array.from({ length: 20 }, (_, i) => h.hub.publish(CHANNEL, 'order:created', { i })));
+    await until(() => delivered === 20);
+    await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
+    // Nothing more follows the burst (the connected interval is 10 s).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(calls.count).toBe(2);
+  });
+
+  it('ignores event types it was not asked to follow', async () => {
+    const client = newClient();
+    const calls = { count: 0 };
+    let delivered = 0;
+    function Orders() {
+      useLiveEvent('order:shipped', () => {
+        delivered++;
+      });
+      useLiveQuery(
+        async () => {
+          calls.count++;
+          return null;
+        },
+        { refetchOn: ['order:created'], coalesceMs: 10 },
+      );
+      return <Status />;
+    }
+    render(<Orders />, { wrapper: wrapper(client) });
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    await h.hub.publish(CHANNEL, 'order:shipped', { id: 1 });
+    await until(() => delivered === 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(calls.count).toBe(1);
+  });
+
+  it('refetches when the server reports a resync', async () => {
+    // A cursor from a log that no longer exists: the hub answers with `resync` for the channel.
+    const client = newClient({
+      cursor: encodeCursor({ [CHANNEL]: { epoch: 'gone0000', offset: 41 } }),
+      autoStart: false,
+    });
+    const resyncs: string[][] = [];
+    client.onResync((channels) => resyncs.push(channels));
+    const calls = { count: 0 };
+    function Orders() {
+      const query = useLiveQuery(async () => ++calls.count, { coalesceMs: 10 });
+      return <span data-testid="data">{String(query.data)}</span>;
+    }
+    render(<Orders />, { wrapper: wrapper(client) });
+    await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('1'));
+    client.start();
+    await until(() => resyncs.length === 1);
+    expect(resyncs[0]).toEqual([CHANNEL]);
+    await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(calls.count).toBe(2);
+  });
+
+  it('refetches on the adaptive interval: slowly while the stream is open, fast while it is down', async () => {
+    const client = newClient();
+    const stamps: number[] = [];
+    function Orders() {
+      useLiveQuery(
+        async () => {
+          stamps.push(Date.now());
+          return stamps.length;
+        },
+        { connectedIntervalMs: 1_500, disconnectedIntervalMs: 100 },
+      );
+      return <Status />;
+    }
+    render(<Orders />, { wrapper: wrapper(client) });
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    // While open, the 1.5 s interval holds between fetches (lateness only makes it longer).
+    const n0 = stamps.length;
+    await until(() => stamps.length >= n0 + 2, 6_000);
+    expect(stamps[n0 + 1]! - stamps[n0]!).toBeGreaterThanOrEqual(1_450);
+
+    // The stream drops and new ones are refused: the client reconnects, the query speeds up.
+    h.refuseStreams = true;
+    h.hub.disconnect({ channel: CHANNEL });
+    await waitFor(() => expect(screen.getByTestId('status').textContent).not.toBe('open'), {
+      timeout: 5_000,
+    });
+    const downAt = stamps.length;
+    await until(() => stamps.length >= downAt + 5, 6_000);
+
+    // Back online: the slow interval again.
+    h.refuseStreams = false;
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 8_000 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const settled = stamps.length;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(stamps.length - settled).toBeLessThanOrEqual(1);
+  });
+
+  it('aborts the running fetch on unmount and does nothing afterwards', async () => {
+    const client = newClient();
+    const calls = { count: 0, signals: [] as AbortSignal[] };
+    const errors = vi.spyOn(console, 'error');
+    let release: (() => void) | null = null;
+    function Orders() {
+      const counted = useCounted();
+      useLiveQuery(
+        (signal) => {
+          calls.count++;
+          counted.count++;
+          calls.signals.push(signal);
+          return new Promise<number>((resolve) => {
+            release = () => resolve(1);
+          });
+        },
+        { refetchOn: ['order:created'], connectedIntervalMs: 50, disconnectedIntervalMs: 50, coalesceMs: 1 },
+      );
+      return <Status />;
+    }
+    const view = render(<Orders />, { wrapper: wrapper(client) });
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    expect(calls.count).toBe(1);
+    view.unmount();
+    expect(calls.signals[0]!.aborted).toBe(true);
+    release!();
+    await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls.count).toBe(1);
+    expect(errors).not.toHaveBeenCalled();
+    errors.mockRestore();
+  });
+
+  it('survives strict mode: one live fetch, the first one aborted', async () => {
+    const client = newClient();
+    const signals: AbortSignal[] = [];
+    function Orders() {
+      const query = useLiveQuery(async (signal) => {
+        signals.push(signal);
+        return 'loaded';
+      });
+      return <span data-testid="data">{String(query.data)}</span>;
+    }
+    render(
+      <StrictMode>
+        <LiveProvider client={client}>
+          <Status />
+          <Orders />
+        </LiveProvider>
+      </StrictMode>,
+    );
+    await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('loaded'));
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    expect(signals.filter((signal) => !signal.aborted)).toHaveLength(1);
+  });
+});
+
+describe('useLiveInvalidation', () => {
+  it('invalidates mapped keys once per burst, and every fixed key on resync', async () => {
+    const client = newClient({ autoStart: false });
+    const queryClient = new QueryClient();
+    const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
+    let delivered = 0;
+    function Sync() {
+      useLiveEvent('order:shipped', () => {
+        delivered++;
+      });
+      useLiveInvalidation(queryClient, {
+        'order:created': ['orders'],
+        'order:shipped': (data: { id: number }) => ['order', data.id],
+      });
+      return <Status />;
+    }
+    render(<Sync />, { wrapper: wrapper(client) });
+    client.start();
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+
+    // Appended in one tick, fanned out in one write: one invalidation per distinct key.
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => h.hub.publish(CHANNEL, 'order:created', { i })),
+      h.hub.publish(CHANNEL, 'order:shipped', { id: 7 }),
+      h.hub.publish(CHANNEL, 'order:shipped', { id: 7 }),
+    ]);
+    await until(() => delivered === 2);
+    await until(() => invalidate.mock.calls.length >= 2);
+    const keys = invalidate.mock.calls.map(([filters]) => JSON.stringify(filters?.queryKey));
+    expect(keys.filter((key) => key === '["orders"]').length).toBeGreaterThanOrEqual(1);
+    expect(keys).toContain('["order",7]');
+    // 12 events, 2 distinct keys: one invalidation each (a split TCP read may add one more).
+    expect(keys.length).toBeLessThanOrEqual(4);
+  });
+
+  it('invalidates the fixed keys when continuity is lost', async () => {
+    const client = newClient({
+      cursor: encodeCursor({ [CHANNEL]: { epoch: 'gone0000', offset: 3 } }),
+      autoStart: false,
+    });
+    const queryClient = new QueryClient();
+    const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
+    function Sync() {
+      useLiveInvalidation(queryClient, {
+        'order:created': ['orders'],
+        'order:shipped': (data: { id: number }) => ['order', data.id],
+      });
+      return null;
+    }
+    render(<Sync />, { wrapper: wrapper(client) });
+    client.start();
+    await until(() => invalidate.mock.calls.length === 1);
+    expect(invalidate.mock.calls[0]![0]).toEqual({ queryKey: ['orders'] });
+  });
+});
