@@ -1,0 +1,119 @@
+import { EventSource } from 'eventsource';
+import { SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventSourceConstructor, FetchLike } from '../../src/client';
+import { jwtAuthorizer } from '../../src/server';
+import { NodeEventSource, type Rig, recordedClient, sleep, startRig, until } from './harness';
+
+const SECRET = 'a-test-secret-of-enough-length-for-hs256';
+const key = new TextEncoder().encode(SECRET);
+
+function mint(channels: string[], expiresInSeconds: number): Promise<string> {
+  return new SignJWT({ channels })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('user-1')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds)
+    .sign(key);
+}
+
+/** Counts every request a client makes: its polls and fetch streams, and EventSource connects. */
+function counting() {
+  const urls: string[] = [];
+  const fetchLike: FetchLike = (url, init) => {
+    urls.push(url);
+    return fetch(url, init);
+  };
+  class CountingEventSource extends EventSource {
+    constructor(url: string, init?: { withCredentials?: boolean }) {
+      super(url, {
+        ...init,
+        fetch: (input, requestInit) => {
+          urls.push(String(input));
+          return fetch(input, requestInit);
+        },
+      });
+    }
+  }
+  return { urls, fetch: fetchLike, EventSource: CountingEventSource as unknown as EventSourceConstructor };
+}
+
+let rig: Rig | null = null;
+afterEach(async () => {
+  await rig?.close();
+  rig = null;
+});
+
+describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transport) => {
+  it('refreshes a token that expires mid-stream and resumes without loss', async () => {
+    rig = await startRig({ authorize: jwtAuthorizer({ secret: SECRET }) });
+    let issued = 0;
+    const rec = recordedClient({
+      url: rig.url,
+      channels: ['auth:a'],
+      transport,
+      EventSource: NodeEventSource,
+      eventTypes: ['tick'],
+      // The first token lives 2 s, the next ones a minute.
+      token: () => mint(['auth:*'], issued++ === 0 ? 2 : 60),
+    });
+    expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
+    const total = 50;
+    for (let i = 0; i < total; i++) {
+      await rig.server.hub.publish('auth:a', 'tick', { i });
+      await sleep(100);
+    }
+    expect(await until(() => rec.count() === total, 10_000)).toBe(true);
+    expect(rec.errors).toContain('token_expired');
+    expect(issued).toBeGreaterThanOrEqual(2);
+    expect(rec.events.map((e) => (e.data as { i: number }).i)).toEqual(
+      Array.from({ length: total }, (_, i) => i),
+    );
+    expect(rec.violations).toEqual([]);
+    expect(rec.resyncs).toEqual([]);
+    expect(rec.client.getState().status).toBe('open');
+    rec.client.close();
+  }, 30_000);
+
+  it('stops after one request on 403, in an error state', async () => {
+    rig = await startRig({ authorize: jwtAuthorizer({ secret: SECRET }) });
+    const count = counting();
+    const token = await mint(['allowed:*'], 60);
+    const rec = recordedClient({
+      url: rig.url,
+      channels: ['secret:x'],
+      transport,
+      token,
+      fetch: count.fetch,
+      EventSource: count.EventSource,
+    });
+    expect(await until(() => rec.client.getState().status === 'closed', 5_000)).toBe(true);
+    // Past the first poll's time and a few backoff windows: nothing more was sent.
+    await sleep(4_000);
+    expect(count.urls).toHaveLength(1);
+    expect(rec.client.getState().lastError?.code).toBe('forbidden');
+    expect(rec.client.getState().status).toBe('closed');
+  }, 15_000);
+
+  it('recovers from a 401 by asking for a fresh token', async () => {
+    rig = await startRig({ authorize: jwtAuthorizer({ secret: SECRET }) });
+    const tokens: string[] = [];
+    const rec = recordedClient({
+      url: rig.url,
+      channels: ['auth:b'],
+      transport,
+      EventSource: NodeEventSource,
+      eventTypes: ['tick'],
+      token: async () => {
+        const token = tokens.length === 0 ? 'not-a-valid-token' : await mint(['auth:*'], 60);
+        tokens.push(token);
+        return token;
+      },
+    });
+    expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
+    expect(tokens).toHaveLength(2);
+    expect(rec.errors[0]).toBe('unauthorized');
+    await rig.server.hub.publish('auth:b', 'tick', { i: 0 });
+    expect(await until(() => rec.count() === 1, 5_000)).toBe(true);
+    rec.client.close();
+  }, 15_000);
+});
