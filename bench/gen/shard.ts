@@ -5,14 +5,16 @@
  * `poll` (Tandem's /poll with cursor and If-None-Match) and `hybrid` (SSE + poll).
  * The runner drives it over IPC; every loop here is bounded by a count or a deadline.
  */
+
 import net from 'node:net';
+import { clockMs } from '../lib/clock';
 import { Histogram } from '../lib/histogram';
 import { Dechunker, HttpReader, type HttpResponse } from '../lib/http-reader';
 import { serveRequests } from '../lib/proc';
 import { fieldOf, numberAfter, SseFramer, STAMP_KEY } from '../lib/scan';
 import { clientTextFrame, OPCODE, upgradeRequest, WsReader } from '../lib/ws';
 
-const now = () => performance.timeOrigin + performance.now();
+const now = clockMs;
 
 interface OpenArgs {
   kind: 'sse' | 'sio' | 'poll' | 'hybrid';
@@ -50,12 +52,16 @@ const stats = {
   closes: 0,
   errors: 0,
   reconnects: 0,
+  /** Reconnect attempts that failed (refused, reset, non-200) and were retried. */
+  retries: 0,
   lastResumeAt: 0,
   dup: 0,
   gapLost: 0,
 };
 const latency = new Histogram();
 const freshness = new Histogram();
+/** From a stream's drop to its resumed hello. */
+const resumeGap = new Histogram();
 const errorSamples: string[] = [];
 
 function noteError(e: unknown): void {
@@ -86,6 +92,7 @@ class SseConn {
   lastOffset = -1;
   epoch = '';
   attempts = 0;
+  droppedAt = 0;
   ready = false;
   private framer: SseFramer;
   private dechunker: Dechunker | null = null;
@@ -122,6 +129,7 @@ class SseConn {
   private onHello(frame: string): void {
     stats.hellos++;
     if (!this.args.track) return;
+    this.lastId = fieldOf(frame, 'id') ?? this.lastId;
     const head = numberAfter(frame, '"head":');
     const epoch = /"epoch":"([0-9a-z]+)"/.exec(frame)?.[1] ?? '';
     if (this.lastOffset < 0) {
@@ -131,6 +139,8 @@ class SseConn {
       // A resume: the stream must say it recovered; anything else is a lost continuity.
       stats.reconnects++;
       stats.lastResumeAt = chunkAt;
+      if (this.droppedAt > 0) resumeGap.recordMs(chunkAt - this.droppedAt);
+      this.droppedAt = 0;
       if (!frame.includes('"recovered":true') || epoch !== this.epoch) stats.notRecovered++;
     }
     this.attempts = 0;
@@ -189,8 +199,11 @@ class SseConn {
           chunk = buf.subarray(end + 4);
           if (chunk.length === 0) return;
         }
-        if (this.dechunker) this.dechunker.push(chunk, (data) => this.framer.push(data));
-        else this.framer.push(chunk);
+        if (this.dechunker) {
+          // The response ended (e.g. after tandem:bye) while the keep-alive socket stays open:
+          // for an SSE client that is a disconnect, so drop the socket and reconnect.
+          if (!this.dechunker.push(chunk, (data) => this.framer.push(data))) sock.destroy();
+        } else this.framer.push(chunk);
       });
       sock.on('error', (e) => {
         if (!settled) settle(e);
@@ -201,6 +214,7 @@ class SseConn {
         if (this.sock !== sock) return;
         this.ready = false;
         stats.closes++;
+        if (this.droppedAt === 0) this.droppedAt = now();
         if (this.args.reconnect && !stopping) this.scheduleReconnect();
       });
     });
@@ -212,7 +226,10 @@ class SseConn {
     if (this.attempts > 50) return; // bounded: give up after 50 attempts (counted as not resumed)
     setTimeout(() => {
       if (stopping) return;
-      this.open().catch((e) => noteError(e));
+      this.open().catch((e) => {
+        stats.retries++;
+        noteError(e);
+      });
     }, delay);
   }
 
@@ -484,6 +501,7 @@ function report(a: Record<string, unknown>) {
     open: streams.filter((s) => s.ready).length + sios.filter((s) => s.ready).length,
     latency: latency.toJSON(),
     freshness: freshness.toJSON(),
+    resumeGap: resumeGap.toJSON(),
     errorSamples: errorSamples.slice(),
   };
 }
@@ -492,6 +510,7 @@ function reset() {
   for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] = 0;
   latency.reset();
   freshness.reset();
+  resumeGap.reset();
   errorSamples.length = 0;
   return true;
 }

@@ -79,6 +79,7 @@ export interface ShardReport {
   closes: number;
   errors: number;
   reconnects: number;
+  retries: number;
   lastResumeAt: number;
   dup: number;
   gapLost: number;
@@ -87,12 +88,14 @@ export interface ShardReport {
   open: number;
   latency: HistogramData;
   freshness: HistogramData;
+  resumeGap: HistogramData;
   errorSamples: string[];
 }
 
-export interface Report extends Omit<ShardReport, 'latency' | 'freshness'> {
+export interface Report extends Omit<ShardReport, 'latency' | 'freshness' | 'resumeGap'> {
   latency: Histogram;
   freshness: Histogram;
+  resumeGap: Histogram;
 }
 
 export class Generator {
@@ -182,10 +185,11 @@ export class Generator {
       }
     }
     return {
-      ...(out as unknown as Omit<ShardReport, 'latency' | 'freshness' | 'errorSamples'>),
+      ...(out as unknown as Omit<ShardReport, 'latency' | 'freshness' | 'resumeGap' | 'errorSamples'>),
       errorSamples: parts.flatMap((p) => p.errorSamples).slice(0, 5),
       latency: Histogram.from(parts.map((p) => p.latency)),
       freshness: Histogram.from(parts.map((p) => p.freshness)),
+      resumeGap: Histogram.from(parts.map((p) => p.resumeGap)),
     };
   }
 

@@ -74,7 +74,7 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
     return r;
   };
   const commonNotes = [
-    'Latency is publish call → the generator reading the frame, one wall clock (performance.timeOrigin + now) for both processes. It includes the generator draining its sockets one after another on its core.',
+    'Latency is publish call → the generator reading the frame, one clock for both processes (CLOCK_MONOTONIC via process.hrtime, shared machine-wide). It includes the generator draining its sockets one after another on its core.',
   ];
   if (which.s3) {
     const t = s3.find((r) => r.name === 'tandem');

@@ -4,6 +4,7 @@
  * backoff from 100 ms) with Last-Event-ID. Measured: time from the cut until the last client's
  * hello says `recovered`, events lost (gaps in offsets, or never received) and duplicates.
  */
+import { clockMs } from '../lib/clock';
 import { Generator, publish, sleep, startServer } from '../lib/harness';
 import { type Context, round, type ScenarioResult } from './types';
 
@@ -15,7 +16,7 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
   const count = Math.round(rate * duration);
   const server = await startServer('tandem', { cpuProf: options.cpuProf });
   const gen = await Generator.start(clients);
-  const now = () => performance.timeOrigin + performance.now();
+  const now = clockMs;
   try {
     const o = await gen.open(server, clients, { track: true, reconnect: true });
     ctx.log(`S5: ${o.opened} open in ${Math.round(o.ms)} ms`);
@@ -48,6 +49,9 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
           lost,
           duplicates: rep.dup,
           behind: rep.behind,
+          retries: rep.retries,
+          gapP50: round(rep.resumeGap.quantileMs(0.5), 0),
+          gapP99: round(rep.resumeGap.quantileMs(0.99), 0),
         },
       ],
       columns: [
@@ -55,6 +59,9 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
         ['cut', 'cut'],
         ['resumed', 'resumed'],
         ['resumeMs', 'all resumed after ms'],
+        ['gapP50', 'gap p50 ms'],
+        ['gapP99', 'gap p99 ms'],
+        ['retries', 'retries'],
         ['lost', 'events lost'],
         ['duplicates', 'duplicates'],
         ['notRecovered', 'not recovered'],

@@ -3,10 +3,11 @@
  * starts it as `main.ts <kind>` and drives it over IPC: publish at a rate, burst, disconnect.
  * Events are published from inside this process, so publishing costs count as server CPU.
  */
+import { clockMs } from '../lib/clock';
 import { serveRequests } from '../lib/proc';
 import { type BenchPayload, type BenchServer, CHANNEL, type ServerOptions } from './types';
 
-const now = () => performance.timeOrigin + performance.now();
+const now = clockMs;
 
 const kind = process.argv[2] ?? 'tandem';
 const options: ServerOptions = {

@@ -1,11 +1,11 @@
 /** Tandem: the hub behind node:http at `/live/…`, memory broker or (S7) the Redis broker. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHub, memoryBroker } from '../../packages/tandem/src/server';
+import { type Broker, createHub, memoryBroker } from '../../packages/tandem/src/server';
 import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions, type ServerOptions } from './types';
 
 export async function start(options: ServerOptions): Promise<BenchServer> {
-  let broker = memoryBroker();
+  let broker: Broker = memoryBroker();
   let closeBroker = async () => {};
   if (options.redisUrl) {
     const { redisBroker } = await import('../../packages/tandem/src/redis');

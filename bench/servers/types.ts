@@ -16,7 +16,7 @@ export interface ServerOptions {
   redisUrl?: string | undefined;
 }
 
-/** Every event the benchmark sends: its send time (ms, one clock for all processes) and padding. */
+/** Every event the benchmark sends: its send time (ms, CLOCK_MONOTONIC, see lib/clock) and padding. */
 export interface BenchPayload {
   bt: number;
   p: string;
