@@ -7,6 +7,10 @@ export interface RawStream {
   headers: http.IncomingHttpHeaders;
   /** Every event received so far, control events included. */
   events: ParsedEvent[];
+  /** Events received, kept or not. */
+  readonly count: number;
+  /** The latest event received. */
+  readonly last: ParsedEvent | undefined;
   /** The last `id:` seen (what an EventSource would send as Last-Event-ID). */
   readonly lastEventId: string;
   /** Resolves with the first event (from index `from`) matching `match`. */
@@ -20,16 +24,30 @@ export interface RawStream {
   close(): void;
 }
 
-export function openRaw(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
+export interface RawOptions {
+  /** Keep every event in `events` (default); false only counts them, for long runs. */
+  keep?: boolean;
+}
+
+export function openRaw(
+  url: string,
+  headers: Record<string, string> = {},
+  options: RawOptions = {},
+): Promise<RawStream> {
+  const keep = options.keep ?? true;
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers: { accept: 'text/event-stream', ...headers } });
     req.once('error', reject);
     req.once('response', (res) => {
       const events: ParsedEvent[] = [];
       const watchers = new Set<() => void>();
+      let count = 0;
+      let last: ParsedEvent | undefined;
       const parser = createParser({
         onEvent(event) {
-          events.push(event);
+          count++;
+          last = event;
+          if (keep) events.push(event);
           for (const watch of [...watchers]) watch();
         },
       });
@@ -49,12 +67,25 @@ export function openRaw(url: string, headers: Record<string, string> = {}): Prom
         status: res.statusCode ?? 0,
         headers: res.headers,
         events,
+        get count() {
+          return count;
+        },
+        get last() {
+          return last;
+        },
         get lastEventId() {
           return parser.lastEventId;
         },
         next(match, timeoutMs = 5000, from = 0) {
           return new Promise((ok, fail) => {
             const check = () => {
+              if (!keep) {
+                if (last && match(last)) {
+                  cleanup();
+                  ok(last);
+                }
+                return;
+              }
               for (let i = from; i < events.length; i++) {
                 if (match(events[i]!)) {
                   cleanup();
