@@ -8,7 +8,7 @@ import { createClient, ErrorReply } from 'redis';
 import { assertFieldValue, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import type { Broker, ChannelInfo, ReadResult } from '../server/broker';
 import { LiveFeed } from './feed';
-import { APPEND_SCRIPT, READ_SCRIPT, type Script, script } from './scripts';
+import { APPEND_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, type Script, script } from './scripts';
 
 /** The part of a node-redis v5 client the broker uses. */
 export interface RedisClientLike {
@@ -92,6 +92,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const logKey = (channel: string) => `${prefix}:{${channel}}:log`;
   const append = script(APPEND_SCRIPT);
   const read = script(READ_SCRIPT);
+  const rewind = script(REWIND_SCRIPT);
 
   let closed = false;
   let everReady = client.isReady;
@@ -158,9 +159,15 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     return unavailable(error);
   };
 
-  const runScript = async (s: Script, channel: string, args: string[]): Promise<unknown> => {
+  const runScript = async (
+    s: Script,
+    channel: string,
+    args: string[],
+    // The prologue's arguments, shared by append and read; the rewind guard has its own.
+    head = [newEpoch(), String(retentionMs), String(idleTtlMs)],
+  ): Promise<unknown> => {
     const keys = [metaKey(channel), logKey(channel)];
-    const tail = [String(keys.length), ...keys, newEpoch(), String(retentionMs), String(idleTtlMs), ...args];
+    const tail = [String(keys.length), ...keys, ...head, ...args];
     try {
       return await command(['EVALSHA', s.sha, ...tail]);
     } catch (error) {
@@ -198,6 +205,9 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
         return epoch === null ? { epoch: undefined, head: 0 } : { epoch, head: Number(head) };
       },
       read: (channel, after, epoch) => readLog(channel, after, -1, epoch),
+      rewound: async (channel, epoch, last) => {
+        await runScript(rewind, channel, [], [epoch, String(last), newEpoch()]);
+      },
     },
     { onListenerError: options.onListenerError },
   );

@@ -24,6 +24,11 @@ export interface FeedSource {
    * of the new log instead.
    */
   read(channel: string, after: number, epoch: string | undefined): Promise<ReadResult>;
+  /**
+   * The log of `epoch` has a head below `last`, an offset already delivered: it went back in
+   * time, and its offsets would be reused. The source replaces it with a new epoch.
+   */
+  rewound(channel: string, epoch: string, last: number): Promise<void>;
 }
 
 export interface FeedOptions {
@@ -242,9 +247,12 @@ export class LiveFeed {
       state.last = event.offset;
       this.#deliver(state, event);
     }
+    if (result.head < state.last) {
+      // Offsets we delivered are gone while the epoch stayed: new events would reuse them and
+      // look like duplicates. Retire the log; its next event carries a new epoch → resync.
+      this.#source.rewound(state.channel, state.epoch!, state.last).catch(() => {});
+    }
     state.last = Math.max(state.last, result.head);
-    // Notifications of a log that went back in time (head below what was delivered, same
-    // epoch) cannot be told apart from duplicates; see docs/redis.md on persistence.
   }
 
   #adopt(state: ChannelState, epoch: string): void {

@@ -101,6 +101,24 @@ end
 return {epoch, head, first, entries}
 `;
 
+/**
+ * Rewind guard. ARGV[1] the epoch a reader trusted, ARGV[2] the last offset it delivered,
+ * ARGV[3] a new epoch. When the log still has that epoch but its head is below that offset, the
+ * log went back in time (restart from an older AOF, failover to a lagging replica): its offsets
+ * would be reused for other events. Starts a new log so every client resyncs. Returns 1 if so.
+ */
+export const REWIND_SCRIPT = `
+local meta, log = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', meta, 'epoch')
+local head = tonumber(redis.call('HGET', meta, 'head') or '0')
+if epoch == ARGV[1] and head < tonumber(ARGV[2]) then
+  redis.call('DEL', log)
+  redis.call('HSET', meta, 'epoch', ARGV[3], 'head', 0)
+  return 1
+end
+return 0
+`;
+
 export interface Script {
   source: string;
   sha: string;

@@ -35,6 +35,10 @@ class FakeLog implements FeedSource {
     return this.exists ? { epoch: this.epoch, head: this.events.length } : { epoch: undefined, head: 0 };
   }
 
+  async rewound(_channel: string, epoch: string, last: number): Promise<void> {
+    if (epoch === this.epoch && this.events.length < last) this.lose(`${epoch}r`);
+  }
+
   async read(_channel: string, after: number, epoch: string | undefined): Promise<ReadResult> {
     this.reads++;
     if (this.down) throw new Error('down');
@@ -202,6 +206,19 @@ describe('LiveFeed', () => {
     feed.notify(log.append());
     await settle();
     expect(seen).toEqual([2]);
+  });
+
+  it('retires a log that went back in time, so its reused offsets come with a new epoch', async () => {
+    const { log, feed, offsets } = setup(3);
+    await settle();
+    feed.notify(log.append()); // 4 delivered
+    log.events.splice(2); // a restart from an older copy: head 2, same epoch
+    feed.repairAll();
+    await settle();
+    expect(log.epoch).toBe('e1r');
+    feed.notify(log.append());
+    await settle();
+    expect(offsets()).toEqual(['e1:4', 'e1r:1']);
   });
 
   it('stops delivering after unsubscribe and forgets the channel', async () => {

@@ -257,6 +257,37 @@ describe('redisBroker when Redis fails', () => {
     expect(info).toEqual({ epoch: next.epoch, head: 1, oldest: 1 });
   });
 
+  it('retires a log that went back in time, so reused offsets can never look like duplicates', async () => {
+    redis = await startRedis();
+    const broker = await open(redis);
+    const channel = fresh('rewind');
+    const seen: LiveEvent[] = [];
+    broker.subscribe(channel, (e) => seen.push(e));
+    for (let i = 1; i <= 5; i++) await broker.append(channel, 't', i);
+    await waitForCount(seen, 5);
+    const { epoch } = seen[0]!;
+    // What a failover to a lagging replica looks like: same epoch, events 4 and 5 gone.
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      await admin.hSet(`tandem:{${channel}}:meta`, 'head', '3');
+      await admin.xDel(`tandem:{${channel}}:log`, ['4-0', '5-0']);
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      const deadline = Date.now() + 10_000;
+      while ((await admin.hGet(`tandem:{${channel}}:meta`, 'epoch')) === epoch) {
+        if (Date.now() > deadline) throw new Error('the rewound log was not retired');
+        await sleep(20);
+      }
+    } finally {
+      admin.destroy();
+    }
+    const next = await broker.append(channel, 't', 'new');
+    expect(next).toMatchObject({ offset: 1 });
+    expect(next.epoch).not.toBe(epoch);
+    await waitForCount(seen, 6);
+    expect(positions(seen).slice(4)).toEqual([`${epoch}:5`, `${next.epoch}:1`]);
+  });
+
   it('closes promptly while Redis is unreachable', async () => {
     redis = await startRedis();
     const broker = await open(redis);
