@@ -10,6 +10,12 @@ export interface PollOptions {
   whenHidden?: boolean;
   /** A poll request that has not answered after this long is abandoned. @default 10000 */
   timeoutMs?: number;
+  /**
+   * An overdue poll (the stream just dropped, long after the last poll) waits a random delay in
+   * `[0, jitterMs)`: a server restart drops every client at once, and their polls must not all
+   * land in the same millisecond either. @default 1000
+   */
+  jitterMs?: number;
 }
 
 export type ResolvedPollOptions = Required<PollOptions>;
@@ -20,6 +26,7 @@ export const POLL_DEFAULTS: ResolvedPollOptions = {
   closedIntervalMs: 3_000,
   whenHidden: false,
   timeoutMs: 10_000,
+  jitterMs: 1_000,
 };
 
 export function resolvePoll(options: PollOptions | undefined): ResolvedPollOptions {
@@ -34,17 +41,20 @@ export interface PollClock {
   hidden: boolean;
   /** The server asked to wait until then (`Retry-After`), or 0. */
   notBefore?: number;
+  /** Spreads overdue polls; without it they run at once. */
+  random?: () => number;
 }
 
 /**
  * Milliseconds until the next poll, or null while paused. The interval counts from the last
  * poll's start, so when the stream drops the next poll comes at most `closedIntervalMs` after
- * the previous one — at once if that is already past.
+ * the previous one — or, if that is already past, after a short random delay (`jitterMs`).
  */
 export function nextPollDelay(clock: PollClock, options: ResolvedPollOptions): number | null {
   if (!options.enabled) return null;
   if (clock.hidden && !options.whenHidden) return null;
   const interval = clock.streamOpen ? options.openIntervalMs : options.closedIntervalMs;
   const due = Math.max(clock.lastPollAt + interval, clock.notBefore ?? 0);
-  return Math.max(0, due - clock.now);
+  if (due > clock.now) return due - clock.now;
+  return clock.random ? Math.floor(clock.random() * options.jitterMs) : 0;
 }

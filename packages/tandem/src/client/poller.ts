@@ -40,7 +40,14 @@ export function createPoller(
     clear();
     if (!running || inFlight) return;
     const delay = nextPollDelay(
-      { now: env.now(), lastPollAt, streamOpen: isStreamOpen(), hidden: env.hidden.get(), notBefore },
+      {
+        now: env.now(),
+        lastPollAt,
+        streamOpen: isStreamOpen(),
+        hidden: env.hidden.get(),
+        notBefore,
+        random: env.random,
+      },
       options,
     );
     if (delay === null) return;

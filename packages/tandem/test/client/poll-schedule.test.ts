@@ -19,6 +19,13 @@ describe('poll schedule', () => {
     expect(nextPollDelay(at(8_000, 0, false), POLL_DEFAULTS)).toBe(0);
   });
 
+  it('spreads overdue polls over jitterMs, so clients dropped together do not poll together', () => {
+    expect(nextPollDelay({ ...at(8_000, 0, false), random: () => 0.5 }, POLL_DEFAULTS)).toBe(500);
+    expect(nextPollDelay({ ...at(8_000, 0, false), random: () => 0.999 }, POLL_DEFAULTS)).toBe(999);
+    // Not overdue: the plain schedule, no jitter.
+    expect(nextPollDelay({ ...at(1_000, 0, false), random: () => 0.5 }, POLL_DEFAULTS)).toBe(2_000);
+  });
+
   it('pauses in hidden tabs unless asked to keep polling', () => {
     expect(nextPollDelay(at(0, 0, false, true), POLL_DEFAULTS)).toBeNull();
     expect(nextPollDelay(at(0, 0, false, true), resolvePoll({ whenHidden: true }))).toBe(3_000);

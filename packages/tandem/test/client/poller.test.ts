@@ -4,7 +4,7 @@ import { createPoller } from '../../src/client/poller';
 import { fakeEnv } from './fake-env';
 
 function setup(options = POLL_DEFAULTS) {
-  const env = fakeEnv(0);
+  const env = fakeEnv(0, () => 0.25);
   const polls: number[] = [];
   let open = true;
   let release: (() => void) | null = null;
@@ -45,18 +45,19 @@ describe('poller', () => {
     expect(t.polls).toEqual([10_000, 20_000]);
     t.setOpen(false);
     await t.env.advance(5_000);
-    // The 3 s interval counts from the last poll (20 s): overdue at 25 s, so at once, then every 3 s.
-    expect(t.polls).toEqual([10_000, 20_000, 25_000, 28_000]);
+    // The 3 s interval counts from the last poll (20 s): overdue at 25 s, so within the 1 s
+    // jitter (250 ms here), then every 3 s.
+    expect(t.polls).toEqual([10_000, 20_000, 25_250, 28_250]);
     t.poller.stop();
   });
 
-  it('switches to 3 s at once when the stream drops long after the last poll', async () => {
+  it('polls within the jitter window when the stream drops long after the last poll', async () => {
     const t = setup();
     t.poller.start();
     await t.env.advance(8_000);
     t.setOpen(false);
-    await t.env.advance(0);
-    expect(t.polls).toEqual([8_000]);
+    await t.env.advance(1_000);
+    expect(t.polls).toEqual([8_250]);
     t.poller.stop();
   });
 
