@@ -169,8 +169,13 @@ export function brokerContract(name: string, create: BrokerFactory): void {
       const off = broker.subscribe(channel, (e) => seen.push(e.offset));
       // Not awaited in between: the subscription must already cover these.
       await Promise.all(Array.from({ length: 30 }, (_, i) => broker.append(channel, 't', i + 1)));
-      await waitForCount(seen, 30);
-      expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
+      const deadline = Date.now() + 5000;
+      while (seen.at(-1) !== 31 && Date.now() < deadline) await sleep(5);
+      // Event 1 may be delivered too: with Redis its notification can still be on its way when
+      // `subscribe` is called. Whatever comes must be contiguous and reach 31.
+      const first = seen[0] ?? 2;
+      expect(first).toBeLessThanOrEqual(2);
+      expect(seen).toEqual(Array.from({ length: 32 - first }, (_, i) => i + first));
       off();
     });
 
