@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHub, memoryBroker } from '../../src/server';
+import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { openRaw } from './sse-reader';
+import { trackServerTimers } from './timers';
+
+let server: HubServer | undefined;
+let tracker: ReturnType<typeof trackServerTimers>;
+beforeEach(() => {
+  tracker = trackServerTimers();
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  tracker.restore();
+});
+
+const timers = () => tracker.live();
+const settle = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('cleanup', () => {
+  it('1 000 connections opened and closed leave no connection, listener, response or timer behind', async () => {
+    const broker = memoryBroker();
+    server = await startHubServer(createHub({ broker, heartbeatMs: 50 }));
+    const { hub, url } = server;
+    await hub.publish('a', 'warm', 0);
+    const startTimers = timers();
+    const startStats = hub.stats();
+    const startListeners = broker.stats().listeners;
+    let peakTimers = 0;
+
+    // 20 rounds of 50 concurrent streams, closed three different ways.
+    for (let round = 0; round < 20; round++) {
+      const streams = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => openRaw(`${url}/stream?channels=a,b${i % 5},c`)),
+      );
+      await Promise.all(streams.map((s) => s.next((e) => e.type === 'tandem:hello')));
+      expect(hub.connectionCount()).toBe(50);
+      peakTimers = Math.max(peakTimers, timers());
+      await hub.publish('a', 'x', round);
+      if (round % 3 === 0) {
+        for (const s of streams) s.close(); // the client leaves
+      } else if (round % 3 === 1) {
+        expect(hub.disconnect({ channel: 'a' })).toBe(50); // the server says bye
+      } else {
+        for (const s of streams) s.close();
+        hub.disconnect({}); // both at once
+      }
+      await Promise.all(streams.map((s) => s.ended));
+      await settle(() => hub.connectionCount() === 0 && hub.stats().responses === 0);
+    }
+    await settle(() => hub.stats().heartbeat === false);
+
+    expect(hub.stats()).toEqual(startStats);
+    expect(hub.stats()).toMatchObject({
+      connections: 0,
+      channels: 0,
+      subscribers: 0,
+      responses: 0,
+      heartbeat: false,
+    });
+    expect(broker.stats().listeners).toBe(startListeners);
+    expect(timers()).toBe(startTimers);
+    // 50 open streams needed just the shared heartbeat on top of what was there, and over
+    // 1 000 connections the server created a handful of timers, not one per connection.
+    expect(peakTimers - startTimers).toBe(1);
+    expect(tracker.created()).toBeLessThan(25);
+    const closed = await hub.registry.getSingleMetricAsString('tandem_connections_closed_total');
+    const total = [...closed.matchAll(/^tandem_connections_closed_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    expect(total).toBe(1000);
+  }, 60_000);
+
+  it('long polls that end (event, timeout, abort) leave no waiter nor timer behind', async () => {
+    server = await startHubServer(createHub());
+    const { hub, url } = server;
+    await hub.broker.info('warm'); // the broker's one sweep timer
+    const startTimers = timers();
+    const polls = Array.from({ length: 30 }, (_, i) => {
+      const controller = new AbortController();
+      const done = fetch(`${url}/poll?channels=p${i % 3}&wait=${i % 2 ? 1 : 20}`, {
+        signal: controller.signal,
+      }).then(
+        (r) => r.text(),
+        () => 'aborted',
+      );
+      return { controller, done };
+    });
+    await settle(() => hub.stats().waiters === 30);
+    expect(hub.stats().waiters).toBe(30);
+    // One timer for all the deadlines.
+    expect(timers() - startTimers).toBe(1);
+    await hub.publish('p0', 'x', 1);
+    for (const p of polls.slice(0, 10)) p.controller.abort();
+    await Promise.all(polls.slice(0, 10).map((p) => p.done));
+    await settle(() => hub.stats().waiters === 0);
+    await hub.publish('p1', 'x', 1);
+    await hub.publish('p2', 'x', 1);
+    await Promise.all(polls.map((p) => p.done));
+    await settle(() => timers() === startTimers);
+    expect(hub.stats()).toMatchObject({ waiters: 0, channels: 0 });
+    expect(timers()).toBe(startTimers);
+  });
+});
