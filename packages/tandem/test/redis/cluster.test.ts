@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import type { Hub } from '../../src/server';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
+import { getJson } from '../server/sse-reader';
 import {
   type ChildHub,
   type Envelope,
@@ -129,6 +130,9 @@ describe('hubs on one Redis', () => {
     await expect(b.hub.publish('audit', 'tick', 'refused')).rejects.toMatchObject({
       code: 'broker_unavailable',
     });
+    const poll = await getJson(`${b.url}/poll?channels=audit`);
+    expect(poll.status).toBe(503);
+    expect(poll.body).toMatchObject({ error: { code: 'broker_unavailable' } });
     await sleep(1200); // more than two heartbeats with Redis down
     await server.restart();
     for (let i = 11; i <= 20; i++) await publishRetrying(i % 2 ? a.hub : b.hub, 'audit', i);
