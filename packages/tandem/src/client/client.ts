@@ -99,6 +99,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   private tokenStale = true;
   private tokenPromise: Promise<string | null> | null = null;
   private etag: { value: string; cursor: string | null } | null = null;
+  private unsubscribeOnline: (() => void) | null = null;
 
   constructor(private readonly options: LiveClientOptions) {
     this.env = resolveEnvironment(environmentOf(options));
@@ -199,6 +200,10 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this.setState({ status: 'connecting' });
     void this.connect();
     this.poller.start();
+    // Back online: a retry waiting out its backoff goes now (the poller polls at once too).
+    this.unsubscribeOnline = this.env.online.subscribe((online) => {
+      if (online && this.reconnectTimer !== null && !this.closed) void this.connect();
+    });
   }
 
   pollNow(): Promise<void> {
@@ -217,6 +222,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this.closed = true;
     this.dropStream();
     this.poller.stop();
+    this.unsubscribeOnline?.();
+    this.unsubscribeOnline = null;
     this.clearTimer('reconnectTimer');
     this.clearTimer('gapTimer');
     this.save();
@@ -297,10 +304,23 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     // are not replayed a second time by the stream.
     ctx.snapshot = this.merge.snapshot();
     const cursor = cursorOf(this.channels, (channel) => ctx.snapshot.get(channel)?.position);
-    ctx.connection = this.transport(
+    try {
+      ctx.connection = this.openTransport(ctx, cursor, token);
+    } catch (cause) {
+      this.onStreamClosed(
+        ctx,
+        new TandemError('network', 'the transport could not open the stream', { cause }),
+      );
+    }
+  }
+
+  private openTransport(ctx: StreamContext, cursor: string | null, token: string | null): StreamConnection {
+    return this.transport(
       { url: this.streamUrl, cursor, token, types: this.types },
       {
-        onOpen: () => this.watchdog.touch(),
+        onOpen: () => {
+          if (this.stream === ctx) this.watchdog.touch();
+        },
         onActivity: () => {
           if (this.stream === ctx) this.watchdog.touch();
         },

@@ -116,6 +116,24 @@ describe('LiveClient state machine', () => {
     t.client.close();
   });
 
+  it('retries at once when the network comes back, instead of waiting out the backoff', async () => {
+    const t = setup({ random: () => 0.999_999 });
+    await flush();
+    for (let i = 0; i < 12; i++) {
+      t.streams.at(-1)!.fail();
+      await t.env.advance(2_000);
+    }
+    const count = t.streams.length;
+    t.env.online.set(false);
+    t.streams.at(-1)!.fail();
+    await t.env.advance(100);
+    expect(t.streams).toHaveLength(count);
+    t.env.online.set(true);
+    await t.env.advance(0);
+    expect(t.streams).toHaveLength(count + 1);
+    t.client.close();
+  });
+
   it('reconnects at once when the watchdog declares the stream dead', async () => {
     const t = setup();
     await flush();
