@@ -21,6 +21,8 @@ export interface FaultProxy {
   refuse(ms?: number): void;
   /** Back to normal: stalled connections flow again (or close, if an end was held back). */
   pass(): void;
+  /** Sends new connections to another port from now on (a server restarted elsewhere). */
+  retarget(port: number): void;
   /** Current connection pairs. */
   connectionCount(): number;
   /** When the proxy last forwarded a byte from the server to a client (ms, Date.now()). */
@@ -40,6 +42,7 @@ interface Pair {
 
 export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FaultProxy> {
   const pairs = new Set<Pair>();
+  let target = targetPort;
   let refusing = false;
   let refuseTimer: NodeJS.Timeout | null = null;
   let stallNew = false;
@@ -82,7 +85,7 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
     }
     stats.accepted++;
     client.setNoDelay(true);
-    const upstream = net.connect({ port: targetPort, host: targetHost });
+    const upstream = net.connect({ port: target, host: targetHost });
     upstream.setNoDelay(true);
     const pair: Pair = { client, upstream, stalled: stallNew, heldClose: false };
     pairs.add(pair);
@@ -152,6 +155,9 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
       if (refuseTimer) clearTimeout(refuseTimer);
       refuseTimer = null;
       for (const pair of [...pairs]) if (pair.stalled) unstall(pair);
+    },
+    retarget(port) {
+      target = port;
     },
     connectionCount: () => pairs.size,
     get lastDownstreamByteAt() {
