@@ -1,6 +1,6 @@
 import type { Buffer } from 'node:buffer';
 import type { Registry } from 'prom-client';
-import { type ByeReason, type LiveEvent, type Position, TandemError } from '../protocol';
+import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
 import type { Broker } from './broker';
 import type { Connection, ConnectionHost } from './connection';
 import type { HubContext, Settings } from './context';
@@ -16,7 +16,10 @@ import { publishEvent } from './publish';
 import type { Sink } from './sink';
 import { Deadlines, Ticker } from './ticker';
 
-/** Which streams `disconnect` ends: a connection id, or every stream matching all given fields. */
+/**
+ * Which streams `disconnect` ends: a connection id, or every stream matching all given fields.
+ * `channel` is a pattern (`tenant:acme/**`): a stream matches when one of its channels does.
+ */
 export type DisconnectFilter = string | { connectionId?: string; subject?: string; channel?: string };
 
 /** Sizes of the hub's internal maps, for leak tests and dashboards. */
@@ -165,7 +168,10 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     if (typeof filter === 'string') return connection.id === filter;
     if (filter.connectionId !== undefined && connection.id !== filter.connectionId) return false;
     if (filter.subject !== undefined && connection.subject !== filter.subject) return false;
-    if (filter.channel !== undefined && !connection.channels.includes(filter.channel)) return false;
+    const pattern = filter.channel;
+    if (pattern !== undefined && !connection.channels.some((channel) => channelMatches(pattern, channel))) {
+      return false;
+    }
     return true;
   }
 
