@@ -45,7 +45,10 @@ export interface HubContext {
   newConnectionId(): string;
   /** Registers a new stream (and starts the shared heartbeat). */
   addConnection(connection: Connection): void;
-  /** With `offline: 'undelivered'`: the last position delivered on a channel, null if unknown. */
+  /**
+   * With `offline: 'undelivered'`: the last position known delivered on a channel (sent live to
+   * a connection, or acknowledged by a client's cursor), null if unknown.
+   */
   deliveredMark: ((channel: string) => Position | null) | undefined;
   markDelivered(channel: string, epoch: string, offset: number): void;
   /** Reports an unexpected failure (not a TandemError). */

@@ -79,7 +79,9 @@ export interface HubOptions<E extends EventMap = EventMap> {
   retryAfterSeconds?: number;
   /**
    * `'undelivered'`: a connection without a cursor first receives, within retention, the events
-   * of its channels that no connection of this hub has received yet.
+   * of its channels that no connection of this hub has received yet: those published while no
+   * stream was subscribed, until a live delivery or a client's cursor shows they were received.
+   * Every connection that comes in the meantime gets them (not only the first).
    * @default 'none'
    */
   offline?: 'none' | 'undelivered';

@@ -106,7 +106,8 @@ function respond(
     const offset = last ? last.offset : plan.start;
     entries.push(cursorEntry(plan.channel, { epoch: plan.epoch, offset }));
     channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
-    if (last) ctx.markDelivered(plan.channel, last.epoch, last.offset);
+    // A cursor proves its client received everything up to it (offline: 'undelivered').
+    if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
     if (plan.recovered && plan.events.length > 0) recovered = true;
   }
   const groups = resyncGroups(plans);

@@ -83,8 +83,8 @@ export async function openStream(
     );
     hello.channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
     for (const event of plan.events) replay.push({ slot, encoded: encodeEvent(event) });
-    const last = plan.events[plan.events.length - 1];
-    if (last) ctx.markDelivered(plan.channel, last.epoch, last.offset);
+    // A cursor proves its client received everything up to it (offline: 'undelivered').
+    if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
     if (plan.recovered && plan.events.length > 0) ctx.metrics.replays.inc();
   });
   ctx.metrics.replayedEvents.inc(replay.length);

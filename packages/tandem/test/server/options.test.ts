@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HelloPayload, PollResponse } from '../../src/protocol';
+import { createHub, globalHub } from '../../src/server';
+import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { getJson, openRaw } from './sse-reader';
+
+let server: HubServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('maxConnections', () => {
+  it('answers 429 with Retry-After beyond the limit, and accepts again when a stream leaves', async () => {
+    server = await startHubServer(createHub({ maxConnections: 2, retryAfterSeconds: 3 }));
+    const a = await openRaw(`${server.url}/stream?channels=x`);
+    const b = await openRaw(`${server.url}/stream?channels=x`);
+    const refused = await getJson(`${server.url}/stream?channels=x`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('3');
+    expect(refused.body).toMatchObject({ error: { code: 'too_many_connections' } });
+    a.close();
+    await a.ended;
+    for (let i = 0; i < 100 && server.hub.connectionCount() > 1; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const c = await openRaw(`${server.url}/stream?channels=x`);
+    expect(c.status).toBe(200);
+    b.close();
+    c.close();
+  });
+});
+
+describe('cors', () => {
+  it('answers preflights allowing Last-Event-ID and Authorization, and tags responses for allowed origins', async () => {
+    server = await startHubServer(
+      createHub({ cors: { origin: ['https://app.example'], credentials: true } }),
+    );
+    const preflight = await fetch(`${server.url}/stream?channels=x`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'last-event-id, authorization',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    const allowed = preflight.headers.get('access-control-allow-headers')!.toLowerCase();
+    expect(allowed).toContain('last-event-id');
+    expect(allowed).toContain('authorization');
+
+    const poll = await getJson(`${server.url}/poll?channels=x`, { origin: 'https://app.example' });
+    expect(poll.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(poll.headers.get('access-control-expose-headers')).toContain('ETag');
+    expect(poll.headers.get('vary')).toBe('Origin');
+    const stranger = await getJson(`${server.url}/poll?channels=x`, { origin: 'https://evil.example' });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe("offline: 'undelivered'", () => {
+  it('hands a cursorless connection the events nobody received yet, to each connection that comes while they are undelivered', async () => {
+    server = await startHubServer(createHub({ offline: 'undelivered' }));
+    const { hub, url } = server;
+    await hub.publish('tenant:acme', 'note', 1);
+    await hub.publish('tenant:acme', 'note', 2);
+    // Two tabs of the tenant open at once: both get the queued events.
+    const [tab1, tab2] = await Promise.all([1, 2].map(() => openRaw(`${url}/stream?channels=tenant:acme`)));
+    for (const tab of [tab1!, tab2!]) {
+      await tab.next((e) => e.type === 'note' && JSON.parse(e.data).data === 2);
+      expect(tab.appEvents().map((e) => e.data)).toEqual([1, 2]);
+      const hello = JSON.parse(tab.events[0]!.data) as HelloPayload;
+      expect(hello.channels['tenant:acme']).toMatchObject({ head: 2, recovered: false });
+    }
+    await hub.publish('tenant:acme', 'note', 3);
+    await tab1!.next((e) => e.type === 'note' && JSON.parse(e.data).data === 3);
+    // A later connection: everything was delivered already, so it starts live.
+    const later = await getJson(`${url}/poll?channels=tenant:acme`);
+    expect((later.body as PollResponse).events).toEqual([]);
+    tab1!.close();
+    tab2!.close();
+  });
+
+  it('is off by default: a cursorless connection starts live at the head', async () => {
+    server = await startHubServer(createHub());
+    await server.hub.publish('tenant:acme', 'note', 1);
+    const body = (await getJson(`${server.url}/poll?channels=tenant:acme`)).body as PollResponse;
+    expect(body.events).toEqual([]);
+    expect(body.channels['tenant:acme']!.head).toBe(1);
+  });
+});
+
+describe('mounting', () => {
+  it('passes other paths to next() as Express middleware, and honours basePath', async () => {
+    const hub = createHub({ basePath: '/api/live' });
+    const handler = hub.node();
+    const { createServer } = await import('node:http');
+    const httpServer = createServer((req, res) =>
+      handler(req, res, () => {
+        res.writeHead(418);
+        res.end('app');
+      }),
+    );
+    await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(httpServer.address() as import('node:net').AddressInfo).port}`;
+    expect((await fetch(`${base}/api/live/poll?channels=x`)).status).toBe(200);
+    expect((await fetch(`${base}/other/poll?channels=x`)).status).toBe(418);
+    expect((await fetch(`${base}/`)).status).toBe(418);
+    await hub.close();
+    httpServer.closeAllConnections();
+    await new Promise((r) => httpServer.close(r));
+  });
+
+  it('globalHub returns the same hub across module reloads', async () => {
+    const first = globalHub('test-reload', () => createHub());
+    const second = globalHub('test-reload', () => createHub());
+    expect(second).toBe(first);
+    await first.close();
+  });
+});
