@@ -78,6 +78,7 @@ export function openRaw(
         },
         next(match, timeoutMs = 5000, from = 0) {
           return new Promise((ok, fail) => {
+            let scanned = from;
             const check = () => {
               if (!keep) {
                 if (last && match(last)) {
@@ -86,7 +87,9 @@ export function openRaw(
                 }
                 return;
               }
-              for (let i = from; i < events.length; i++) {
+              // Each event is looked at once, however often the check runs.
+              for (; scanned < events.length; scanned++) {
+                const i = scanned;
                 if (match(events[i]!)) {
                   cleanup();
                   ok(events[i]!);
