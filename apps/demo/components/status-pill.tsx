@@ -1,0 +1,51 @@
+'use client';
+
+import type { LiveState } from 'tandem/client';
+import { useLiveStatus } from 'tandem/react';
+
+export type PillState = 'live' | 'polling' | 'reconnecting' | 'connecting' | 'offline';
+
+/** What a person should read from the client's state, in one word. */
+export function pillState(state: LiveState): PillState {
+  if (state.status === 'open') return 'live';
+  if (state.status === 'closed') return 'offline';
+  if (state.polling) return 'polling';
+  if (state.status === 'connecting' && state.attempt === 0) return 'connecting';
+  return 'reconnecting';
+}
+
+const LABEL: Record<PillState, string> = {
+  live: 'Live',
+  polling: 'Polling',
+  reconnecting: 'Reconnecting',
+  connecting: 'Connecting',
+  offline: 'Offline',
+};
+
+const HINT: Record<PillState, string> = {
+  live: 'Events stream in over SSE',
+  polling: 'Stream down: polling every 3 s while it reconnects',
+  reconnecting: 'Stream down: reconnecting with backoff',
+  connecting: 'Opening the stream',
+  offline: 'Stopped',
+};
+
+export function StatusPill() {
+  const state = useLiveStatus();
+  const pill = pillState(state);
+  return (
+    <span className={`pill pill-${pill}`} data-testid="status" data-state={pill} title={HINT[pill]}>
+      <span className="pill-dot" aria-hidden="true" />
+      {LABEL[pill]}
+    </span>
+  );
+}
+
+export function ConnectionDetails() {
+  const state = useLiveStatus();
+  const parts = [`stream ${state.status}`];
+  if (state.polling) parts.push('poller active');
+  if (state.attempt > 0) parts.push(`attempt ${state.attempt}`);
+  if (state.lastError) parts.push(`last error: ${state.lastError.code}`);
+  return <span className="details">{parts.join(' · ')}</span>;
+}

@@ -1,0 +1,280 @@
+'use client';
+
+import { type CSSProperties, type FormEvent, useEffect, useState, useSyncExternalStore } from 'react';
+import { createLiveClient, type LiveClient } from 'tandem/client';
+import { LiveProvider, useLiveClient, useLiveEvent, useLiveQuery } from 'tandem/react';
+import { cutConnection, fetchStats, publishOrder, setGenerator } from '@/lib/api';
+import { FeedStore, latencySummary } from '@/lib/feed-store';
+import { type DemoEvents, formatMoneyCompact, ORDER_CREATED, type Order } from '@/lib/orders';
+import { ordersChannel, type Tenant } from '@/lib/tenants';
+import { TokenSource } from '@/lib/token-source';
+import { OrderFeed } from './order-feed';
+import { ConnectionDetails, StatusPill } from './status-pill';
+
+interface Session {
+  client: LiveClient<DemoEvents>;
+  store: FeedStore;
+  tokens: TokenSource;
+}
+
+/** One tenant: its own token, its own client, its own channel. */
+export function TenantPanel({ tenant }: { tenant: Tenant }) {
+  const [session, setSession] = useState<Session | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+
+  useEffect(() => {
+    const tokens = new TokenSource(tenant.id);
+    const store = new FeedStore(`tandem-demo:feed:${tenant.id}`);
+    const controller = new AbortController();
+    let client: LiveClient<DemoEvents> | null = null;
+    (async () => {
+      // First visit in this tab: count from the channel's current head, and start the client
+      // exactly there. After a reload, the client resumes from the cursor it persisted.
+      let cursor: string | undefined;
+      if (!store.getState().baseline) {
+        const stats = await fetchStats(tokens, controller.signal);
+        store.setBaseline({ epoch: stats.epoch, head: stats.head });
+        cursor = stats.cursor;
+      }
+      if (controller.signal.aborted) return;
+      let tokenCalls = 0;
+      client = createLiveClient<DemoEvents>({
+        url: '/api/live',
+        channels: [ordersChannel(tenant.id)],
+        // Called on connect and after a 401: every call after the first wants a new token.
+        token: () => tokens.get(tokenCalls++ > 0),
+        ...(cursor ? { cursor } : {}),
+      });
+      setSession({ client, store, tokens });
+    })().catch((error: unknown) => {
+      if (!controller.signal.aborted) setFailure(error instanceof Error ? error.message : String(error));
+    });
+    return () => {
+      controller.abort();
+      client?.close();
+      setSession(null);
+    };
+  }, [tenant.id]);
+
+  const style = { '--accent': tenant.accent } as CSSProperties;
+  return (
+    <section className="panel" data-tenant={tenant.id} style={style} aria-label={tenant.name}>
+      <header className="panel-head">
+        <span className="logo" aria-hidden="true">
+          {tenant.name.slice(0, 1)}
+        </span>
+        <div className="panel-title">
+          <h2>{tenant.name}</h2>
+          <p className="muted">
+            {tenant.tagline} · <code>{ordersChannel(tenant.id)}</code>
+          </p>
+        </div>
+        {session ? (
+          <LiveProvider client={session.client}>
+            <StatusPill />
+          </LiveProvider>
+        ) : (
+          <span className="pill pill-connecting" data-testid="status" data-state="connecting">
+            <span className="pill-dot" aria-hidden="true" />
+            {failure ? 'Error' : 'Signing in'}
+          </span>
+        )}
+      </header>
+      {failure && <p className="notice notice-error">Could not start: {failure}</p>}
+      {session ? (
+        <LiveProvider client={session.client}>
+          <TenantDashboard store={session.store} tokens={session.tokens} />
+        </LiveProvider>
+      ) : (
+        <div className="panel-body skeleton" aria-busy="true" />
+      )}
+    </section>
+  );
+}
+
+function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSource }) {
+  const client = useLiveClient<DemoEvents>();
+  const feed = useSyncExternalStore(store.subscribe, store.getState, store.getState);
+  const [notice, setNotice] = useState<{ text: string; tone: 'info' | 'warn' } | null>(null);
+
+  useLiveEvent<Order>(ORDER_CREATED, (order, meta) => store.add(order, meta));
+  useEffect(() => client.onResync(() => store.resync()), [client, store]);
+
+  // "Published" comes from the server, refreshed by the very events it counts: one refetch
+  // per burst, on resync, and every 10 s (3 s while the stream is down).
+  const stats = useLiveQuery((signal) => fetchStats(tokens, signal), { refetchOn: [ORDER_CREATED] });
+  const { data } = stats;
+  useEffect(() => {
+    if (data && !store.getState().baseline) store.setBaseline({ epoch: data.epoch, head: data.head });
+  }, [data, store]);
+
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(null), 5_000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
+  const { baseline } = feed;
+  const published = data && baseline && data.epoch === baseline.epoch ? data.head - baseline.head : null;
+  const latency = latencySummary(feed.entries);
+  const revenue = feed.entries.reduce((sum, entry) => sum + entry.order.amount, 0);
+  const inSync = published !== null && published === feed.received;
+
+  const run = (action: () => Promise<unknown>) => {
+    action().catch((error: unknown) =>
+      setNotice({ text: error instanceof Error ? error.message : String(error), tone: 'warn' }),
+    );
+  };
+
+  return (
+    <div className="panel-body">
+      <dl className="tiles">
+        <div className="tile" title="Orders this tab received since it opened">
+          <dt>Received</dt>
+          <dd data-testid="received">{feed.received}</dd>
+        </div>
+        <div
+          className={`tile ${published === null ? '' : inSync ? 'tile-ok' : 'tile-pending'}`}
+          title="Orders the server published on this channel since the tab opened"
+        >
+          <dt>Published</dt>
+          <dd data-testid="published">{published ?? '–'}</dd>
+        </div>
+        <div className="tile" title="Publish on the server → row on screen, over the orders listed">
+          <dt>Latency p50 / p99</dt>
+          <dd data-testid="latency">
+            {latency ? (
+              <>
+                {Math.round(latency.p50)}
+                <small> / {Math.round(latency.p99)} ms</small>
+              </>
+            ) : (
+              '–'
+            )}
+          </dd>
+        </div>
+        <div className="tile" title="Sum of the orders listed">
+          <dt>Revenue shown</dt>
+          <dd>{formatMoneyCompact(revenue)}</dd>
+        </div>
+      </dl>
+
+      <PublishForm tokens={tokens} onError={(text) => setNotice({ text, tone: 'warn' })} />
+
+      <div className="controls">
+        <button
+          type="button"
+          role="switch"
+          aria-checked={data?.generator ?? false}
+          className="switch"
+          data-testid="generator"
+          disabled={!data}
+          onClick={() =>
+            run(async () => {
+              await setGenerator(tokens, !data?.generator);
+              stats.refetch();
+            })
+          }
+        >
+          <span className="switch-track" aria-hidden="true">
+            <span className="switch-thumb" />
+          </span>
+          Order generator
+        </button>
+        <button
+          type="button"
+          className="button button-danger"
+          data-testid="cut"
+          onClick={() =>
+            run(async () => {
+              const { dropped, refusingStreamsForMs } = await cutConnection(tokens);
+              setNotice({
+                text: `Cut ${dropped} stream${dropped === 1 ? '' : 's'}; new streams refused for ${refusingStreamsForMs / 1000} s. Orders keep coming by polling.`,
+                tone: 'info',
+              });
+            })
+          }
+        >
+          Cut connection
+        </button>
+      </div>
+
+      {notice && (
+        <p className={`notice notice-${notice.tone}`} role="status">
+          {notice.text}
+        </p>
+      )}
+
+      <div className="feed-head">
+        <h3>Orders</h3>
+        <span className="muted">
+          newest first · duplicates <span data-testid="duplicates">{feed.duplicates}</span>
+          {feed.resyncs > 0 && ` · resyncs ${feed.resyncs}`}
+        </span>
+      </div>
+      <OrderFeed entries={feed.entries} store={store} />
+      <footer className="panel-foot">
+        <ConnectionDetails />
+        <span className="muted nowrap">broker: {data?.broker ?? '…'}</span>
+      </footer>
+    </div>
+  );
+}
+
+function PublishForm({ tokens, onError }: { tokens: TokenSource; onError: (text: string) => void }) {
+  const [customer, setCustomer] = useState('');
+  const [amount, setAmount] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const publish = async (count: number) => {
+    setBusy(true);
+    try {
+      const cents = amount.trim() === '' ? undefined : Math.round(Number.parseFloat(amount) * 100);
+      if (cents !== undefined && !(cents >= 0)) throw new Error('amount must be a positive number');
+      for (let i = 0; i < count; i++) {
+        await publishOrder(tokens, {
+          ...(customer.trim() ? { customer: customer.trim() } : {}),
+          ...(cents !== undefined ? { amount: cents } : {}),
+        });
+      }
+    } catch (error) {
+      onError(error instanceof Error ? error.message : String(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void publish(1);
+  };
+
+  return (
+    <form className="publish" onSubmit={onSubmit}>
+      <label>
+        <span>Customer</span>
+        <input
+          value={customer}
+          onChange={(e) => setCustomer(e.target.value)}
+          placeholder="random"
+          maxLength={80}
+        />
+      </label>
+      <label className="publish-amount">
+        <span>Amount ($)</span>
+        <input
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+          placeholder="random"
+          inputMode="decimal"
+        />
+      </label>
+      <button type="submit" className="button button-primary" disabled={busy} data-testid="publish">
+        Publish order
+      </button>
+      <button type="button" className="button" disabled={busy} onClick={() => void publish(10)}>
+        ×10
+      </button>
+    </form>
+  );
+}

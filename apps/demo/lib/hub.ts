@@ -1,0 +1,148 @@
+import { encodeCursor, parseChannelList } from 'tandem/protocol';
+import { type Broker, createHub, type Hub, jwtAuthorizer, memoryBroker } from 'tandem/server';
+import { ORDER_CREATED, type Order, randomOrder } from './orders';
+import { ordersChannel, type Tenant, tenantPattern } from './tenants';
+import { demoSecret } from './tokens';
+
+/** After "cut connection", the tenant's new streams are refused this long, so polling shows. */
+export const CUT_REFUSAL_MS = 5_000;
+
+/** The generator publishes one order every 0.6–2 s. */
+const GENERATOR_MIN_MS = 600;
+const GENERATOR_MAX_MS = 2_000;
+
+/**
+ * Everything the demo's server keeps: one hub per process, on `globalThis` so that route
+ * modules (bundled separately) and development reloads all share it.
+ */
+export interface Demo {
+  hub: Hub;
+  broker: Broker;
+  brokerName: 'memory' | 'redis';
+  publish(tenant: Tenant, order: Order): ReturnType<Hub['publish']>;
+  setGenerator(tenant: Tenant, on: boolean): void;
+  generatorOn(tenant: Tenant): boolean;
+  /** Drops the tenant's streams now and refuses new ones for `CUT_REFUSAL_MS`. */
+  cut(tenant: Tenant): number;
+  /** Milliseconds left in the tenant's refusal window (0 when none). */
+  refusingFor(tenant: Tenant): number;
+  /** A 503 answer when the request opens a stream on a channel of a tenant just cut, else null. */
+  refusal(request: Request): Response | null;
+  stats(tenant: Tenant): Promise<TenantStats>;
+}
+
+export interface TenantStats {
+  tenant: string;
+  channel: string;
+  epoch: string;
+  /** Offset of the newest order: how many were ever published in this epoch. */
+  head: number;
+  /** A cursor at `head`, to start a client exactly there. */
+  cursor: string;
+  generator: boolean;
+  refusingStreamsForMs: number;
+  broker: 'memory' | 'redis';
+  serverTime: number;
+}
+
+const DEMO_KEY = Symbol.for('tandem.demo');
+
+export function getDemo(): Promise<Demo> {
+  const store = globalThis as { [DEMO_KEY]?: Promise<Demo> };
+  store[DEMO_KEY] ??= createDemo().catch((error: unknown) => {
+    store[DEMO_KEY] = undefined;
+    throw error;
+  });
+  return store[DEMO_KEY];
+}
+
+async function createBroker(): Promise<{ broker: Broker; brokerName: Demo['brokerName'] }> {
+  const url = process.env.REDIS_URL;
+  if (!url) return { broker: memoryBroker(), brokerName: 'memory' };
+  // Loaded only when asked for, so the demo runs where Redis is not installed.
+  const { redisBroker } = await import('tandem/redis');
+  return { broker: redisBroker({ url }), brokerName: 'redis' };
+}
+
+async function createDemo(): Promise<Demo> {
+  const { broker, brokerName } = await createBroker();
+  const hub = createHub({ broker, authorize: jwtAuthorizer({ secret: demoSecret() }) });
+  const generators = new Map<string, ReturnType<typeof setTimeout>>();
+  const refusedUntil = new Map<string, number>();
+
+  const publish = (tenant: Tenant, order: Order) =>
+    hub.publish(ordersChannel(tenant.id), ORDER_CREATED, order);
+
+  const refusingFor = (tenant: Tenant) => Math.max(0, (refusedUntil.get(tenant.id) ?? 0) - Date.now());
+
+  const setGenerator = (tenant: Tenant, on: boolean) => {
+    clearTimeout(generators.get(tenant.id));
+    generators.delete(tenant.id);
+    if (!on) return;
+    const tick = () => {
+      const delay = GENERATOR_MIN_MS + Math.random() * (GENERATOR_MAX_MS - GENERATOR_MIN_MS);
+      const timer = setTimeout(() => {
+        publish(tenant, randomOrder('generator')).catch((error: unknown) => {
+          console.error(`[demo] generator for ${tenant.id} failed to publish`, error);
+        });
+        if (generators.get(tenant.id) === timer) tick();
+      }, delay);
+      timer.unref?.();
+      generators.set(tenant.id, timer);
+    };
+    tick();
+  };
+
+  return {
+    hub,
+    broker,
+    brokerName,
+    publish,
+    setGenerator,
+    generatorOn: (tenant) => generators.has(tenant.id),
+    cut(tenant) {
+      refusedUntil.set(tenant.id, Date.now() + CUT_REFUSAL_MS);
+      return hub.disconnect({ channel: tenantPattern(tenant.id) });
+    },
+    refusingFor,
+    refusal(request) {
+      const url = new URL(request.url);
+      if (!url.pathname.endsWith('/stream')) return null;
+      let channels: string[];
+      try {
+        channels = parseChannelList(url.searchParams.get('channels'));
+      } catch {
+        return null; // the hub answers bad requests itself
+      }
+      let waitMs = 0;
+      for (const [tenantId, until] of refusedUntil) {
+        const prefix = `tenant:${tenantId}/`;
+        if (channels.some((channel) => channel.startsWith(prefix)))
+          waitMs = Math.max(waitMs, until - Date.now());
+      }
+      if (waitMs <= 0) return null;
+      return Response.json(
+        { error: { code: 'shutting_down', message: 'streams of this tenant are paused for the demo' } },
+        {
+          status: 503,
+          headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)), 'Cache-Control': 'no-store' },
+        },
+      );
+    },
+    async stats(tenant) {
+      const channel = ordersChannel(tenant.id);
+      const { epoch, head } = await broker.info(channel);
+      return {
+        tenant: tenant.id,
+        channel,
+        epoch,
+        head,
+        cursor: encodeCursor({ [channel]: { epoch, offset: head } }),
+        generator: generators.has(tenant.id),
+        refusingStreamsForMs: refusingFor(tenant),
+        broker: brokerName,
+        serverTime: Date.now(),
+      };
+    },
+  };
+}
