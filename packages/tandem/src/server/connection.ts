@@ -93,7 +93,9 @@ export class Connection {
       const last = batch[batch.length - 1]!;
       this.offsets[0] = last.event.offset;
       this.entries[0] = last.entry;
-      this.enqueue(shared());
+      // Nothing else queued this tick: write now, skipping the per-tick queue.
+      if (this.pending.length === 0) this.write(shared());
+      else this.enqueue(shared());
       return batch.length;
     }
     let delivered = 0;
@@ -138,19 +140,25 @@ export class Connection {
     this.pendingBytes += chunk.length;
   }
 
-  /** Writes what is pending as one chunk; cuts the connection if the client is too far behind. */
+  /** Writes what is pending as one chunk. */
   flush(): void {
     if (this.state === 'closed' || !this.sink || this.pending.length === 0) return;
     const chunk =
       this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
+    this.write(chunk);
+  }
+
+  /** Writes one chunk; cuts the connection if the client is too far behind. */
+  private write(chunk: Buffer): void {
     this.active = true;
-    if (!this.sink.write(chunk)) {
+    const sink = this.sink!;
+    if (!sink.write(chunk)) {
       this.abort('aborted');
       return;
     }
-    if (this.sink.buffered() > this.host.maxBufferedBytes) this.abort('slow_consumer');
+    if (this.sink === sink && sink.buffered() > this.host.maxBufferedBytes) this.abort('slow_consumer');
   }
 
   /**

@@ -181,7 +181,6 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     for (const connection of [...connections.values()]) connection.bye('shutdown', settings.retryMs);
     if (sinks.size > 0) {
       await new Promise<void>((resolve) => {
-        onDrained = resolve;
         const timer = setTimeout(resolve, settings.closeTimeoutMs);
         timer.unref?.();
         onDrained = () => {
