@@ -14,17 +14,24 @@
 import { createHash } from 'node:crypto';
 
 // Shared prologue. KEYS[1] meta, KEYS[2] log. ARGV[1] proposed epoch, ARGV[2] retention ms,
-// ARGV[3] key TTL ms (0 = none). Defines `epoch`, `now`, `touch()`.
+// ARGV[3] key TTL ms (0 = none). Defines `epoch`, `head`, `last_ts`, `now`, `touch()`,
+// `trim_age()`, `oldest()`. Each redis.call costs a few µs, so the hot path makes few of them.
 const PROLOGUE = `
 local meta, log = KEYS[1], KEYS[2]
-local epoch = redis.call('HGET', meta, 'epoch')
+local m = redis.call('HMGET', meta, 'epoch', 'head', 'ts', 'trim')
+local epoch = m[1]
+local head = tonumber(m[2] or '0')
+local last_ts = tonumber(m[3] or '0')
+-- No entry can expire before 'trim' (ms): until then the age check is skipped.
+local next_trim = tonumber(m[4] or '0')
 if not epoch then
-  epoch = ARGV[1]
+  epoch, head, last_ts, next_trim = ARGV[1], 0, 0, 0
   redis.call('DEL', log)
-  redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0)
+  redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0, 'trim', 0)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local retention = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local function touch()
   if ttl > 0 then
@@ -32,30 +39,38 @@ local function touch()
     redis.call('PEXPIRE', log, ttl)
   end
 end
--- Drops entries older than the retention window. Entries are in offset order and their ts
--- never decreases, so the expired ones are a prefix of the stream.
+local function offset_of(id)
+  return tonumber((string.gsub(id, '-.*', '')))
+end
+-- Drops entries older than the retention window; returns true when next_trim changed.
+-- Entries are in offset order and their ts never decreases, so the expired ones are a prefix.
+-- The next check is due when the oldest kept entry expires, plus a little slack (a tenth of
+-- the window, at most 1 s) so a busy channel looks once per slack, not on every publish.
 local function trim_age()
-  local cutoff = now - tonumber(ARGV[2])
-  local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
-  if #first == 0 or tonumber(first[1][2][2]) >= cutoff then return end
+  if now < next_trim then return false end
+  local cutoff = now - retention
+  local slack = math.min(math.floor(retention / 10), 1000)
   while true do
-    local batch = redis.call('XRANGE', log, '-', '+', 'COUNT', 128)
-    if #batch == 0 then return end
+    local batch = redis.call('XRANGE', log, '-', '+', 'COUNT', 64)
     for i = 1, #batch do
-      if tonumber(batch[i][2][2]) >= cutoff then
-        redis.call('XTRIM', log, 'MINID', batch[i][1])
-        return
+      local ts = tonumber(batch[i][2][2])
+      if ts >= cutoff then
+        if i > 1 then redis.call('XTRIM', log, 'MINID', batch[i][1]) end
+        next_trim = ts + retention + slack
+        return true
       end
     end
-    local last = tonumber((string.gsub(batch[#batch][1], '-.*', '')))
-    redis.call('XTRIM', log, 'MINID', (last + 1) .. '-0')
-    if #batch < 128 then return end
+    if #batch > 0 then redis.call('XTRIM', log, 'MINID', (offset_of(batch[#batch][1]) + 1) .. '-0') end
+    if #batch < 64 then
+      next_trim = 0
+      return true
+    end
   end
 end
-local function oldest(head)
+local function oldest()
   local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
   if #first == 0 then return head + 1 end
-  return tonumber((string.gsub(first[1][1], '-.*', '')))
+  return offset_of(first[1][1])
 end
 `;
 
@@ -65,12 +80,11 @@ end
  * no read on the common path: `epoch \n offset \n ts \n type \n data`.
  */
 export const APPEND_SCRIPT = `${PROLOGUE}
-local last_ts = tonumber(redis.call('HGET', meta, 'ts') or '0')
 if now < last_ts then now = last_ts end
-local offset = redis.call('HINCRBY', meta, 'head', 1)
-redis.call('HSET', meta, 'ts', now)
+local offset = head + 1
 redis.call('XADD', log, 'MAXLEN', ARGV[6], offset .. '-0', 'ts', now, 't', ARGV[4], 'd', ARGV[5])
 trim_age()
+redis.call('HSET', meta, 'head', offset, 'ts', now, 'trim', next_trim)
 touch()
 redis.call('PUBLISH', ARGV[7], epoch .. '\\n' .. offset .. '\\n' .. now .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5])
 return {epoch, offset, now}
@@ -82,12 +96,11 @@ return {epoch, offset, now}
  * Returns `{epoch, head, oldest, entries}`; a limit of 0 makes it a pure `info`.
  */
 export const READ_SCRIPT = `${PROLOGUE}
-trim_age()
+if trim_age() then redis.call('HSET', meta, 'trim', next_trim) end
 touch()
-local head = tonumber(redis.call('HGET', meta, 'head'))
 local after = tonumber(ARGV[4])
 if ARGV[6] ~= '' and ARGV[6] ~= epoch then after = 0 end
-local first = oldest(head)
+local first = oldest()
 local limit = tonumber(ARGV[5])
 local entries = {}
 if limit ~= 0 and after < head then
