@@ -1,14 +1,18 @@
 /**
- * Two Tandem hub processes on two ports sharing one Redis: publish on one, receive on the
- * other; stop one, and its clients resume on the other.
+ * Several Tandem server processes on several ports sharing one Redis: publish on one, receive
+ * on the other; stop one, and its clients resume on the other.
  *
- *   REDIS_URL=redis://127.0.0.1:6379 npm run start:cluster
+ *   REDIS_URL=redis://127.0.0.1:6379 npm run start:cluster           # the demo, twice
+ *   REDIS_URL=redis://127.0.0.1:6379 npm run start:cluster -- --hubs # two bare hubs
  *
- * Each node serves `/api/live/stream`, `/api/live/poll`, `/api/live/metrics` and, for trying it
- * out, `POST /publish?channel=…&type=…` with a JSON body. Options: `PORTS=3001,3002`.
- * Run with `--node <port>` it is one of the two nodes.
+ * By default it builds the demo once and starts it on each port (`PORTS=3001,3002`), with one
+ * token secret for all of them, so a client can move between ports (`--no-build` reuses the last
+ * build). With `--hubs` each node is
+ * a bare hub serving `/api/live/stream`, `/api/live/poll`, `/api/live/metrics` and, for trying
+ * it out, `POST /publish?channel=…&type=…` with a JSON body. `--node <port>` runs one bare hub.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { redisBroker } from 'tandem/redis';
@@ -61,13 +65,11 @@ async function runNode(port: number): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-function runCluster(): void {
-  const ports = (process.env.PORTS ?? '3001,3002').split(',').map(Number);
-  console.log(`Tandem cluster on ${redisUrl}: ${ports.length} nodes`);
-  const self = fileURLToPath(import.meta.url);
-  const children: ChildProcess[] = ports.map((port) =>
-    spawn(process.execPath, ['--import', 'tsx', self, '--node', String(port)], { stdio: 'inherit' }),
-  );
+function spawnAll(ports: number[], command: (port: number) => [string, string[]], env: NodeJS.ProcessEnv) {
+  const children: ChildProcess[] = ports.map((port) => {
+    const [file, args] = command(port);
+    return spawn(file, args, { stdio: 'inherit', env: { ...env, PORT: String(port) } });
+  });
   const stopAll = () => {
     for (const child of children) child.kill('SIGTERM');
   };
@@ -80,6 +82,37 @@ function runCluster(): void {
   }
 }
 
+function runHubs(ports: number[]): void {
+  const self = fileURLToPath(import.meta.url);
+  spawnAll(
+    ports,
+    (port) => [process.execPath, ['--import', 'tsx', self, '--node', String(port)]],
+    process.env,
+  );
+}
+
+function runDemos(ports: number[]): void {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  if (!process.argv.includes('--no-build')) {
+    const build = spawnSync(npm, ['run', 'build', '-w', 'tandem-demo'], { stdio: 'inherit' });
+    if (build.status !== 0) process.exit(build.status ?? 1);
+  }
+  // Tokens minted by one node must be accepted by the others.
+  const secret = process.env.TANDEM_DEMO_SECRET ?? randomBytes(32).toString('base64url');
+  spawnAll(ports, (port) => [npm, ['run', 'start', '-w', 'tandem-demo', '--', '-p', String(port)]], {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    TANDEM_DEMO_SECRET: secret,
+  });
+  for (const port of ports) console.log(`demo node on http://localhost:${port}`);
+}
+
+const ports = (process.env.PORTS ?? '3001,3002').split(',').map(Number);
 const nodeFlag = process.argv.indexOf('--node');
-if (nodeFlag >= 0) await runNode(Number(process.argv[nodeFlag + 1]));
-else runCluster();
+if (nodeFlag >= 0) {
+  await runNode(Number(process.argv[nodeFlag + 1]));
+} else {
+  console.log(`Tandem cluster on ${redisUrl}: ${ports.length} nodes`);
+  if (process.argv.includes('--hubs')) runHubs(ports);
+  else runDemos(ports);
+}
