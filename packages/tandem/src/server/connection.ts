@@ -13,13 +13,6 @@ export interface ConnectionHost {
   resynced(reason: ResyncReason, count: number): void;
 }
 
-/** A channel's starting point on a new connection, decided by the resume plan. */
-export interface StartPosition {
-  channel: string;
-  epoch: string;
-  offset: number;
-}
-
 type State = 'starting' | 'live' | 'closed';
 
 /**
@@ -49,14 +42,15 @@ export class Connection {
     readonly id: string,
     readonly subject: string,
     readonly expiresAt: number,
-    starts: readonly StartPosition[],
+    channels: readonly string[],
     private readonly host: ConnectionHost,
   ) {
-    this.channels = starts.map((s) => s.channel);
-    this.single = starts.length === 1;
-    this.epochs = starts.map((s) => s.epoch);
-    this.offsets = starts.map((s) => s.offset);
-    this.entries = starts.map(() => '');
+    this.channels = channels;
+    this.single = channels.length === 1;
+    // Placeholders until the resume plan sets each channel's start with `position`.
+    this.epochs = channels.map(() => '');
+    this.offsets = channels.map(() => 0);
+    this.entries = channels.map(() => '');
   }
 
   /** Sets where a channel starts; called by the resume plan before `start`. */
@@ -76,7 +70,7 @@ export class Connection {
     if (this.state === 'starting') {
       for (const encoded of batch) {
         this.startBuffer.push({ slot, encoded });
-        this.startBufferBytes += encoded.full.length;
+        this.startBufferBytes += encoded.body.length;
       }
       // A client that cannot take its replay fast enough must not grow the server: cut it.
       if (this.startBufferBytes > this.host.maxBufferedBytes) this.abort('slow_consumer');

@@ -3,15 +3,24 @@ import { CONTROL_EVENTS, cursorEntry, encodeFrame, joinCursor, type LiveEvent } 
 
 /**
  * An event serialised once for every subscriber: `body` is its `event:` and `data:` lines,
- * `full` the whole frame including the `id:` of a single-channel cursor. A connection on one
- * channel writes `full` as is; a connection on several writes its own `id:` line, then `body`.
+ * `full` the whole frame including the `id:` of a single-channel cursor (built on first use). A
+ * connection on one channel writes `full` as is; a connection on several writes its own `id:`
+ * line, then `body`.
  */
-export interface EncodedEvent {
-  readonly event: LiveEvent;
-  /** This channel's part of a cursor at this event. */
-  readonly entry: string;
-  readonly body: Buffer;
-  readonly full: Buffer;
+export class EncodedEvent {
+  private fullFrame: Buffer | undefined;
+
+  constructor(
+    readonly event: LiveEvent,
+    /** This channel's part of a cursor at this event. */
+    readonly entry: string,
+    readonly body: Buffer,
+  ) {}
+
+  get full(): Buffer {
+    this.fullFrame ??= Buffer.concat([Buffer.from(`id: ${joinCursor([this.entry])}\n`), this.body]);
+    return this.fullFrame;
+  }
 }
 
 const cache = new WeakMap<LiveEvent, EncodedEvent>();
@@ -39,12 +48,7 @@ export function encodeEvent(event: LiveEvent): EncodedEvent {
   const entry = cursorEntry(event.channel, { epoch: event.epoch, offset: event.offset });
   // encodeFrame refuses a type with CR/LF/NUL, so an event from another node cannot inject.
   const body = encodeFrame({ event: event.type, data: envelopeJson(event) });
-  encoded = {
-    event,
-    entry,
-    body: Buffer.from(body),
-    full: Buffer.from(`id: ${joinCursor([entry])}\n${body}`),
-  };
+  encoded = new EncodedEvent(event, entry, Buffer.from(body));
   cache.set(event, encoded);
   return encoded;
 }

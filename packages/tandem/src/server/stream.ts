@@ -44,12 +44,11 @@ export async function openStream(
     request.headers.get('last-event-id') ?? request.url.searchParams.get('cursor') ?? undefined,
     channels,
   );
-  const starts = channels.map((channel) => ({ channel, epoch: '', offset: 0 }));
   const connection = new Connection(
     ctx.newConnectionId(),
     grant.subject,
     grant.expiresAt ?? Number.POSITIVE_INFINITY,
-    starts,
+    channels,
     ctx.host,
   );
   ctx.addConnection(connection);
