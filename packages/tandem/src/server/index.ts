@@ -1,3 +1,5 @@
+export type { ByeReason, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
+export { isTandemError, TandemError } from '../protocol';
 export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
 export { extractToken } from './auth';
 export type { Broker, ChannelInfo, ReadResult } from './broker';
