@@ -36,6 +36,7 @@ describe.each(['fetch', 'eventsource'] as const)('a stall without FIN (%s)', (tr
     await rig.server.hub.publish('stall:a', 'tick', { i: 1 });
     expect(await until(() => detectedAt > 0, 10_000)).toBe(true);
     const silence = detectedAt - lastByteAt;
+    console.info(`${transport}: stall detected ${silence} ms after the last byte`);
     expect(silence).toBeGreaterThanOrEqual(6_000);
     expect(silence).toBeLessThanOrEqual(7_000);
 
