@@ -3,13 +3,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryClient } from '@tanstack/react-query';
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
-import { type ReactNode, StrictMode, useState } from 'react';
+import { type ReactNode, StrictMode } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLiveClient } from '../../src/client';
 import type { EventMeta, LiveClient } from '../../src/client/types';
 import { encodeCursor } from '../../src/protocol';
 import {
+  type InvalidationMap,
   LiveProvider,
+  type UseLiveQueryOptions,
   useLiveClient,
   useLiveEvent,
   useLiveInvalidation,
@@ -97,21 +99,48 @@ function Status() {
   return <span data-testid="status">{state.status}</span>;
 }
 
+function Orphan() {
+  useLiveClient();
+  return null;
+}
+
+function EventProbe({ type, onEvent }: { type: string; onEvent: (data: unknown, meta: EventMeta) => void }) {
+  useLiveEvent(type, onEvent);
+  return null;
+}
+
+function QueryProbe({
+  fetcher,
+  options,
+}: {
+  fetcher: (signal: AbortSignal) => Promise<unknown>;
+  options?: UseLiveQueryOptions;
+}) {
+  const query = useLiveQuery(fetcher, options);
+  return <span data-testid="data">{String(query.data)}</span>;
+}
+
+function InvalidationProbe({ queryClient, map }: { queryClient: QueryClient; map: InvalidationMap }) {
+  useLiveInvalidation(queryClient, map);
+  return null;
+}
+
+const waitOpen = () =>
+  waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('LiveProvider and useLiveStatus', () => {
   it('reports the connection state as it changes', async () => {
     const client = newClient();
     render(<Status />, { wrapper: wrapper(client) });
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    await waitOpen();
     act(() => client.close());
     expect(screen.getByTestId('status').textContent).toBe('closed');
   });
 
   it('refuses to run outside a provider', () => {
     const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
-    function Orphan() {
-      useLiveClient();
-      return null;
-    }
     expect(() => render(<Orphan />)).toThrow(/LiveProvider/);
     spy.mockRestore();
   });
@@ -122,18 +151,27 @@ describe('useLiveEvent', () => {
     const client = newClient();
     const onSpy = vi.spyOn(client, 'on');
     const seen: string[] = [];
-    function Feed({ label }: { label: string }) {
-      useLiveEvent<{ id: number }>('order:created', (data, meta: EventMeta) => {
-        seen.push(`${label}:${data.id}@${meta.offset}`);
-      });
-      return <Status />;
-    }
-    const { rerender } = render(<Feed label="a" />, { wrapper: wrapper(client) });
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    const handler = (label: string) => (data: unknown, meta: EventMeta) => {
+      seen.push(`${label}:${(data as { id: number }).id}@${meta.offset}`);
+    };
+    const view = render(
+      <>
+        <Status />
+        <EventProbe type="order:created" onEvent={handler('a')} />
+      </>,
+      { wrapper: wrapper(client) },
+    );
+    await waitOpen();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
     await until(() => seen.length === 1);
-    rerender(<Feed label="b" />);
-    rerender(<Feed label="c" />);
+    for (const label of ['b', 'c']) {
+      view.rerender(
+        <>
+          <Status />
+          <EventProbe type="order:created" onEvent={handler(label)} />
+        </>,
+      );
+    }
     await h.hub.publish(CHANNEL, 'order:created', { id: 2 });
     await until(() => seen.length === 2);
     expect(seen).toEqual(['a:1@1', 'c:2@2']);
@@ -142,70 +180,63 @@ describe('useLiveEvent', () => {
 });
 
 describe('useLiveQuery', () => {
-  function useCounted() {
-    const [calls] = useState(() => ({ count: 0, signals: [] as AbortSignal[] }));
-    return calls;
-  }
-
   it('loads once, then refetches once for a burst of listed events', async () => {
     const client = newClient();
-    const calls = { count: 0 };
+    let fetches = 0;
     let delivered = 0;
-    function Orders() {
-      useLiveEvent('order:created', () => {
-        delivered++;
-      });
-      const query = useLiveQuery(
-        async () => {
-          calls.count++;
-          return calls.count;
-        },
-        // A generous window: the test asserts coalescing, not how fast loopback is under load.
-        { refetchOn: ['order:created'], coalesceMs: 300 },
-      );
-      return <span data-testid="data">{String(query.data)}</span>;
-    }
     render(
       <>
         <Status />
-        <Orders />
+        <EventProbe
+          type="order:created"
+          onEvent={() => {
+            delivered++;
+          }}
+        />
+        <QueryProbe
+          fetcher={async () => ++fetches}
+          // A generous window: the test asserts coalescing, not how fast loopback is under load.
+          options={{ refetchOn: ['order:created'], coalesceMs: 300 }}
+        />
       </>,
       { wrapper: wrapper(client) },
     );
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('1'));
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    await waitOpen();
 
     await Promise.all(Array.from({ length: 20 }, (_, i) => h.hub.publish(CHANNEL, 'order:created', { i })));
     await until(() => delivered === 20);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
     // Nothing more follows the burst (the connected interval is 10 s).
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(calls.count).toBe(2);
+    await sleep(500);
+    expect(fetches).toBe(2);
   });
 
   it('ignores event types it was not asked to follow', async () => {
     const client = newClient();
-    const calls = { count: 0 };
+    let fetches = 0;
     let delivered = 0;
-    function Orders() {
-      useLiveEvent('order:shipped', () => {
-        delivered++;
-      });
-      useLiveQuery(
-        async () => {
-          calls.count++;
-          return null;
-        },
-        { refetchOn: ['order:created'], coalesceMs: 10 },
-      );
-      return <Status />;
-    }
-    render(<Orders />, { wrapper: wrapper(client) });
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    render(
+      <>
+        <Status />
+        <EventProbe
+          type="order:shipped"
+          onEvent={() => {
+            delivered++;
+          }}
+        />
+        <QueryProbe
+          fetcher={async () => ++fetches}
+          options={{ refetchOn: ['order:created'], coalesceMs: 10 }}
+        />
+      </>,
+      { wrapper: wrapper(client) },
+    );
+    await waitOpen();
     await h.hub.publish(CHANNEL, 'order:shipped', { id: 1 });
     await until(() => delivered === 1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(calls.count).toBe(1);
+    await sleep(200);
+    expect(fetches).toBe(1);
   });
 
   it('refetches when the server reports a resync', async () => {
@@ -216,36 +247,33 @@ describe('useLiveQuery', () => {
     });
     const resyncs: string[][] = [];
     client.onResync((channels) => resyncs.push(channels));
-    const calls = { count: 0 };
-    function Orders() {
-      const query = useLiveQuery(async () => ++calls.count, { coalesceMs: 10 });
-      return <span data-testid="data">{String(query.data)}</span>;
-    }
-    render(<Orders />, { wrapper: wrapper(client) });
+    let fetches = 0;
+    render(<QueryProbe fetcher={async () => ++fetches} options={{ coalesceMs: 10 }} />, {
+      wrapper: wrapper(client),
+    });
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('1'));
     client.start();
     await until(() => resyncs.length === 1);
     expect(resyncs[0]).toEqual([CHANNEL]);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(calls.count).toBe(2);
+    await sleep(200);
+    expect(fetches).toBe(2);
   });
 
   it('refetches on the adaptive interval: slowly while the stream is open, fast while it is down', async () => {
     const client = newClient();
     const stamps: number[] = [];
-    function Orders() {
-      useLiveQuery(
-        async () => {
-          stamps.push(Date.now());
-          return stamps.length;
-        },
-        { connectedIntervalMs: 1_500, disconnectedIntervalMs: 100 },
-      );
-      return <Status />;
-    }
-    render(<Orders />, { wrapper: wrapper(client) });
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    render(
+      <>
+        <Status />
+        <QueryProbe
+          fetcher={async () => stamps.push(Date.now())}
+          options={{ connectedIntervalMs: 1_500, disconnectedIntervalMs: 100 }}
+        />
+      </>,
+      { wrapper: wrapper(client) },
+    );
+    await waitOpen();
     // While open, the 1.5 s interval holds between fetches (lateness only makes it longer).
     const n0 = stamps.length;
     await until(() => stamps.length >= n0 + 2, 6_000);
@@ -263,88 +291,130 @@ describe('useLiveQuery', () => {
     // Back online: the slow interval again.
     h.refuseStreams = false;
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 8_000 });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     const settled = stamps.length;
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await sleep(700);
     expect(stamps.length - settled).toBeLessThanOrEqual(1);
   });
 
   it('aborts the running fetch on unmount and does nothing afterwards', async () => {
     const client = newClient();
-    const calls = { count: 0, signals: [] as AbortSignal[] };
+    const signals: AbortSignal[] = [];
     const errors = vi.spyOn(console, 'error');
     let release: (() => void) | null = null;
-    function Orders() {
-      const counted = useCounted();
-      useLiveQuery(
-        (signal) => {
-          calls.count++;
-          counted.count++;
-          calls.signals.push(signal);
-          return new Promise<number>((resolve) => {
-            release = () => resolve(1);
-          });
-        },
-        { refetchOn: ['order:created'], connectedIntervalMs: 50, disconnectedIntervalMs: 50, coalesceMs: 1 },
-      );
-      return <Status />;
-    }
-    const view = render(<Orders />, { wrapper: wrapper(client) });
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
-    expect(calls.count).toBe(1);
+    const fetcher = (signal: AbortSignal) => {
+      signals.push(signal);
+      return new Promise<number>((resolve) => {
+        release = () => resolve(1);
+      });
+    };
+    const view = render(
+      <>
+        <Status />
+        <QueryProbe
+          fetcher={fetcher}
+          options={{
+            refetchOn: ['order:created'],
+            connectedIntervalMs: 50,
+            disconnectedIntervalMs: 50,
+            coalesceMs: 1,
+          }}
+        />
+      </>,
+      { wrapper: wrapper(client) },
+    );
+    await waitOpen();
+    expect(signals).toHaveLength(1);
     view.unmount();
-    expect(calls.signals[0]!.aborted).toBe(true);
+    expect(signals[0]!.aborted).toBe(true);
     release!();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(calls.count).toBe(1);
+    await sleep(300);
+    expect(signals).toHaveLength(1);
     expect(errors).not.toHaveBeenCalled();
     errors.mockRestore();
+  });
+
+  it('fetches nothing while disabled, and loads once enabled', async () => {
+    const client = newClient();
+    let fetches = 0;
+    const ui = (enabled: boolean) => (
+      <>
+        <Status />
+        <QueryProbe
+          fetcher={async () => ++fetches}
+          options={{
+            enabled,
+            refetchOn: ['order:created'],
+            connectedIntervalMs: 50,
+            disconnectedIntervalMs: 50,
+            coalesceMs: 1,
+          }}
+        />
+      </>
+    );
+    const view = render(ui(false), { wrapper: wrapper(client) });
+    await waitOpen();
+    await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
+    await sleep(300);
+    expect(fetches).toBe(0);
+    expect(screen.getByTestId('data').textContent).toBe('undefined');
+    view.rerender(ui(true));
+    await waitFor(() => expect(screen.getByTestId('data').textContent).not.toBe('undefined'));
+    view.rerender(ui(false));
+    const stopped = fetches;
+    await sleep(300);
+    expect(fetches).toBe(stopped);
   });
 
   it('survives strict mode: one live fetch, the first one aborted', async () => {
     const client = newClient();
     const signals: AbortSignal[] = [];
-    function Orders() {
-      const query = useLiveQuery(async (signal) => {
-        signals.push(signal);
-        return 'loaded';
-      });
-      return <span data-testid="data">{String(query.data)}</span>;
-    }
     render(
       <StrictMode>
         <LiveProvider client={client}>
           <Status />
-          <Orders />
+          <QueryProbe
+            fetcher={async (signal) => {
+              signals.push(signal);
+              return 'loaded';
+            }}
+          />
         </LiveProvider>
       </StrictMode>,
     );
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('loaded'));
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    await waitOpen();
     expect(signals.filter((signal) => !signal.aborted)).toHaveLength(1);
   });
 });
 
 describe('useLiveInvalidation', () => {
-  it('invalidates mapped keys once per burst, and every fixed key on resync', async () => {
+  const map: InvalidationMap = {
+    'order:created': ['orders'],
+    'order:shipped': (data: { id: number }) => ['order', data.id],
+  };
+
+  it('invalidates mapped keys once per burst', async () => {
     const client = newClient({ autoStart: false });
     const queryClient = new QueryClient();
     const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
     let delivered = 0;
-    function Sync() {
-      useLiveEvent('order:shipped', () => {
-        delivered++;
-      });
-      useLiveInvalidation(queryClient, {
-        'order:created': ['orders'],
-        'order:shipped': (data: { id: number }) => ['order', data.id],
-      });
-      return <Status />;
-    }
-    render(<Sync />, { wrapper: wrapper(client) });
+    render(
+      <>
+        <Status />
+        <EventProbe
+          type="order:shipped"
+          onEvent={() => {
+            delivered++;
+          }}
+        />
+        <InvalidationProbe queryClient={queryClient} map={map} />
+      </>,
+      { wrapper: wrapper(client) },
+    );
     client.start();
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
+    await waitOpen();
 
     // Appended in one tick, fanned out in one write: one invalidation per distinct key.
     await Promise.all([
@@ -355,7 +425,7 @@ describe('useLiveInvalidation', () => {
     await until(() => delivered === 2);
     await until(() => invalidate.mock.calls.length >= 2);
     const keys = invalidate.mock.calls.map(([filters]) => JSON.stringify(filters?.queryKey));
-    expect(keys.filter((key) => key === '["orders"]').length).toBeGreaterThanOrEqual(1);
+    expect(keys).toContain('["orders"]');
     expect(keys).toContain('["order",7]');
     // 12 events, 2 distinct keys: one invalidation each (a split TCP read may add one more).
     expect(keys.length).toBeLessThanOrEqual(4);
@@ -368,14 +438,7 @@ describe('useLiveInvalidation', () => {
     });
     const queryClient = new QueryClient();
     const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
-    function Sync() {
-      useLiveInvalidation(queryClient, {
-        'order:created': ['orders'],
-        'order:shipped': (data: { id: number }) => ['order', data.id],
-      });
-      return null;
-    }
-    render(<Sync />, { wrapper: wrapper(client) });
+    render(<InvalidationProbe queryClient={queryClient} map={map} />, { wrapper: wrapper(client) });
     client.start();
     await until(() => invalidate.mock.calls.length === 1);
     expect(invalidate.mock.calls[0]![0]).toEqual({ queryKey: ['orders'] });
