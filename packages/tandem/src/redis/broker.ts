@@ -7,6 +7,7 @@
 import { createClient, ErrorReply } from 'redis';
 import { assertFieldValue, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import type { Broker, ChannelInfo, ReadResult } from '../server/broker';
+import { DEFAULTS } from '../server/options';
 import { LiveFeed } from './feed';
 import { APPEND_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, type Script, script } from './scripts';
 
@@ -64,8 +65,8 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN
 
 export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const prefix = options.prefix ?? 'tandem';
-  const retentionMs = options.retentionMs ?? 300_000;
-  const maxEvents = options.maxEventsPerChannel ?? 10_000;
+  const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
+  const maxEvents = options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel;
   const idleTtlMs = options.idleTtlMs ?? 86_400_000;
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   if (!(retentionMs > 0)) throw new RangeError('retentionMs must be positive');
@@ -124,11 +125,9 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const unavailable = (cause?: unknown) =>
     new TandemError('broker_unavailable', 'Redis is unreachable', { cause: cause ?? lastError });
 
-  /** Waits for the very first connection (bounded); afterwards, never waits. */
-  const usable = async (): Promise<void> => {
-    if (closed) throw new TandemError('broker_unavailable', 'broker is closed');
-    if (client.isReady || everReady) return;
-    await new Promise<void>((resolve, reject) => {
+  /** Waits for the very first connection, at most `commandTimeoutMs`. */
+  const firstConnection = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.off('ready', done);
         reject(unavailable());
@@ -140,15 +139,18 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
       };
       client.on('ready', done);
     });
-  };
 
-  const command = async (args: string[]): Promise<unknown> => {
-    await usable();
-    try {
-      return await client.sendCommand(args, { timeout: commandTimeoutMs });
-    } catch (error) {
-      throw toTandemError(error);
-    }
+  /**
+   * Sends at once (in call order, which `subscribe` relies on) once connected; never queues
+   * while Redis is away: the command client has no offline queue, so that fails immediately.
+   */
+  const command = (args: string[]): Promise<unknown> => {
+    if (closed) return Promise.reject(new TandemError('broker_unavailable', 'the broker is closed'));
+    const send = () =>
+      client.sendCommand(args, { timeout: commandTimeoutMs }).catch((error: unknown) => {
+        throw toTandemError(error);
+      });
+    return everReady || client.isReady ? send() : firstConnection().then(send);
   };
 
   const toTandemError = (error: unknown): TandemError => {
@@ -279,7 +281,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
 
     async ready() {
       await Promise.all([clientConnected, subscriberConnected]);
-      await usable();
+      if (!everReady && !client.isReady) await firstConnection();
       if (!feedActive) throw unavailable();
     },
 
