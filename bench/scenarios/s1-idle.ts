@@ -7,10 +7,14 @@ import { Generator, type ServerKind, sample, sleep, startServer } from '../lib/h
 import { maxServerConnections } from '../lib/limits';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
-async function settledRss(server: Awaited<ReturnType<typeof startServer>>): Promise<number> {
+/** RSS and V8 heap after a full GC. */
+async function settled(
+  server: Awaited<ReturnType<typeof startServer>>,
+): Promise<{ rss: number; heap: number }> {
   await server.child.request('gc');
   await sleep(500);
-  return sample(server).rssBytes;
+  const usage = await server.child.request<{ memory: NodeJS.MemoryUsage }>('usage');
+  return { rss: sample(server).rssBytes, heap: usage.memory.heapUsed + usage.memory.external };
 }
 
 export async function runS1(ctx: Context): Promise<ScenarioResult> {
@@ -36,7 +40,7 @@ export async function runS1(ctx: Context): Promise<ScenarioResult> {
     const gen = await Generator.start(top);
     try {
       await sleep(500);
-      const rss0 = await settledRss(server);
+      const base = await settled(server);
       let open = 0;
       for (const step of mySteps) {
         const r = await gen.open(server, step - open);
@@ -45,12 +49,13 @@ export async function runS1(ctx: Context): Promise<ScenarioResult> {
         if (r.failed > 0)
           notes.push(`${kind}: ${r.failed} connections failed at step ${step}: ${r.errors[0] ?? ''}`);
         await sleep(3000);
-        const rss = await settledRss(server);
+        const mem = await settled(server);
         const row: Row = {
           name: kind,
           connections: open,
-          rssMiB: round(rss / 2 ** 20, 1),
-          kbPerConn: round((rss - rss0) / open / 1024, 2),
+          rssMiB: round(mem.rss / 2 ** 20, 1),
+          kbPerConn: round((mem.rss - base.rss) / open / 1024, 2),
+          heapKbPerConn: round((mem.heap - base.heap) / open / 1024, 2),
         };
         if (step === mySteps[mySteps.length - 1]) {
           await gen.reset();
@@ -81,6 +86,7 @@ export async function runS1(ctx: Context): Promise<ScenarioResult> {
       ['connections', 'conns'],
       ['rssMiB', 'RSS MiB'],
       ['kbPerConn', 'KB/conn'],
+      ['heapKbPerConn', 'heap KB/conn'],
       ['idleCpuPct', 'idle CPU %'],
       ['heartbeats', 'heartbeats'],
       ['usPerHeartbeat', 'µs/heartbeat'],

@@ -9,7 +9,7 @@ import { type Context, type Row, round, type ScenarioResult } from './types';
 export async function runS2(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   const clients = options.clients ?? 1000;
-  const rate = options.rate ?? 100;
+  const rate = options.rate ?? 50;
   const duration = options.duration ?? 10;
   const count = Math.round(rate * duration);
   const rows: Row[] = [];

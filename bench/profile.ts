@@ -1,0 +1,60 @@
+/**
+ * Summarises V8 CPU profiles written by `npm run bench -- --cpu-prof`: self time per function
+ * (file:line), heaviest first, and the share of each file.
+ * `npx tsx bench/profile.ts bench/results/profiles/<file>.cpuprofile [top]`
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const [file, topArg] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: tsx bench/profile.ts <file.cpuprofile> [top]');
+  process.exit(2);
+}
+const top = Number(topArg ?? 25);
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const selfUs = new Map<number, number>();
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i]!;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
+const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+const short = (url: string) => {
+  if (!url) return '(native)';
+  const clean = url.replace(/^file:\/\//, '');
+  const at = clean.indexOf('/packages/');
+  if (at >= 0) return clean.slice(at + 1);
+  const nm = clean.lastIndexOf('node_modules/');
+  if (nm >= 0) return clean.slice(nm);
+  return clean.startsWith('node:') ? clean : path.basename(clean);
+};
+const byFunction = new Map<string, number>();
+const byFile = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const node = byId.get(id)!;
+  const f = node.callFrame;
+  const where = short(f.url);
+  const key = `${f.functionName || '(anonymous)'}  ${where}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+  byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+  byFile.set(where, (byFile.get(where) ?? 0) + us);
+}
+const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
+console.log(`${path.basename(file)}: ${(total / 1e6).toFixed(2)} s sampled\n\nself time by function:`);
+for (const [k, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`${pct(us)}  ${k}`);
+console.log('\nself time by file:');
+for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(us)}  ${k}`);
