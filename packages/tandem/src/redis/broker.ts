@@ -8,6 +8,7 @@ import { createClient, ErrorReply } from 'redis';
 import { assertFieldValue, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import type { Broker, ChannelInfo, ReadResult } from '../server/broker';
 import { DEFAULTS } from '../server/options';
+import { entryToEvent, parseNotification } from './codec';
 import { LiveFeed } from './feed';
 import { APPEND_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, type Script, script } from './scripts';
 
@@ -318,47 +319,5 @@ function destroy(client: RedisClientLike): void {
     client.destroy();
   } catch {
     // already closed
-  }
-}
-
-function entryToEvent(channel: string, epoch: string, id: string, fields: string[]): LiveEvent {
-  let ts = 0;
-  let type = '';
-  let data: unknown = null;
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const value = fields[i + 1] as string;
-    switch (fields[i]) {
-      case 'ts':
-        ts = Number(value);
-        break;
-      case 't':
-        type = value;
-        break;
-      case 'd':
-        data = JSON.parse(value);
-        break;
-    }
-  }
-  return { channel, type, data, offset: Number.parseInt(id, 10), epoch, ts };
-}
-
-/** `epoch \n offset \n ts \n type \n data`; undefined when malformed (never from our script). */
-function parseNotification(channel: string, message: string): LiveEvent | undefined {
-  const a = message.indexOf('\n');
-  const b = message.indexOf('\n', a + 1);
-  const c = message.indexOf('\n', b + 1);
-  const d = message.indexOf('\n', c + 1);
-  if (a < 0 || b < 0 || c < 0 || d < 0) return undefined;
-  try {
-    return {
-      channel,
-      epoch: message.slice(0, a),
-      offset: Number(message.slice(a + 1, b)),
-      ts: Number(message.slice(b + 1, c)),
-      type: message.slice(c + 1, d),
-      data: JSON.parse(message.slice(d + 1)),
-    };
-  } catch {
-    return undefined;
   }
 }
