@@ -91,4 +91,6 @@ export interface PollResponse<T = unknown> {
   resync: ResyncPayload | null;
   /** Per channel: epoch and head at the time of the poll. */
   channels: Record<string, HelloChannel>;
+  /** More events are retained after this answer's cursor (the server caps one answer): poll again now. */
+  more: boolean;
 }

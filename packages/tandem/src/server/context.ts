@@ -22,6 +22,7 @@ export interface Settings {
   metrics: MetricsOptions | null;
   tokenCookie: string;
   maxPollWaitSeconds: number;
+  maxPollEvents: number;
   closeTimeoutMs: number;
 }
 

@@ -78,6 +78,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     metrics: metricsOption === false ? null : metricsOption === true ? {} : metricsOption,
     tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
     maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
+    maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
   };
 

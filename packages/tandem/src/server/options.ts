@@ -113,6 +113,13 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxPollWaitSeconds?: number;
   /**
+   * Most events one poll answers per channel. When more are retained the answer says
+   * `more: true` and its cursor stops after the last event sent, so the client polls again at
+   * once and nothing is skipped; one poll never builds an unbounded body.
+   * @default 1000
+   */
+  maxPollEvents?: number;
+  /**
    * How long `close()` waits for streams to drain before destroying them, in ms.
    * @default 5000
    */
@@ -135,6 +142,7 @@ export const DEFAULTS = {
   offline: 'none',
   tokenCookie: 'tandem_token',
   maxPollWaitSeconds: 25,
+  maxPollEvents: 1000,
   closeTimeoutMs: 5000,
   metricsPrefix: 'tandem_',
   corsMaxAgeSeconds: 600,

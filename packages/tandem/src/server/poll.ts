@@ -60,9 +60,11 @@ export async function poll(
     channels,
   );
   const plan = () =>
-    planChannels(ctx.broker, channels, cursor, ctx.deliveredMark).catch((error) => {
-      throw brokerError(error);
-    });
+    planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, ctx.settings.maxPollEvents).catch(
+      (error) => {
+        throw brokerError(error);
+      },
+    );
 
   let plans: ChannelPlan[];
   if (wait > 0) {
@@ -100,10 +102,13 @@ function respond(
   const entries: string[] = [];
   const channels: Record<string, HelloChannel> = {};
   let recovered = false;
+  let more = false;
   for (const plan of plans) {
     events.push(...plan.events);
     const last = plan.events[plan.events.length - 1];
     const offset = last ? last.offset : plan.start;
+    // Capped by maxPollEvents: the cursor stops after the last event sent; the rest comes next poll.
+    if (offset < plan.head && !plan.resync) more = true;
     entries.push(cursorEntry(plan.channel, { epoch: plan.epoch, offset }));
     channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
     // A cursor proves its client received everything up to it (offline: 'undelivered').
@@ -127,6 +132,6 @@ function respond(
   if (recovered) ctx.metrics.replays.inc();
   ctx.metrics.replayedEvents.inc(events.length);
   if (result === 'not_modified') return { kind: 'response', status: 304, headers: tagged, body: null };
-  const body: PollResponse = { events, cursor, resync, channels };
+  const body: PollResponse = { events, cursor, resync, channels, more };
   return json(200, body, tagged);
 }

@@ -33,10 +33,11 @@ export async function planChannel(
   channel: string,
   cursor: DecodedCursor,
   undelivered?: Position | null,
+  limit?: number,
 ): Promise<ChannelPlan> {
   const position = cursor.positions.get(channel);
   if (position) {
-    const read = await broker.read(channel, position.offset);
+    const read = await broker.read(channel, position.offset, limit);
     const base = { channel, epoch: read.epoch, head: read.head };
     const live = (resync: ResyncReason): ChannelPlan => ({
       ...base,
@@ -61,9 +62,9 @@ export async function planChannel(
   if (undelivered !== undefined) {
     // Events no connection has received: after the mark, or all retained ones when the mark is
     // from another epoch or unknown (nothing proves any of them was delivered).
-    let read = await broker.read(channel, undelivered?.offset ?? 0);
+    let read = await broker.read(channel, undelivered?.offset ?? 0, limit);
     if (undelivered && read.epoch !== undelivered.epoch && undelivered.offset > 0) {
-      read = await broker.read(channel, 0);
+      read = await broker.read(channel, 0, limit);
     }
     const start = read.events.length > 0 ? read.events[0]!.offset - 1 : read.head;
     return {
@@ -88,16 +89,17 @@ export async function planChannel(
   };
 }
 
-/** Plans every channel of a request in parallel. */
+/** Plans every channel of a request in parallel; `limit` caps each channel's replay (polls). */
 export function planChannels(
   broker: Broker,
   channels: readonly string[],
   cursor: DecodedCursor,
   undelivered?: (channel: string) => Position | null,
+  limit?: number,
 ): Promise<ChannelPlan[]> {
   return Promise.all(
     channels.map((channel) =>
-      planChannel(broker, channel, cursor, undelivered ? undelivered(channel) : undefined),
+      planChannel(broker, channel, cursor, undelivered ? undelivered(channel) : undefined, limit),
     ),
   );
 }
