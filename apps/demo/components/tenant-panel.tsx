@@ -44,6 +44,8 @@ export function TenantPanel({ tenant }: { tenant: Tenant }) {
         // Called on connect and after a 401: every call after the first wants a new token.
         token: () => tokens.get(tokenCalls++ > 0),
         ...(cursor ? { cursor } : {}),
+        // Started below, once the hooks of the panel have subscribed.
+        autoStart: false,
       });
       setSession({ client, store, tokens });
     })().catch((error: unknown) => {
@@ -55,6 +57,11 @@ export function TenantPanel({ tenant }: { tenant: Tenant }) {
       setSession(null);
     };
   }, [tenant.id]);
+
+  // Effects run children first: by now every hook under the provider listens.
+  useEffect(() => {
+    session?.client.start();
+  }, [session]);
 
   const style = { '--accent': tenant.accent } as CSSProperties;
   return (
