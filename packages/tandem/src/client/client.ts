@@ -12,14 +12,17 @@ import {
   TandemError,
 } from '../protocol';
 import { backoffDelay, jittered, resolveBackoff } from './backoff';
+import { Emitter } from './emitter';
 import { defaultStorage, type Environment, type PositionStorage, resolveEnvironment } from './environment';
 import { type IncomingEvent, Merge, type Snapshot } from './merge';
 import { environmentOf, type LiveClientOptions } from './options';
-import { resolvePoll } from './poll-schedule';
+import { requestPoll } from './poll-request';
+import { type ResolvedPollOptions, resolvePoll } from './poll-schedule';
 import { createPoller, type Poller } from './poller';
 import { cursorOf, loadPositions, positionsFromCursor, positionsKey, savePositions } from './positions';
+import { TokenProvider } from './token';
 import { eventSourceTransport } from './transports/eventsource';
-import { type FetchLike, fetchTransport, responseError } from './transports/fetch';
+import { type FetchLike, fetchTransport } from './transports/fetch';
 import type { StreamConnection, Transport } from './transports/transport';
 import type { EventHandler, EventMap, EventMeta, LiveClient, LiveState, ResyncHandler } from './types';
 import { createWatchdog, type Watchdog } from './watchdog';
@@ -35,6 +38,10 @@ const FATAL_CODES = new Set([
 
 function isFatal(error: TandemError): boolean {
   return FATAL_CODES.has(error.code);
+}
+
+function isAuthError(error: TandemError): boolean {
+  return error.code === 'unauthorized' || error.code === 'token_expired';
 }
 
 function endpoint(base: string, name: 'stream' | 'poll', channels: readonly string[]): string {
@@ -73,6 +80,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   private readonly merge: Merge;
   private readonly watchdog: Watchdog;
   private readonly poller: Poller;
+  private readonly pollOptions: ResolvedPollOptions;
 
   private state: LiveState = {
     status: 'connecting',
@@ -82,9 +90,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     lastEventAt: null,
   };
   private readonly stateListeners = new Set<(state: LiveState) => void>();
-  private readonly handlers = new Map<string, Set<EventHandler<never>>>();
-  private readonly anyHandlers = new Set<(type: never, data: never, meta: EventMeta) => void>();
-  private readonly resyncHandlers = new Set<ResyncHandler>();
+  private readonly emitter: Emitter;
+  private readonly tokens: TokenProvider;
   private readonly types = new Set<string>();
 
   private started = false;
@@ -95,14 +102,13 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   private stableTimer: unknown = null;
   private gapTimer: unknown = null;
   private saveQueued = false;
-  private token: string | null = null;
-  private tokenStale = true;
-  private tokenPromise: Promise<string | null> | null = null;
   private etag: { value: string; cursor: string | null } | null = null;
   private unsubscribeOnline: (() => void) | null = null;
 
   constructor(private readonly options: LiveClientOptions) {
     this.env = resolveEnvironment(environmentOf(options));
+    this.emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
+    this.tokens = new TokenProvider(options.token);
     const channels = [...new Set(options.channels)];
     if (channels.length === 0) throw new TandemError('bad_request', 'at least one channel is required');
     for (const channel of channels) assertChannel(channel);
@@ -126,9 +132,10 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
         new TandemError('timeout', `no data from the server for ${silentMs} ms`),
       ),
     );
+    this.pollOptions = resolvePoll(options.poll);
     this.poller = createPoller(
       this.env,
-      resolvePoll(options.poll),
+      this.pollOptions,
       () => this.state.status === 'open',
       () => this.pollOnce(),
       () => this.updatePolling(),
@@ -152,28 +159,20 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   // ---- public surface -------------------------------------------------------------------
 
   on<K extends keyof E & string>(type: K, handler: EventHandler<E[K]>): () => void {
-    let set = this.handlers.get(type);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(type, set);
-    }
-    set.add(handler as EventHandler<never>);
+    const off = this.emitter.on(type, handler as (data: unknown, meta: EventMeta) => void);
     if (!this.types.has(type)) {
       this.types.add(type);
       this.stream?.connection?.listen?.(type);
     }
-    return () => void set.delete(handler as EventHandler<never>);
+    return off;
   }
 
   onAny(handler: (type: keyof E & string, data: E[keyof E], meta: EventMeta) => void): () => void {
-    const h = handler as (type: never, data: never, meta: EventMeta) => void;
-    this.anyHandlers.add(h);
-    return () => void this.anyHandlers.delete(h);
+    return this.emitter.onAny(handler as (type: string, data: unknown, meta: EventMeta) => void);
   }
 
   onResync(handler: ResyncHandler): () => void {
-    this.resyncHandlers.add(handler);
-    return () => void this.resyncHandlers.delete(handler);
+    return this.emitter.onResync(handler);
   }
 
   subscribeState(listener: (state: LiveState) => void): () => void {
@@ -253,26 +252,6 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this[name] = null;
   }
 
-  // ---- token ------------------------------------------------------------------------------
-
-  private getToken(): Promise<string | null> {
-    const source = this.options.token;
-    if (source === undefined) return Promise.resolve(null);
-    if (typeof source === 'string') return Promise.resolve(source);
-    if (!this.tokenStale && this.token !== null) return Promise.resolve(this.token);
-    this.tokenPromise ??= (async () => {
-      try {
-        const value = await source();
-        this.token = value ?? null;
-        this.tokenStale = false;
-        return this.token;
-      } finally {
-        this.tokenPromise = null;
-      }
-    })();
-    return this.tokenPromise;
-  }
-
   // ---- stream -----------------------------------------------------------------------------
 
   private dropStream(): void {
@@ -292,7 +271,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this.watchdog.start();
     let token: string | null;
     try {
-      token = await this.getToken();
+      token = await this.tokens.get();
     } catch (cause) {
       if (seq === this.connectSeq) {
         this.onStreamClosed(ctx, new TandemError('unauthorized', 'the token provider failed', { cause }));
@@ -377,7 +356,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
 
   private onBye(ctx: StreamContext, bye: ByePayload | null): void {
     const reason = bye?.reason ?? 'server_closed';
-    if (reason === 'token_expired') this.tokenStale = true;
+    if (reason === 'token_expired') this.tokens.invalidate();
     const error = new TandemError(
       reason === 'token_expired' ? 'token_expired' : reason === 'shutdown' ? 'shutting_down' : 'network',
       `the server ended the stream (${reason})`,
@@ -389,7 +368,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
 
   private onStreamClosed(ctx: StreamContext | null, error: TandemError): void {
     if (!ctx || this.stream !== ctx || this.closed) return;
-    if (error.code === 'unauthorized' || error.code === 'token_expired') this.tokenStale = true;
+    if (isAuthError(error)) this.tokens.invalidate();
     if (isFatal(error)) {
       this.fail(error);
       return;
@@ -438,26 +417,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
 
   private deliver(event: IncomingEvent): void {
     this.setState({ lastEventAt: this.env.now() });
-    const meta: EventMeta = {
-      channel: event.channel,
-      type: event.type,
-      offset: event.offset,
-      epoch: event.epoch,
-      ts: event.ts,
-      source: event.source,
-    };
-    const data = event.data as never;
-    const set = this.handlers.get(event.type);
-    if (set) for (const handler of [...set]) this.safely(() => handler(data, meta));
-    for (const handler of [...this.anyHandlers]) this.safely(() => handler(event.type as never, data, meta));
-  }
-
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (error) {
-      (this.options.onHandlerError ?? console.error)(error);
-    }
+    this.emitter.emit(event);
   }
 
   private onResyncReport(
@@ -469,7 +429,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     const channels = this.merge.resync(payload.channels, snapshot, adoptFrom);
     this.queueSave();
     if (channels.length === 0) return;
-    for (const handler of [...this.resyncHandlers]) this.safely(() => handler(channels, payload.reason));
+    this.emitter.emitResync(channels, payload.reason);
   }
 
   /** Events past a hole are held; a poll (from the client's position) fills the hole. */
@@ -485,43 +445,30 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
 
   private async pollOnce(): Promise<number | undefined> {
     if (this.closed) return undefined;
-    const token = await this.getToken();
+    const token = await this.tokens.get();
     const snapshot = this.merge.snapshot();
     const cursor = cursorOf(this.channels, (channel) => snapshot.get(channel)?.position);
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (token) headers.Authorization = `Bearer ${token}`;
-    if (this.etag && this.etag.cursor === cursor) headers['If-None-Match'] = this.etag.value;
-    const url = cursor ? `${this.pollUrl}&cursor=${encodeURIComponent(cursor)}` : this.pollUrl;
-
-    const controller = new AbortController();
-    const timeout = this.env.timers.setTimeout(
-      () => controller.abort(),
-      resolvePoll(this.options.poll).timeoutMs,
-    );
-    try {
-      const response = await this.doFetch(url, {
-        headers,
-        signal: controller.signal,
-        credentials: this.options.credentials ?? 'same-origin',
-        cache: 'no-store',
-      });
-      if (this.closed) return undefined;
-      if (response.status === 304) return undefined;
-      if (!response.ok) {
-        const error = await responseError(response, this.env.now());
-        if (isFatal(error)) this.fail(error);
-        else if (error.code === 'unauthorized' || error.code === 'token_expired') this.tokenStale = true;
-        return error.retryAfterMs === undefined ? undefined : this.env.now() + error.retryAfterMs;
-      }
-      const body = (await response.json()) as PollResponse;
-      if (this.closed) return undefined;
-      this.applyPoll(body, snapshot);
-      const etag = response.headers.get('etag');
-      this.etag = etag ? { value: etag, cursor: this.getCursor() } : null;
-      return undefined;
-    } finally {
-      this.env.timers.clearTimeout(timeout);
+    const outcome = await requestPoll({
+      fetch: this.doFetch,
+      url: this.pollUrl,
+      cursor,
+      token,
+      ifNoneMatch: this.etag && this.etag.cursor === cursor ? this.etag.value : null,
+      credentials: this.options.credentials ?? 'same-origin',
+      timeoutMs: this.pollOptions.timeoutMs,
+      timers: this.env.timers,
+      now: this.env.now,
+    });
+    if (this.closed || outcome.kind === 'not_modified') return undefined;
+    if (outcome.kind === 'error') {
+      const { error } = outcome;
+      if (isFatal(error)) this.fail(error);
+      else if (isAuthError(error)) this.tokens.invalidate();
+      return error.retryAfterMs === undefined ? undefined : this.env.now() + error.retryAfterMs;
     }
+    this.applyPoll(outcome.body, snapshot);
+    this.etag = outcome.etag ? { value: outcome.etag, cursor: this.getCursor() } : null;
+    return undefined;
   }
 
   private applyPoll(body: PollResponse, snapshot: Snapshot): void {
