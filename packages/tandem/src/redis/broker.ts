@@ -59,6 +59,13 @@ export interface RedisBrokerOptions {
 export interface RedisBroker extends Broker {
   /** Resolves when both connections are up and the live feed is subscribed. */
   ready(): Promise<void>;
+  /** Channels this process follows and their local listeners, for leak tests and dashboards. */
+  stats(): RedisBrokerStats;
+}
+
+export interface RedisBrokerStats {
+  channels: number;
+  listeners: number;
 }
 
 /** Redis replies that mean "not now" rather than "wrong". */
@@ -278,6 +285,10 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
 
     subscribe(channel, listener) {
       return feed.subscribe(channel, listener);
+    },
+
+    stats() {
+      return feed.stats();
     },
 
     async ready() {

@@ -77,9 +77,11 @@ export class LiveFeed {
     this.#onListenerError = options.onListenerError ?? (() => {});
   }
 
-  /** Channels with at least one listener. */
-  channels(): IterableIterator<string> {
-    return this.#channels.keys();
+  /** Channels with at least one listener, and listeners in all. */
+  stats(): { channels: number; listeners: number } {
+    let listeners = 0;
+    for (const state of this.#channels.values()) listeners += state.listeners.size;
+    return { channels: this.#channels.size, listeners };
   }
 
   has(channel: string): boolean {

@@ -1,2 +1,2 @@
-export type { RedisBroker, RedisBrokerOptions, RedisClientLike } from './broker';
+export type { RedisBroker, RedisBrokerOptions, RedisBrokerStats, RedisClientLike } from './broker';
 export { redisBroker } from './broker';

@@ -71,6 +71,35 @@ describe('hubs on one Redis', () => {
     expect(onB.events).toEqual(onA.events);
   });
 
+  it('wakes a long poll on hub B with an event published on hub A', async () => {
+    const { a, b } = await setup();
+    const first = await getJson(`${b.url}/poll?channels=orders`);
+    const { cursor } = first.body as { cursor: string };
+    const started = Date.now();
+    const polling = getJson(`${b.url}/poll?channels=orders&wait=20&cursor=${encodeURIComponent(cursor)}`);
+    await sleep(300);
+    await a.hub.publish('orders', 'tick', 'woken');
+    const woken = await polling;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(woken.status).toBe(200);
+    expect((woken.body as { events: LiveEvent[] }).events.map((e) => e.data)).toEqual(['woken']);
+  });
+
+  it('leaves no subscription behind when the streams of a hub end', async () => {
+    const { a, b } = await setup();
+    const streams = await Promise.all(
+      range(1, 20).map((i) => follow([i % 2 ? a.url : b.url], `room:${Math.floor(i / 2) % 4}`)),
+    );
+    expect(a.broker.stats()).toEqual({ channels: 4, listeners: 4 });
+    expect(b.broker.stats()).toEqual({ channels: 4, listeners: 4 });
+    for (const s of streams) s.close();
+    const deadline = Date.now() + 5000;
+    while (a.broker.stats().listeners + b.broker.stats().listeners > 0 && Date.now() < deadline)
+      await sleep(20);
+    expect(a.broker.stats()).toEqual({ channels: 0, listeners: 0 });
+    expect(b.broker.stats()).toEqual({ channels: 0, listeners: 0 });
+  });
+
   it('resumes a client moved from hub A to hub B from its cursor, without loss or duplicates', async () => {
     const { a, b } = await setup();
     const client = await follow([a.url], 'orders');

@@ -66,6 +66,12 @@ describe('redisBroker on one Redis server', () => {
       expect(entries).toEqual([
         { id: '1-0', message: { ts: String(event.ts), t: 'order:created', d: '{"id":7}' } },
       ]);
+      // Idle channels expire (default one day), refreshed on every use.
+      for (const key of [`layout:{${channel}}:meta`, `layout:{${channel}}:log`]) {
+        const ttl = await raw.pTTL(key);
+        expect(ttl).toBeGreaterThan(86_000_000);
+        expect(ttl).toBeLessThanOrEqual(86_400_000);
+      }
     } finally {
       raw.destroy();
     }
