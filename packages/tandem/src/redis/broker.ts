@@ -69,7 +69,7 @@ export interface RedisBrokerStats {
 }
 
 /** Redis replies that mean "not now" rather than "wrong". */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
 
 export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const prefix = options.prefix ?? 'tandem';
