@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import type { Hub } from '../../src/server';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
-import { getJson } from '../server/sse-reader';
+import { getJson, openRaw } from '../server/sse-reader';
 import {
   type ChildHub,
   type Envelope,
@@ -162,6 +162,9 @@ describe('hubs on one Redis', () => {
     const poll = await getJson(`${b.url}/poll?channels=audit`);
     expect(poll.status).toBe(503);
     expect(poll.body).toMatchObject({ error: { code: 'broker_unavailable' } });
+    const refused = await openRaw(`${b.url}/stream?channels=audit`);
+    expect(refused.status).toBe(503);
+    refused.close();
     await sleep(1200); // more than two heartbeats with Redis down
     await server.restart();
     for (let i = 11; i <= 20; i++) await publishRetrying(i % 2 ? a.hub : b.hub, 'audit', i);
@@ -220,6 +223,28 @@ describe('hubs on one Redis', () => {
     await returning.connectWithCursor(cursor);
     await returning.waitForResyncs(1);
     expect(returning.resyncs).toEqual([{ channels: ['board'], reason: 'epoch' }]);
+  });
+
+  it("repairs what a hub's subscription missed, so its clients see no gap and need no reconnect", async () => {
+    const { redis: server, a, b } = await setup();
+    const clients = [await follow([b.url], 'ticker'), await follow([b.url], 'ticker')];
+    const admin = createClient({ url: server.url });
+    await admin.connect();
+    try {
+      for (let i = 1; i <= 150; i++) {
+        await a.hub.publish('ticker', 'tick', i);
+        // Drop every pub/sub connection now and then: notifications published meanwhile are lost.
+        if (i % 40 === 0) await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      }
+    } finally {
+      admin.destroy();
+    }
+    for (const client of clients) {
+      await client.waitFor(150);
+      expect(offsets(client.events)).toEqual(range(1, 150));
+      expect(client.resyncs).toEqual([]);
+      expect(client.connections).toBe(1);
+    }
   });
 
   it('gives 10 concurrent publishers on 2 hubs contiguous offsets and every subscriber one order', async () => {
