@@ -29,6 +29,9 @@ export interface FaultProxy {
   readonly lastDownstreamByteAt: number;
   /** Counters for reports. */
   readonly stats: { accepted: number; refused: number; cut: number };
+  /** When each accepted connection arrived (ms, Date.now()), in order; cleared by `resetLog()`. */
+  readonly acceptedAt: number[];
+  resetLog(): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
   let stallNew = false;
   let lastDownstreamByteAt = 0;
   const stats = { accepted: 0, refused: 0, cut: 0 };
+  const acceptedAt: number[] = [];
 
   const destroyPair = (pair: Pair) => {
     pairs.delete(pair);
@@ -84,6 +88,7 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
       return;
     }
     stats.accepted++;
+    if (acceptedAt.length < 100_000) acceptedAt.push(Date.now());
     client.setNoDelay(true);
     const upstream = net.connect({ port: target, host: targetHost });
     upstream.setNoDelay(true);
@@ -164,6 +169,10 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
       return lastDownstreamByteAt;
     },
     stats,
+    acceptedAt,
+    resetLog() {
+      acceptedAt.length = 0;
+    },
     async close() {
       if (refuseTimer) clearTimeout(refuseTimer);
       for (const pair of [...pairs]) destroyPair(pair);
