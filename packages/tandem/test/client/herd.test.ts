@@ -29,16 +29,6 @@ describe('a mass drop', () => {
     const buckets = new Map<number, number>();
     for (const t of firsts) buckets.set(Math.floor(t / 100), (buckets.get(Math.floor(t / 100)) ?? 0) + 1);
     const largest = Math.max(...buckets.values());
-    const sorted = [...firsts].sort((a, b) => a - b);
-    console.info(
-      [0.1, 0.5, 0.9, 0.95, 0.99, 1].map((q) => sorted[Math.min(N - 1, Math.floor(q * N))]).join(' '),
-    );
-    console.info(
-      [...buckets]
-        .sort((a, b) => a[0] - b[0])
-        .map(([b, n]) => `${b}:${n}`)
-        .join(' '),
-    );
     console.info(
       `herd: ${N} clients back within ${Math.max(...firsts)} ms; largest 100 ms bucket ${largest} (${Math.round((largest / N) * 100)}%)`,
     );
