@@ -102,21 +102,26 @@ export class Generator {
   private constructor(readonly shards: Child[]) {}
 
   /** Enough shards for `clients` (≤ 5 000 each, so a shard stays far below the fd limit). */
-  static async start(clients: number): Promise<Generator> {
+  static async start(clients: number, nodeFlags: string[] = []): Promise<Generator> {
     const n = Math.max(1, Math.ceil(clients / 5000));
     const shards = await Promise.all(
       Array.from({ length: n }, (_, i) =>
         spawnChild(SHARD_ENTRY, {
           cpus: cpus().generator,
           label: `shard ${i}`,
-          nodeFlags: ['--max-old-space-size=2048'],
+          nodeFlags: ['--max-old-space-size=2048', ...nodeFlags],
         }),
       ),
     );
     return new Generator(shards);
   }
 
-  /** Splits `count` clients over the shards; shard i connects from 127.0.0.(2+i). */
+  /**
+   * Splits `count` clients over the shards. Shard i connects from 64 source addresses of its
+   * own, 127.0.(i+1).2 … 127.0.(i+1).65: each address then holds a few hundred ports, so the
+   * kernel's search for a free port at bind() stays cheap even with thousands of sockets in
+   * TIME_WAIT after a reconnect storm (with one address per shard it dominated the storm).
+   */
   async open(
     server: ServerHandle,
     count: number,
@@ -143,7 +148,7 @@ export class Generator {
                 pollPath: server.pollPath,
                 pollIntervalMs: extra.pollIntervalMs,
                 count: parts[i],
-                addresses: [`127.0.0.${2 + i}`],
+                addresses: Array.from({ length: 64 }, (_, k) => `127.0.${i + 1}.${k + 2}`),
                 concurrency: 200,
                 track: extra.track ?? false,
                 reconnect: extra.reconnect ?? false,
