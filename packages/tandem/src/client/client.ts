@@ -108,7 +108,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   constructor(private readonly options: LiveClientOptions) {
     this.env = resolveEnvironment(environmentOf(options));
     this.emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
-    this.tokens = new TokenProvider(options.token);
+    this.tokens = new TokenProvider(options.token, this.env.now);
     const channels = [...new Set(options.channels)];
     if (channels.length === 0) throw new TandemError('bad_request', 'at least one channel is required');
     for (const channel of channels) assertChannel(channel);

@@ -1,25 +1,50 @@
 import type { TokenSource } from './options';
 
+/** A token that is a JWT with `exp` is asked for anew this long before it expires. */
+export const REFRESH_BEFORE_EXPIRY_MS = 10_000;
+
+/** The `exp` of a JWT, in ms, or null for anything else (opaque tokens are never judged). */
+export function jwtExpiry(token: string): number | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[1]) return null;
+  try {
+    const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const payload = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='))) as {
+      exp?: unknown;
+    };
+    return typeof payload.exp === 'number' && Number.isFinite(payload.exp) ? payload.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The bearer token of a client: fetched once, reused by stream and polls, and fetched again
- * after the server refused it (`401`, a `token_expired` bye). Concurrent callers share one call.
+ * The bearer token of a client: fetched once and reused by stream and polls; fetched again
+ * after the server refused it (`401`, a `token_expired` bye) and, for a JWT, shortly before its
+ * `exp`. Concurrent callers share one call.
  */
 export class TokenProvider {
   private token: string | null = null;
+  private expiresAt: number | null = null;
   private stale = true;
   private pending: Promise<string | null> | null = null;
 
-  constructor(private readonly source: TokenSource | undefined) {}
+  constructor(
+    private readonly source: TokenSource | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(): Promise<string | null> {
     const source = this.source;
     if (source === undefined) return Promise.resolve(null);
     if (typeof source === 'string') return Promise.resolve(source);
-    if (!this.stale && this.token !== null) return Promise.resolve(this.token);
+    const fresh = this.expiresAt === null || this.now() < this.expiresAt - REFRESH_BEFORE_EXPIRY_MS;
+    if (!this.stale && this.token !== null && fresh) return Promise.resolve(this.token);
     this.pending ??= (async () => {
       try {
         const value = await source();
         this.token = value ?? null;
+        this.expiresAt = this.token ? jwtExpiry(this.token) : null;
         this.stale = false;
         return this.token;
       } finally {
