@@ -337,6 +337,42 @@ describe('the live dashboard (next start, Chromium)', () => {
     await page.close();
   }, 60_000);
 
+  it('runs the server-side generator until it is switched off', async () => {
+    const page = await openDashboard();
+    const generator = '[data-tenant="globex"] [data-testid="generator"]';
+    await page.waitForSelector(`${generator}:not([disabled])`);
+    await page.click(generator);
+    await page.waitForSelector(`${generator}[aria-checked="true"]`, { timeout: 5_000 });
+    // One order every 0.6–2 s.
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-tenant="globex"] li[data-testid="order"]').length >= 3,
+      undefined,
+      { timeout: 15_000, polling: 50 },
+    );
+    await page.click(generator);
+    await page.waitForSelector(`${generator}[aria-checked="false"]`, { timeout: 5_000 });
+    // Switched off: whatever was published has arrived, and nothing more comes.
+    const published = Number(
+      await page
+        .waitForFunction(
+          () => {
+            const text = (id: string) =>
+              document.querySelector(`[data-tenant="globex"] [data-testid="${id}"]`)?.textContent;
+            return text('received') === text('published') && text('received');
+          },
+          undefined,
+          { timeout: 15_000, polling: 50 },
+        )
+        .then((handle) => handle.jsonValue()),
+    );
+    expect(published).toBeGreaterThanOrEqual(3);
+    await page.waitForTimeout(2_500);
+    await settledCounters(page, 'globex', published);
+    expectNoDuplicates(await listedOffsets(page, 'globex'));
+    expect(await page.$$('[data-tenant="acme"] li[data-testid="order"]')).toHaveLength(0);
+    await page.close();
+  }, 60_000);
+
   it('looks like something to show a customer (screenshots in test-results/)', async () => {
     const page = await openDashboard();
     const customers = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson', 'Barbara Liskov'];
