@@ -71,6 +71,11 @@ export function parseOrderInput(input: unknown, source: Order['source']): Order 
 }
 
 const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const wholeMoney = new Intl.NumberFormat('en-US', {
+  style: 'currency',
+  currency: 'USD',
+  maximumFractionDigits: 0,
+});
 const compactMoney = new Intl.NumberFormat('en-US', {
   style: 'currency',
   currency: 'USD',
@@ -82,7 +87,7 @@ export function formatMoney(cents: number): string {
   return money.format(cents / 100);
 }
 
-/** `$1.2K`: for tiles, where a full amount would not fit. */
+/** `$1,042` or `$12.3K`: for tiles, where a full amount would not fit. */
 export function formatMoneyCompact(cents: number): string {
-  return cents < 100_000 ? money.format(cents / 100) : compactMoney.format(cents / 100);
+  return cents < 1_000_000 ? wholeMoney.format(cents / 100) : compactMoney.format(cents / 100);
 }
