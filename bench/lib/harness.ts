@@ -224,7 +224,7 @@ export function publish(server: ServerHandle, rate: number, count: number, size:
   return server.child.request<{ published: number; failed: number; firstAt: number; lastAt: number }>(
     'publish',
     { rate, count, size },
-    Math.max(60_000, rate > 0 ? (count / rate) * 1000 * 2 + 30_000 : 60_000),
+    Math.max(120_000, rate > 0 ? (count / rate) * 1000 * 4 + 60_000 : 120_000),
   );
 }
 
