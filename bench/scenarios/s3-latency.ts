@@ -3,7 +3,7 @@
  * published at once to the same subscribers). They share one server and one set of
  * connections per library when both run, to spare a second 10 000-connection ramp.
  */
-import { Generator, publish, type ServerKind, sleep, startServer } from '../lib/harness';
+import { Generator, publish, type ServerKind, sample, sleep, startServer } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
 export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean }): Promise<ScenarioResult[]> {
@@ -26,10 +26,13 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
       await sleep(2000);
       if (which.s3) {
         await gen.reset();
+        const a = sample(server);
         const pub = await publish(server, rate, Math.round(rate * duration), options.size);
         const expected = pub.published * o.opened;
         const rep = await gen.until((r) => r.events >= expected, 20_000);
+        const b = sample(server);
         const l = rep.latency.summary();
+        const seconds = (pub.lastAt - pub.firstAt) / 1000;
         ctx.log(`S3 ${kind}: p50 ${round(l.p50)} p99 ${round(l.p99)} max ${round(l.max)} ms`);
         s3.push({
           name: kind,
@@ -40,6 +43,9 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
           p90: round(l.p90),
           p99: round(l.p99),
           max: round(l.max),
+          // Below the asked rate when the server could not keep up (one event per macrotask).
+          achievedRate: round(seconds > 0 ? (pub.published - 1) / seconds : Number.NaN, 1),
+          serverCpuPct: round(((b.cpuSeconds - a.cpuSeconds) / ((b.at - a.at) / 1000)) * 100, 0),
         });
         await sleep(1000);
       }
@@ -90,6 +96,8 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
         ['p90', 'p90 ms'],
         ['p99', 'p99 ms'],
         ['max', 'max ms'],
+        ['achievedRate', 'events/s'],
+        ['serverCpuPct', 'server CPU %'],
       ],
       targets: [
         { label: `p99 ≤ 20 ms at ${clients} subscribers`, value: `${t?.p99} ms`, met: Number(t?.p99) <= 20 },
