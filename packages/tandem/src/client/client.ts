@@ -104,6 +104,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   private saveQueued = false;
   private etag: { value: string; cursor: string | null } | null = null;
   private unsubscribeOnline: (() => void) | null = null;
+  /** A poll sent to learn why a stream failed when the transport could not say. */
+  private probe: Promise<void> | null = null;
 
   constructor(private readonly options: LiveClientOptions) {
     this.env = resolveEnvironment(environmentOf(options));
@@ -373,6 +375,11 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
       this.fail(error);
       return;
     }
+    // A browser's EventSource hides the status of a refused stream: a poll answers with it, so a
+    // 403 stops the client after one more request instead of a retry loop.
+    if (!ctx.open && error.status === undefined && this.options.transport === 'eventsource') {
+      this.probe = this.poller.pollNow();
+    }
     const attempt = this.state.attempt;
     let delay: number;
     if (error.code === 'timeout') {
@@ -395,8 +402,12 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this.updatePolling();
     this.poller.reschedule();
     this.reconnectTimer = this.env.timers.setTimeout(() => {
-      this.reconnectTimer = null;
-      if (!this.closed) void this.connect();
+      const probe = this.probe ?? Promise.resolve();
+      void probe.then(() => {
+        this.reconnectTimer = null;
+        this.probe = null;
+        if (!this.closed && !this.stream) void this.connect();
+      });
     }, delay);
   }
 
