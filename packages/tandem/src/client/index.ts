@@ -5,8 +5,14 @@ export type { PositionStorage, Signal, Timers } from './environment';
 export type { LiveClientOptions, TokenSource } from './options';
 export type { PollOptions } from './poll-schedule';
 export { POLL_DEFAULTS } from './poll-schedule';
-export type { EventSourceConstructor, EventSourceLike } from './transports/eventsource';
-export type { FetchLike } from './transports/fetch';
+export type {
+  EventSourceConstructor,
+  EventSourceLike,
+  EventSourceTransportOptions,
+} from './transports/eventsource';
+export { eventSourceTransport } from './transports/eventsource';
+export type { FetchLike, FetchTransportOptions } from './transports/fetch';
+export { fetchTransport } from './transports/fetch';
 export type { StreamConnection, StreamHandlers, StreamRequest, Transport } from './transports/transport';
 export type {
   ConnectionStatus,
