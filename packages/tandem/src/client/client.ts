@@ -437,7 +437,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     adoptFrom?: Map<string, Position>,
   ): void {
     if (!payload || !Array.isArray(payload.channels)) return;
-    const channels = this.merge.resync(payload.channels, snapshot, adoptFrom);
+    const channels = this.merge.resync(payload.channels, snapshot, adoptFrom, payload.reason);
     this.queueSave();
     if (channels.length === 0) return;
     this.emitter.emitResync(channels, payload.reason);

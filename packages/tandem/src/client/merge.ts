@@ -1,4 +1,4 @@
-import type { HelloChannel, Position } from '../protocol';
+import type { HelloChannel, Position, ResyncReason } from '../protocol';
 
 /** An app event as either path (stream or poll) delivers it. */
 export interface IncomingEvent {
@@ -37,7 +37,7 @@ interface ChannelState {
    * of this channel sets it. `oldEpoch` tells an epoch change (replay the new log from its start)
    * from a loss within one log (continue from the head).
    */
-  awaiting: { oldEpoch: string } | null;
+  awaiting: { oldEpoch: string; oldOffset: number; epochChanged: boolean } | null;
   /** Events past a hole, by offset, all of the current epoch. */
   held: Map<number, IncomingEvent>;
 }
@@ -103,6 +103,11 @@ export class Merge {
     const s = this.channel(event.channel);
     if (!s) return 'foreign';
     if (!s.position) {
+      // A late event from before the loss (a request sent earlier) must not start the new lineage.
+      const old = s.awaiting;
+      if (old && event.epoch === old.oldEpoch && (old.epochChanged || event.offset <= old.oldOffset)) {
+        return 'duplicate';
+      }
       // First event after a resync (or ever): it starts the channel's position.
       s.awaiting = null;
       s.position = { epoch: event.epoch, offset: event.offset - 1 };
@@ -168,7 +173,12 @@ export class Merge {
    * has not handled since (the other path may have reported it first). `adoptFrom` gives the
    * position to continue from when the report says it; otherwise the next event or report does.
    */
-  resync(channels: readonly string[], snapshot: Snapshot, adoptFrom?: Map<string, Position>): string[] {
+  resync(
+    channels: readonly string[],
+    snapshot: Snapshot,
+    adoptFrom?: Map<string, Position>,
+    reason?: ResyncReason,
+  ): string[] {
     const reported: string[] = [];
     for (const channel of channels) {
       const s = this.channel(channel);
@@ -181,7 +191,11 @@ export class Merge {
         s.held.clear();
         if (next) this.adopt(s, next);
         else {
-          s.awaiting = { oldEpoch: known.position!.epoch };
+          s.awaiting = {
+            oldEpoch: known.position!.epoch,
+            oldOffset: known.position!.offset,
+            epochChanged: reason === 'epoch',
+          };
           s.position = null;
         }
         reported.push(channel);

@@ -132,6 +132,23 @@ describe('merge', () => {
     expect(merge.positions().b).toEqual({ epoch: 'e2', offset: 0 });
   });
 
+  it('after a resync, a late event from before the loss does not start the new lineage', () => {
+    const { merge, offsets } = collect(['a', 'b'], {
+      a: { epoch: 'e1', offset: 5 },
+      b: { epoch: 'e1', offset: 5 },
+    });
+    const stream = merge.snapshot();
+    expect(merge.resync(['a'], stream, undefined, 'epoch')).toEqual(['a']);
+    expect(merge.resync(['b'], stream, undefined, 'gap')).toEqual(['b']);
+    // a: the old log is gone, so none of its events counts; b: same log, later offsets do.
+    expect(merge.accept(ev('a', 6, 'e1', 'poll'))).toBe('duplicate');
+    expect(merge.accept(ev('b', 5, 'e1', 'poll'))).toBe('duplicate');
+    expect(merge.accept(ev('b', 9, 'e1'))).toBe('delivered');
+    expect(merge.accept(ev('a', 1, 'e2'))).toBe('delivered');
+    expect(offsets('a')).toEqual([1]);
+    expect(offsets('b')).toEqual([9]);
+  });
+
   it('does not report a loss for channels the request had no position for', () => {
     const { merge } = collect(['a']);
     expect(merge.resync(['a'], merge.snapshot(), new Map([['a', { epoch: 'e1', offset: 3 }]]))).toEqual([]);
