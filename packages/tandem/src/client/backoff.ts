@@ -14,8 +14,8 @@ export interface BackoffOptions {
   jitter?: 'full' | 'none';
   /**
    * Window of the first reconnect after an established stream drops (a cut, a server's `bye`).
-   * Such drops hit many clients at the same instant, so the first return is spread over this
-   * wider window rather than over `initialMs`. @default 1000
+   * Such drops hit many clients at the same instant, so the first return is spread over the
+   * whole backoff window rather than over `initialMs`. @default 2000 (= the default `maxMs`)
    */
   dropWindowMs?: number;
   /** An open stream counts as stable, and resets the attempt count, after this long. @default 2000 */
@@ -29,7 +29,7 @@ export const BACKOFF_DEFAULTS: ResolvedBackoffOptions = {
   factor: 1.3,
   maxMs: 2000,
   jitter: 'full',
-  dropWindowMs: 1000,
+  dropWindowMs: 2000,
   stableAfterMs: 2000,
 };
 

@@ -21,7 +21,7 @@ export interface LiveClientOptions {
   token?: TokenSource;
   /** `'fetch'` (streamed fetch, the default), `'eventsource'` (native EventSource) or your own. @default 'fetch' */
   transport?: 'fetch' | 'eventsource' | Transport;
-  /** Reconnect delays. @default 100 ms × 1.3ⁿ, capped at 2 s, full jitter; 1 s window after a drop */
+  /** Reconnect delays. @default 100 ms × 1.3ⁿ, capped at 2 s, full jitter; the whole 2 s window after a drop */
   backoff?: BackoffOptions;
   /** Heartbeat watchdog. @default 3 × the server's heartbeat (6 s for the default 2 s) */
   watchdog?: WatchdogOptions;

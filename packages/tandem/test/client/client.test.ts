@@ -47,7 +47,7 @@ describe('LiveClient state machine', () => {
     expect(t.client.getPositions()).toEqual({ a: { epoch: 'e1', offset: 12 } });
     t.streams[0]!.fail();
     expect(t.client.getState().status).toBe('reconnecting');
-    await t.env.advance(1_000);
+    await t.env.advance(2_000);
     expect(t.streams).toHaveLength(2);
     expect(decodeCursor(t.streams[1]!.request.cursor, ['a']).positions.get('a')).toEqual({
       epoch: 'e1',
@@ -190,7 +190,7 @@ describe('LiveClient state machine', () => {
     for (const t of firsts) buckets.set(Math.floor(t / 100), (buckets.get(Math.floor(t / 100)) ?? 0) + 1);
     const largest = Math.max(...buckets.values());
     expect(largest / 1000).toBeLessThanOrEqual(0.2);
-    expect(Math.max(...firsts)).toBeLessThan(1000);
+    expect(Math.max(...firsts)).toBeLessThan(2000);
     for (const c of clients) c.close();
   });
 });
