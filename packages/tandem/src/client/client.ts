@@ -422,7 +422,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
 
   private accept(event: IncomingEvent, snapshot?: Snapshot): void {
     const result = this.merge.accept(event, snapshot);
-    if (result === 'held' || result === 'foreign') this.requestGapPoll();
+    if (result === 'held' || result === 'foreign') this.requestFollowUpPoll();
     if (result === 'delivered') this.queueSave();
   }
 
@@ -443,8 +443,11 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this.emitter.emitResync(channels, payload.reason);
   }
 
-  /** Events past a hole are held; a poll (from the client's position) fills the hole. */
-  private requestGapPoll(): void {
+  /**
+   * Polls again shortly, outside the schedule: events past a hole are held until a poll (from
+   * the client's position) fills it, and a capped poll answer leaves the rest for the next one.
+   */
+  private requestFollowUpPoll(): void {
     if (this.gapTimer !== null || this.closed) return;
     this.gapTimer = this.env.timers.setTimeout(() => {
       this.gapTimer = null;
@@ -479,6 +482,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     }
     this.applyPoll(outcome.body, snapshot);
     this.etag = outcome.etag ? { value: outcome.etag, cursor: this.getCursor() } : null;
+    // The server caps one answer (maxPollEvents); the rest follows the new cursor at once.
+    if (outcome.body.more === true) this.requestFollowUpPoll();
     return undefined;
   }
 
