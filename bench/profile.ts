@@ -8,6 +8,7 @@ import path from 'node:path';
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
 }
@@ -58,3 +59,22 @@ for (const [k, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
   console.log(`${pct(us)}  ${k}`);
 console.log('\nself time by file:');
 for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(us)}  ${k}`);
+
+// Inclusive time of the library's own functions: self time of the node and everything it called.
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const inclusive = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const f = byId.get(at)!.callFrame;
+    if (!f.url.includes('/packages/')) continue;
+    const key = `${f.functionName || '(anonymous)'}  ${short(f.url)}:${f.lineNumber + 1}`;
+    if (seen.has(key)) continue; // recursion counts once
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+  }
+}
+console.log('\ninclusive time of library functions:');
+for (const [k, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`${pct(us)}  ${k}`);

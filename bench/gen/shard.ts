@@ -7,6 +7,7 @@
  */
 
 import net from 'node:net';
+import { BACKOFF_DEFAULTS, backoffDelay, jittered } from '../../packages/tandem/src/client/backoff';
 import { clockMs } from '../lib/clock';
 import { Histogram } from '../lib/histogram';
 import { Dechunker, HttpReader, type HttpResponse } from '../lib/http-reader';
@@ -93,6 +94,10 @@ class SseConn {
   epoch = '';
   attempts = 0;
   droppedAt = 0;
+  /** Set by `tandem:bye`: the window the first reconnect is spread over. */
+  private byeWindowMs: number | undefined;
+  /** Whether the current stream got its hello (an established stream, not a failed attempt). */
+  private established = false;
   ready = false;
   private framer: SseFramer;
   private dechunker: Dechunker | null = null;
@@ -122,6 +127,10 @@ class SseConn {
         if (frame.includes('tandem:ping')) stats.pings++;
         else if (frame.includes('tandem:hello')) this.onHello(frame);
         else if (frame.includes('tandem:resync')) stats.resyncs++;
+        else if (frame.includes('tandem:bye')) {
+          const window = numberAfter(frame, '"reconnectMs":');
+          this.byeWindowMs = Number.isNaN(window) ? BACKOFF_DEFAULTS.dropWindowMs : window;
+        }
       },
     });
   }
@@ -144,6 +153,7 @@ class SseConn {
       if (!frame.includes('"recovered":true') || epoch !== this.epoch) stats.notRecovered++;
     }
     this.attempts = 0;
+    this.established = true;
   }
 
   /** Resolves once the response head (200) arrived. */
@@ -220,10 +230,23 @@ class SseConn {
     });
   }
 
+  /**
+   * Reconnects as Tandem's client does (client/backoff.ts, client.ts): after a bye or the drop
+   * of an established stream, the first return is spread uniformly over the bye's
+   * `reconnectMs` or the drop window (2 s), since every client of the server drops at once;
+   * failed attempts then back off over 100 ms × 1.3ⁿ, capped at 2 s, with full jitter.
+   */
   private scheduleReconnect(): void {
-    const delay = Math.random() * Math.min(2000, 100 * 1.3 ** this.attempts);
-    this.attempts++;
-    if (this.attempts > 50) return; // bounded: give up after 50 attempts (counted as not resumed)
+    let delay: number;
+    if (this.established || this.byeWindowMs !== undefined) {
+      delay = jittered(this.byeWindowMs ?? BACKOFF_DEFAULTS.dropWindowMs, BACKOFF_DEFAULTS, Math.random);
+    } else {
+      delay = backoffDelay(this.attempts, BACKOFF_DEFAULTS);
+      this.attempts++;
+    }
+    this.established = false;
+    this.byeWindowMs = undefined;
+    if (this.attempts > 50) return; // bounded: give up after 50 failed attempts (counted as not resumed)
     setTimeout(() => {
       if (stopping) return;
       this.open().catch((e) => {

@@ -1,11 +1,13 @@
 /**
  * S5 reconnect storm (Tandem): N tracked streams, events at 10/s throughout; every stream is
- * cut at once with `hub.disconnect({})`. Clients reconnect like Tandem's client (full-jitter
- * backoff from 100 ms) with Last-Event-ID. Measured: time from the cut until the last client's
- * hello says `recovered`, events lost (gaps in offsets, or never received) and duplicates.
+ * cut at once with `hub.disconnect({})`. Clients reconnect like Tandem's client, with
+ * Last-Event-ID. Measured: time from the cut until the last client's hello says `recovered`,
+ * events lost (gaps in offsets, or never received), duplicates, and how long `disconnect`
+ * itself held the server's event loop.
  */
 import { clockMs } from '../lib/clock';
-import { Generator, publish, sleep, startServer } from '../lib/harness';
+import { Generator, publish, sample, sleep, startServer } from '../lib/harness';
+import { listenBacklogCap, tcpCounters } from '../lib/limits';
 import { type Context, round, type ScenarioResult } from './types';
 
 export async function runS5(ctx: Context): Promise<ScenarioResult> {
@@ -24,14 +26,19 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
     await gen.reset();
     const publishing = publish(server, rate, count, options.size);
     await sleep(Math.min(3000, (duration * 1000) / 3));
+    const tcp0 = tcpCounters();
+    const cpu0 = sample(server);
     const cutAt = now();
     const cut = await server.child.request<number>('disconnect');
+    const disconnectMs = clockMs() - cutAt;
     const resumed = await gen.until((r) => r.reconnects >= cut, 30_000, 100);
+    const cpu1 = sample(server);
     const resumeMs = resumed.reconnects >= cut ? resumed.lastResumeAt - cutAt : Number.NaN;
     ctx.log(`S5: cut ${cut}, ${resumed.reconnects} resumed, last after ${round(resumeMs)} ms`);
     const pub = await publishing;
     await gen.all('waitFor', { offset: pub.published, timeoutMs: 15_000 }, 30_000);
     const rep = await gen.report({ finalOffset: pub.published });
+    const tcp1 = tcpCounters();
     const lost = rep.gapLost + rep.tailLost;
     return {
       id: 'S5',
@@ -49,6 +56,10 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
           lost,
           duplicates: rep.dup,
           behind: rep.behind,
+          disconnectMs: round(disconnectMs, 0),
+          serverCpuSeconds: round(cpu1.cpuSeconds - cpu0.cpuSeconds, 2),
+          listenOverflows: tcp1.listenOverflows - tcp0.listenOverflows,
+          synRetrans: tcp1.synRetrans - tcp0.synRetrans,
           retries: rep.retries,
           gapP50: round(rep.resumeGap.quantileMs(0.5), 0),
           gapP99: round(rep.resumeGap.quantileMs(0.99), 0),
@@ -58,10 +69,14 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
         ['clients', 'clients'],
         ['cut', 'cut'],
         ['resumed', 'resumed'],
+        ['disconnectMs', 'disconnect() ms'],
         ['resumeMs', 'all resumed after ms'],
         ['gapP50', 'gap p50 ms'],
         ['gapP99', 'gap p99 ms'],
+        ['serverCpuSeconds', 'server CPU-s'],
         ['retries', 'retries'],
+        ['listenOverflows', 'accept-queue drops'],
+        ['synRetrans', 'SYN retransmits'],
         ['lost', 'events lost'],
         ['duplicates', 'duplicates'],
         ['notRecovered', 'not recovered'],
@@ -79,7 +94,8 @@ export async function runS5(ctx: Context): Promise<ScenarioResult> {
         },
       ],
       notes: [
-        'The clients reconnect as Tandem\'s client does (delay uniform in [0, 100 ms × 1.3ⁿ], capped at 2 s) and send Last-Event-ID; "resumed" counts hellos with recovered=true after the cut. Peers have no resume, so S5 runs Tandem alone.',
+        'The clients reconnect as Tandem\'s client does, with its own backoff code: after the bye, the first return is spread uniformly over the 2 s drop window, failed attempts back off over 100 ms × 1.3ⁿ (cap 2 s, full jitter); they send Last-Event-ID. "resumed" counts hellos with recovered=true after the cut; "gap" is each client\'s time from its drop to its resumed hello, the 2 s spread included. Peers have no resume, so S5 runs Tandem alone.',
+        `The kernel caps a listen backlog at ${listenBacklogCap()} (net.core.somaxconn) here; returning clients beyond a full accept queue are dropped and retry their SYN after 1 s, 3 s, 7 s… ("accept-queue drops", "SYN retransmits": counters of the whole network namespace over the storm).`,
         ...(o.failed > 0 ? [`${o.failed} initial connections failed: ${o.errors[0] ?? ''}`] : []),
         ...(rep.errorSamples.length > 0
           ? [`generator errors (sample): ${rep.errorSamples.slice(0, 2).join('; ')}`]
