@@ -4,8 +4,11 @@ import { ORDER_CREATED, type Order, randomOrder } from './orders';
 import { ordersChannel, type Tenant, tenantPattern } from './tenants';
 import { demoSecret } from './tokens';
 
-/** After "cut connection", the tenant's new streams are refused this long, so polling shows. */
-export const CUT_REFUSAL_MS = 5_000;
+/**
+ * How long "cut connection" refuses the tenant's new streams, so the fallback to polling is
+ * visible. `DEMO_CUT_REFUSAL_MS` overrides it (the e2e test widens it to leave the poller room).
+ */
+export const CUT_REFUSAL_MS = Number(process.env.DEMO_CUT_REFUSAL_MS) || 5_000;
 
 /** The generator publishes one order every 0.6–2 s. */
 const GENERATOR_MIN_MS = 600;

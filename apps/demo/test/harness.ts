@@ -60,7 +60,15 @@ function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise
 }
 
 const baseEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NEXT_TELEMETRY_DISABLED: '1',
+    NODE_ENV: 'production',
+    // A cut refuses streams for 8 s instead of 5: events published during the outage must come
+    // through the poller (every 3 s, plus up to 1 s of jitter) before the stream returns, even on
+    // a busy machine.
+    DEMO_CUT_REFUSAL_MS: '8000',
+  };
   // The e2e suite runs on the in-memory broker.
   delete env.REDIS_URL;
   return env;
