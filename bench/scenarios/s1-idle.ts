@@ -26,7 +26,7 @@ export async function runS1(ctx: Context): Promise<ScenarioResult> {
   const requestedTop = steps[steps.length - 1]!;
   steps = steps.map((s) => Math.min(s, cap));
   const top = steps[steps.length - 1]!;
-  const windowS = options.duration ?? 10;
+  const windowS = options.duration ?? 6;
   const notes: string[] = [];
   if (requestedTop > top) {
     notes.push(

@@ -16,7 +16,7 @@ interface Mode {
 export async function runS6(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   const clients = options.clients ?? 2000;
-  const duration = options.duration ?? 30;
+  const duration = options.duration ?? 20;
   const modes: Mode[] = [
     { name: 'hybrid (stream + poll 10 s)', kind: 'hybrid', intervalMs: 10_000 },
     { name: 'poll every 3 s', kind: 'poll', intervalMs: 3000 },

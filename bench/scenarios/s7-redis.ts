@@ -12,13 +12,16 @@ export async function runS7(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   const clients = options.clients ?? 1000;
   const rate = options.rate ?? 10;
-  const duration = options.duration ?? 15;
+  const duration = options.duration ?? 10;
   const count = Math.round(rate * duration);
   const rows: Row[] = [];
   const notes: string[] = [];
   const redis = await startRedis(cpus().server);
   try {
-    for (const broker of ['memory', 'redis'] as const) {
+    // Alternating runs (memory, redis, memory, redis) so that a change in the machine's load
+    // during the scenario does not land on one broker only.
+    const order = ['memory', 'redis', 'memory', 'redis'] as const;
+    for (const [run, broker] of order.entries()) {
       const server = await startServer('tandem', {
         cpuProf: options.cpuProf,
         ...(broker === 'redis' ? { redisUrl: redis.url } : {}),
@@ -40,7 +43,8 @@ export async function runS7(ctx: Context): Promise<ScenarioResult> {
         const redisCpu = broker === 'redis' ? rb.cpuSeconds - ra.cpuSeconds : Number.NaN;
         ctx.log(`S7 ${broker}: p50 ${round(l.p50)} p99 ${round(l.p99)} ms`);
         rows.push({
-          name: `tandem + ${broker}`,
+          name: `tandem + ${broker} #${Math.floor(run / 2) + 1}`,
+          broker,
           clients: o.opened,
           published: pub.published,
           failed: pub.failed,
@@ -61,10 +65,13 @@ export async function runS7(ctx: Context): Promise<ScenarioResult> {
   } finally {
     await redis.stop();
   }
-  const mem = rows[0]!;
-  const red = rows[1]!;
-  const addP50 = round(Number(red.p50) - Number(mem.p50), 2);
-  const addP99 = round(Number(red.p99) - Number(mem.p99), 2);
+  const mean = (broker: string, key: string) => {
+    const values = rows.filter((r) => r.broker === broker).map((r) => Number(r[key]));
+    return values.reduce((a, b) => a + b, 0) / values.length;
+  };
+  const addP50 = round(mean('redis', 'p50') - mean('memory', 'p50'), 2);
+  const addP99 = round(mean('redis', 'p99') - mean('memory', 'p99'), 2);
+  const redisCpu = round(mean('redis', 'redisCpuMsPer10k'), 3);
   return {
     id: 'S7',
     title: 'The Redis hop: added latency and Redis CPU',
@@ -80,7 +87,12 @@ export async function runS7(ctx: Context): Promise<ScenarioResult> {
       ['redisCpuMsPer10k', 'Redis CPU ms / 10k deliveries'],
     ],
     targets: [
-      { label: 'Redis hop added latency (p50 / p99)', value: `+${addP50} / +${addP99} ms`, met: true },
+      {
+        label:
+          'Redis hop: added latency p50 / p99 (mean of 2 alternating runs each), Redis CPU per 10k deliveries',
+        value: `${addP50} / ${addP99} ms, ${redisCpu} ms`,
+        met: true,
+      },
     ],
     notes: [
       ...notes,
