@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, type TestBrowser } from '../../../packages/tandem/test/helpers/chromium';
+
+export type { TestBrowser };
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT_DIR = resolve(DEMO_DIR, '../..');
@@ -147,35 +149,9 @@ export async function startDemo(): Promise<DemoServer> {
   throw new Error(`next start did not answer within 30 s\n${output}`);
 }
 
-export interface TestBrowser {
-  context: BrowserContext;
-  close(): Promise<void>;
-}
-
-/** Debian's Chromium with a fresh profile: never a browser downloaded by a tool. */
-export async function launchBrowser(): Promise<TestBrowser> {
-  const profile = mkdtempSync(join(tmpdir(), 'tandem-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1440, height: 960 },
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+/** Debian's Chromium with a fresh profile, sized for the dashboard's screenshots. */
+export function launchBrowser(): Promise<TestBrowser> {
+  return launchChromium({ viewport: { width: 1440, height: 960 } });
 }
 
 export type { Browser };

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { SignJWT } from 'jose';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHub, type Hub, jwtAuthorizer, memoryBroker } from '../../src/server';
+import { launchChromium, type TestBrowser } from '../helpers/chromium';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { until } from './harness';
 
@@ -28,7 +27,7 @@ interface Site {
 
 let script = '';
 let context: BrowserContext;
-let profile: string;
+let browser: TestBrowser | undefined;
 let site: Site;
 
 /** A page and a hub on one origin, behind the fault proxy. */
@@ -75,25 +74,12 @@ beforeAll(async () => {
   });
   script = bundle.outputFiles[0]!.text;
   site = await startSite();
-  profile = mkdtempSync(join(tmpdir(), 'tandem-client-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
+  context = browser.context;
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await site?.close();
 });
 
