@@ -15,6 +15,8 @@ export interface BenchOptions {
   rate: number | undefined;
   /** Events of the S4 burst. */
   burst: number;
+  /** S2: events published per macrotask (1 = each from its own request). */
+  batch: number;
   /** Payload size in bytes. */
   size: number;
   /** Servers to compare, Tandem first by default. */
@@ -33,6 +35,7 @@ export const DEFAULTS: BenchOptions = {
   duration: undefined,
   rate: undefined,
   burst: 100,
+  batch: 1,
   size: 100,
   servers: ['tandem', 'better-sse', 'socketio', 'bare'],
   cpuProf: false,
@@ -91,6 +94,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case 'burst':
         out.burst = Math.round(positiveNumber(name, value));
         break;
+      case 'batch':
+        out.batch = Math.round(positiveNumber(name, value));
+        break;
       case 'size':
         out.size = Math.round(positiveNumber(name, value));
         if (out.size < 40) throw new Error('--size must be at least 40 bytes (the timestamp takes ~30)');
@@ -129,6 +135,7 @@ export const USAGE = `npm run bench [-- options]
   --duration s         measurement window (S2 10, S3 15, S6 30, S7 15)
   --rate n             events per second (S2 50, S3 10, S7 10)
   --burst n            events in the S4 burst (default 100)
+  --batch n            S2: events published per macrotask (default 1)
   --size bytes         payload size (default 100)
   --servers a,b        peers to compare (default tandem,better-sse,socketio,bare)
   --all-steps          peers at every S1 step too

@@ -220,10 +220,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Publishes from inside the server process; resolves when the last event was handed over. */
-export function publish(server: ServerHandle, rate: number, count: number, size: number) {
+export function publish(server: ServerHandle, rate: number, count: number, size: number, batch = 1) {
   return server.child.request<{ published: number; failed: number; firstAt: number; lastAt: number }>(
     'publish',
-    { rate, count, size },
+    { rate, count, size, batch },
     Math.max(120_000, rate > 0 ? (count / rate) * 1000 * 4 + 60_000 : 120_000),
   );
 }

@@ -24,7 +24,7 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
       await sleep(1000);
       await gen.reset();
       const a = sample(server);
-      const pub = await publish(server, rate, count, options.size);
+      const pub = await publish(server, rate, count, options.size, options.batch);
       const expected = pub.published * o.opened;
       const rep = await gen.until((r) => r.events >= expected, 30_000);
       const b = sample(server);
@@ -73,7 +73,7 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
   return {
     id: 'S2',
     title: 'Fan-out throughput: deliveries per server CPU-second',
-    params: { clients, rate, duration, size: options.size, events: count },
+    params: { clients, rate, duration, size: options.size, events: count, batch: options.batch },
     rows,
     columns: [
       ['clients', 'clients'],
