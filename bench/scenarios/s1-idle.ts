@@ -94,7 +94,7 @@ export async function runS1(ctx: Context): Promise<ScenarioResult> {
     targets: [{ label: `≤ 10 KB per idle connection at ${top}`, value: `${kb} KB`, met: kb <= 10 }],
     notes: [
       ...notes,
-      `RSS includes V8 heap growth and allocator slack; kernel socket buffers are not in RSS. Idle CPU window ${windowS} s at the top step; Tandem heartbeats every 2 s, better-sse sends a keep-alive comment every 10 s, socket.io pings every 25 s, the bare loop sends nothing.`,
+      `RSS includes V8 heap growth and allocator slack; kernel socket buffers are not in RSS. Idle CPU window ${windowS} s at the top step; Tandem and the bare loop send a tandem:ping event to every stream every 2 s (the bare loop as the floor of that cost), better-sse a keep-alive comment every 10 s, socket.io a ping every 25 s (µs/heartbeat for socket.io includes its pong handling).`,
     ],
   };
 }

@@ -1,13 +1,19 @@
 /**
  * The floor: node:http and a loop writing one pre-encoded Buffer to every response. No ids,
- * no heartbeats, no resume; what any SSE server costs at the least.
+ * no resume; what any SSE server costs at the least. It sends the same heartbeat as Tandem
+ * (a `tandem:ping` event every `heartbeatMs` to every stream) so S1 has a floor for
+ * heartbeat CPU too.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions } from './types';
+import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions, type ServerOptions } from './types';
 
-export async function start(): Promise<BenchServer> {
+export async function start(options: ServerOptions): Promise<BenchServer> {
   const subscribers = new Set<http.ServerResponse>();
+  const heartbeat = setInterval(() => {
+    const ping = Buffer.from(`event: tandem:ping\ndata: {"t":${Date.now()}}\n\n`);
+    for (const res of subscribers) res.write(ping);
+  }, options.heartbeatMs);
   const server = http.createServer((req, res) => {
     if (!req.url?.startsWith('/stream')) {
       res.writeHead(404).end();
@@ -38,6 +44,7 @@ export async function start(): Promise<BenchServer> {
       return n;
     },
     async close() {
+      clearInterval(heartbeat);
       for (const res of subscribers) res.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
