@@ -11,6 +11,9 @@ export type NodeHandler = (
   next?: (error?: unknown) => void,
 ) => void;
 
+/** Why a request's signal aborts: its response closed (client gone, or the response ended). */
+const RESPONSE_CLOSED = new Error('the response closed');
+
 /**
  * The node:http adapter: the fast path. Stream bytes go straight to `res.write`, backpressure is
  * read from `res.writableLength`, and the connection ends on `close` or `error` of the response.
@@ -36,7 +39,9 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
       raw: req,
     };
     const aborted = new AbortController();
-    res.once('close', () => aborted.abort());
+    // Our own reason: the default one is a DOMException with a captured stack, built on every
+    // response close: ~16 % of the CPU of a 304 poll (bench S6, 240 → 202 µs per poll).
+    res.once('close', () => aborted.abort(RESPONSE_CLOSED));
     handle(ctx, request, aborted.signal).then(
       (outcome) => {
         if (outcome.kind === 'stream') {
