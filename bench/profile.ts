@@ -20,16 +20,25 @@ interface Profile {
   endTime: number;
 }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, fromArg, toArg] = process.argv.slice(2);
 if (!file) {
-  console.error('usage: tsx bench/profile.ts <file.cpuprofile> [top]');
+  console.error('usage: tsx bench/profile.ts <file.cpuprofile> [top] [fromMs toMs]');
+  console.error(
+    '  fromMs/toMs: a window in the benchmark clock (CLOCK_MONOTONIC ms, as in the results JSON)',
+  );
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+// V8 stamps samples in µs of the same monotonic clock the benchmark uses.
+const fromUs = fromArg === undefined ? Number.NEGATIVE_INFINITY : Number(fromArg) * 1000;
+const toUs = toArg === undefined ? Number.POSITIVE_INFINITY : Number(toArg) * 1000;
 const selfUs = new Map<number, number>();
+let t = profile.startTime;
 for (let i = 0; i < profile.samples.length; i++) {
+  t += profile.timeDeltas[i] ?? 0;
+  if (t < fromUs || t > toUs) continue;
   const id = profile.samples[i]!;
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }

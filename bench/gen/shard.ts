@@ -204,6 +204,14 @@ class SseConn {
           }
           this.headDone = true;
           this.ready = true;
+          if (!this.args.track && this.droppedAt > 0) {
+            // Without resume (the bare floor), a reconnect is done once the stream answers.
+            stats.reconnects++;
+            stats.lastResumeAt = chunkAt;
+            resumeGap.recordMs(chunkAt - this.droppedAt);
+            this.droppedAt = 0;
+            this.established = true;
+          }
           if (/transfer-encoding:\s*chunked/i.test(head)) this.dechunker = new Dechunker();
           settle();
           chunk = buf.subarray(end + 4);
