@@ -8,6 +8,7 @@
 
 import net from 'node:net';
 import { BACKOFF_DEFAULTS, backoffDelay, jittered } from '../../packages/tandem/src/client/backoff';
+import { nextPollDelay, POLL_DEFAULTS } from '../../packages/tandem/src/client/poll-schedule';
 import { clockMs } from '../lib/clock';
 import { Histogram } from '../lib/histogram';
 import { Dechunker, HttpReader, type HttpResponse } from '../lib/http-reader';
@@ -383,18 +384,27 @@ class Poller {
     this.reader = new HttpReader((res) => this.onResponse(res));
   }
 
+  /**
+   * Polls until `deadline`. Pollers poll every interval from a random phase, so 2 000 of them
+   * spread evenly instead of arriving together. Hybrid clients follow the client's own schedule
+   * (client/poll-schedule.ts): the open-stream interval while their stream is open, the closed
+   * one while it is not.
+   */
   start(deadline: number): void {
-    const interval = this.args.pollIntervalMs ?? 1000;
-    const phase = Math.random() * interval;
-    const first = this.stream ? phase : Math.min(phase, 50); // pollers fetch their first cursor at once
+    const fixed = this.args.pollIntervalMs ?? 1000;
+    const interval = () =>
+      this.stream
+        ? (nextPollDelay(
+            { now: 0, lastPollAt: 0, streamOpen: this.stream.ready, hidden: false },
+            POLL_DEFAULTS,
+          ) ?? fixed)
+        : fixed;
     const tick = () => {
       if (stopping || now() > deadline) return;
       this.poll();
+      this.timer = setTimeout(tick, interval());
     };
-    this.timer = setTimeout(() => {
-      tick();
-      this.timer = setInterval(tick, interval);
-    }, first);
+    this.timer = setTimeout(tick, Math.random() * (this.stream ? interval() : fixed));
   }
 
   stop(): void {

@@ -4,6 +4,7 @@
  * polling every 3 s, polling every 1 s. Each mode gets a fresh server process. Server CPU,
  * requests and bytes are counted over the window only; stream connects happen before it.
  */
+import { POLL_DEFAULTS } from '../../packages/tandem/src/client/poll-schedule';
 import { Generator, publish, sample, sleep, startServer } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
@@ -18,8 +19,16 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
   const clients = options.clients ?? 2000;
   const duration = options.duration ?? 20;
   const modes: Mode[] = [
-    { name: 'hybrid (stream + poll 10 s)', kind: 'hybrid', intervalMs: 10_000 },
-    { name: 'poll every 3 s', kind: 'poll', intervalMs: 3000 },
+    {
+      name: `hybrid (stream + poll ${POLL_DEFAULTS.openIntervalMs / 1000} s)`,
+      kind: 'hybrid',
+      intervalMs: POLL_DEFAULTS.openIntervalMs,
+    },
+    {
+      name: `poll every ${POLL_DEFAULTS.closedIntervalMs / 1000} s`,
+      kind: 'poll',
+      intervalMs: POLL_DEFAULTS.closedIntervalMs,
+    },
     { name: 'poll every 1 s', kind: 'poll', intervalMs: 1000 },
   ];
   const rows: Row[] = [];
@@ -102,7 +111,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
     },
     notes: [
       ...notes,
-      'Pollers keep their connection alive (server keep-alive 75 s), send the cursor and If-None-Match, and start at a random phase. Freshness: publish → the event reaching the client, by stream (hybrid) or by the poll that returned it.',
+      "The intervals are the client's defaults (client/poll-schedule.ts). Pollers keep their connection alive (server keep-alive 75 s), send the cursor and If-None-Match, and start at a random phase. Freshness: publish → the event reaching the client, by stream (hybrid) or by the poll that returned it.",
     ],
   };
 }
