@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildTandem } from './build';
 import { Histogram, type HistogramData } from './histogram';
 import { type Child, type CpuPlan, planCpus, sampleProcess, spawnChild } from './proc';
 
@@ -16,6 +17,8 @@ export type ServerKind = 'tandem' | 'better-sse' | 'socketio' | 'bare';
 export const ALL_SERVERS: ServerKind[] = ['tandem', 'better-sse', 'socketio', 'bare'];
 
 let cpuPlan: CpuPlan | undefined;
+/** Tandem compiled once per run, as shipped JavaScript (lib/build.ts). */
+let tandemBuild: Promise<string> | undefined;
 export function cpus(): CpuPlan {
   cpuPlan ??= planCpus();
   return cpuPlan;
@@ -43,6 +46,10 @@ export async function startServer(kind: ServerKind, options: ServerStartOptions 
   if (options.cpuProf)
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${options.profDir ?? 'bench/results/profiles'}`);
   const env: Record<string, string> = { BENCH_HEARTBEAT_MS: String(options.heartbeatMs ?? 2000) };
+  if (kind === 'tandem') {
+    tandemBuild ??= buildTandem();
+    env.BENCH_TANDEM_BUILD = await tandemBuild;
+  }
   if (options.redisUrl) env.BENCH_REDIS_URL = options.redisUrl;
   const child = await spawnChild(SERVER_ENTRY, {
     args: [kind],
