@@ -5,20 +5,19 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTandem } from './build';
+import { buildServers } from './build';
 import { Histogram, type HistogramData } from './histogram';
 import { type Child, type CpuPlan, planCpus, sampleProcess, spawnChild } from './proc';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SERVER_ENTRY = path.join(here, '../servers/main.ts');
 const SHARD_ENTRY = path.join(here, '../gen/shard.ts');
 
 export type ServerKind = 'tandem' | 'better-sse' | 'socketio' | 'bare';
 export const ALL_SERVERS: ServerKind[] = ['tandem', 'better-sse', 'socketio', 'bare'];
 
 let cpuPlan: CpuPlan | undefined;
-/** Tandem compiled once per run, as shipped JavaScript (lib/build.ts). */
-let tandemBuild: Promise<string> | undefined;
+/** The server processes compiled once per run, as shipped JavaScript (lib/build.ts). */
+let serversBuild: Promise<string> | undefined;
 export function cpus(): CpuPlan {
   cpuPlan ??= planCpus();
   return cpuPlan;
@@ -46,17 +45,16 @@ export async function startServer(kind: ServerKind, options: ServerStartOptions 
   if (options.cpuProf)
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${options.profDir ?? 'bench/results/profiles'}`);
   const env: Record<string, string> = { BENCH_HEARTBEAT_MS: String(options.heartbeatMs ?? 2000) };
-  if (kind === 'tandem') {
-    tandemBuild ??= buildTandem();
-    env.BENCH_TANDEM_BUILD = await tandemBuild;
-  }
+  serversBuild ??= buildServers();
+  const entry = await serversBuild;
   if (options.redisUrl) env.BENCH_REDIS_URL = options.redisUrl;
-  const child = await spawnChild(SERVER_ENTRY, {
+  const child = await spawnChild(entry, {
     args: [kind],
     cpus: cpus().server,
     env,
     nodeFlags,
     label: `server ${kind}`,
+    tsx: false,
   });
   const info = await child.request<{ port: number }>('info');
   return {

@@ -64,6 +64,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. --expose-gc or --cpu-prof. */
   nodeFlags?: string[];
+  /** Load TypeScript through tsx (default); false for a compiled entry. */
+  tsx?: boolean;
   label: string;
 }
 
@@ -72,7 +74,7 @@ let nextId = 1;
 /** Forks a TypeScript entry with tsx and waits for its `ready` message. */
 export async function spawnChild(entry: string, options: SpawnOptions): Promise<Child> {
   const proc = fork(entry, options.args ?? [], {
-    execArgv: ['--import', 'tsx', ...(options.nodeFlags ?? [])],
+    execArgv: [...(options.tsx === false ? [] : ['--import', 'tsx']), ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',

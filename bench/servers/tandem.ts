@@ -1,36 +1,14 @@
 /** Tandem: the hub behind node:http at `/live/…`, memory broker or (S7) the Redis broker. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
-import type { Broker } from '../../packages/tandem/src/server';
+import { type Broker, createHub, memoryBroker } from '../../packages/tandem/src/server';
 import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions, type ServerOptions } from './types';
 
-type ServerModule = typeof import('../../packages/tandem/src/server');
-type RedisModule = typeof import('../../packages/tandem/src/redis');
-
-/** The compiled build when the runner made one (see lib/build.ts), else the sources. */
-async function load(): Promise<{ server: ServerModule; redis: () => Promise<RedisModule> }> {
-  const dir = process.env.BENCH_TANDEM_BUILD;
-  if (!dir) {
-    return {
-      server: await import('../../packages/tandem/src/server'),
-      redis: () => import('../../packages/tandem/src/redis'),
-    };
-  }
-  const url = (name: string) => pathToFileURL(`${dir}/${name}.mjs`).href;
-  return {
-    server: (await import(url('server'))) as ServerModule,
-    redis: async () => (await import(url('redis'))) as RedisModule,
-  };
-}
-
 export async function start(options: ServerOptions): Promise<BenchServer> {
-  const tandem = await load();
-  const { createHub, memoryBroker } = tandem.server;
   let broker: Broker = memoryBroker();
   let closeBroker = async () => {};
   if (options.redisUrl) {
-    const { redisBroker } = await tandem.redis();
+    const { redisBroker } = await import('../../packages/tandem/src/redis');
     broker = redisBroker({ url: options.redisUrl, prefix: `bench:${process.pid}:` });
     closeBroker = () => broker.close();
   }
