@@ -1,0 +1,79 @@
+/**
+ * What a generator shard's clients share: the open arguments, counters and histograms the
+ * runner collects, the receive time of the chunk being processed, and how to connect.
+ */
+import net from 'node:net';
+import { clockMs } from '../lib/clock';
+import { Histogram } from '../lib/histogram';
+
+export const now = clockMs;
+
+export interface OpenArgs {
+  kind: 'sse' | 'sio' | 'poll' | 'hybrid';
+  host: string;
+  port: number;
+  /** Stream path with query, e.g. `/live/stream?channels=bench`. */
+  path: string;
+  /** Poll path without cursor, e.g. `/live/poll?channels=bench`. */
+  pollPath?: string;
+  pollIntervalMs?: number;
+  count: number;
+  addresses: string[];
+  concurrency: number;
+  /** Follow ids and offsets (Tandem streams): needed for resume checks and hybrid polls. */
+  track: boolean;
+  /** Reconnect dropped streams like Tandem's client: 100 ms × 1.3ⁿ, cap 2 s, full jitter. */
+  reconnect: boolean;
+  timeoutMs: number;
+}
+
+export const stats = {
+  events: 0,
+  frames: 0,
+  pings: 0,
+  hellos: 0,
+  resyncs: 0,
+  notRecovered: 0,
+  rxBytes: 0,
+  requests: 0,
+  polls: 0,
+  poll200: 0,
+  poll304: 0,
+  pollErrors: 0,
+  pollEvents: 0,
+  closes: 0,
+  errors: 0,
+  reconnects: 0,
+  /** Reconnect attempts that failed (refused, reset, non-200) and were retried. */
+  retries: 0,
+  lastResumeAt: 0,
+  dup: 0,
+  gapLost: 0,
+};
+export const latency = new Histogram();
+export const freshness = new Histogram();
+/** From a stream's drop to its resumed hello. */
+export const resumeGap = new Histogram();
+export const errorSamples: string[] = [];
+
+export function noteError(e: unknown): void {
+  stats.errors++;
+  if (errorSamples.length < 5) errorSamples.push(e instanceof Error ? e.message : String(e));
+}
+
+export const shared = {
+  /** Receive time of the chunk being processed: one clock read per chunk, not per frame. */
+  chunkAt: 0,
+  /** Set when the runner closes everything: no reconnects, no polls. */
+  stopping: false,
+};
+
+export function connect(args: OpenArgs, i: number): net.Socket {
+  const sock = net.connect({
+    host: args.host,
+    port: args.port,
+    localAddress: args.addresses[i % args.addresses.length],
+  });
+  sock.setNoDelay(true);
+  return sock;
+}
