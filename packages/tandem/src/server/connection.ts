@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { type ByeReason, CONTROL_EVENTS, joinCursor, type ResyncReason } from '../protocol';
-import { controlFrame, type EncodedEvent, idLine } from './encode';
+import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
 import type { Sink } from './sink';
 
 /** What a connection needs from its hub. */
@@ -201,13 +201,13 @@ export class Connection {
   /** Ends gracefully with `tandem:bye`. */
   bye(reason: ByeReason, reconnectMs?: number): void {
     if (this.state === 'closed') return;
-    this.enqueue(
-      controlFrame(CONTROL_EVENTS.bye, reconnectMs === undefined ? { reason } : { reason, reconnectMs }),
-    );
-    this.flush();
     const sink = this.sink;
+    // Whatever is pending and the bye go out with the end of the response, in one write.
+    this.enqueue(byeFrame(reason, reconnectMs));
+    const last =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.release(reason);
-    sink?.end();
+    sink?.end(last);
   }
 
   /** Drops the connection at once (slow consumer, write error, client gone). */

@@ -1,5 +1,12 @@
 import { Buffer } from 'node:buffer';
-import { CONTROL_EVENTS, cursorEntry, encodeFrame, joinCursor, type LiveEvent } from '../protocol';
+import {
+  type ByeReason,
+  CONTROL_EVENTS,
+  cursorEntry,
+  encodeFrame,
+  joinCursor,
+  type LiveEvent,
+} from '../protocol';
 
 /**
  * An event serialised once for every subscriber: `body` is its `event:` and `data:` lines,
@@ -60,6 +67,26 @@ export function idLine(entries: readonly string[]): Buffer {
 
 export function controlFrame(name: string, payload: unknown, id?: string): Buffer {
   return Buffer.from(encodeFrame({ id, event: name, data: JSON.stringify(payload) }));
+}
+
+const byeFrames = new Map<string, Buffer>();
+
+/**
+ * The `tandem:bye` frame for a reason, encoded once: `disconnect` and `close` end thousands of
+ * streams in one call, and each must not pay for its own JSON and Buffer.
+ */
+export function byeFrame(reason: ByeReason, reconnectMs?: number): Buffer {
+  const key = `${reason}:${reconnectMs ?? ''}`;
+  let frame = byeFrames.get(key);
+  if (!frame) {
+    frame = controlFrame(
+      CONTROL_EVENTS.bye,
+      reconnectMs === undefined ? { reason } : { reason, reconnectMs },
+    );
+    if (byeFrames.size >= 64) byeFrames.clear();
+    byeFrames.set(key, frame);
+  }
+  return frame;
 }
 
 export function pingFrame(now: number): Buffer {

@@ -67,7 +67,8 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
         : new Promise<void>((resolve) => {
             drainWaiters.push(resolve);
           }),
-    end() {
+    end(last) {
+      if (last) sink.write(last);
       try {
         controllerRef?.close();
       } catch {

@@ -135,8 +135,9 @@ class NodeSink implements Sink {
     });
   }
 
-  end(): void {
-    this.res.end();
+  end(last?: Uint8Array): void {
+    if (last && !this.res.destroyed && !this.res.writableEnded) this.res.end(last);
+    else this.res.end();
   }
 
   destroy(): void {
