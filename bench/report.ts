@@ -4,6 +4,7 @@
  * With several files, a scenario found in a later file replaces the earlier one.
  */
 import { readFileSync } from 'node:fs';
+import { cell } from './lib/table';
 import type { ScenarioResult } from './scenarios/types';
 
 interface ResultFile {
@@ -16,15 +17,6 @@ const files = process.argv.slice(2);
 if (files.length === 0) {
   console.error('usage: tsx bench/report.ts <results.json> [more.json…]');
   process.exit(2);
-}
-
-function cell(v: unknown): string {
-  if (v === null || v === undefined) return '–';
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return 'n/a';
-    return Math.abs(v) >= 10_000 ? Math.round(v).toLocaleString('en-US') : String(v);
-  }
-  return String(v);
 }
 
 const byId = new Map<string, { result: ScenarioResult; file: string; run: ResultFile }>();

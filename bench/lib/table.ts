@@ -1,7 +1,8 @@
 /** Plain-text tables for the terminal. */
 import type { ScenarioResult } from '../scenarios/types';
 
-function cell(v: unknown): string {
+/** One table cell: numbers ≥ 10 000 with thousands separators, missing values as a dash. */
+export function cell(v: unknown): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') {
     if (Number.isNaN(v)) return 'n/a';
