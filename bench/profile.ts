@@ -1,7 +1,8 @@
 /**
  * Summarises V8 CPU profiles written by `npm run bench -- --cpu-prof`: self time per function
  * (file:line), heaviest first, and the share of each file.
- * `npx tsx bench/profile.ts bench/results/profiles/<file>.cpuprofile [top]`
+ * `npx tsx bench/profile.ts bench/results/profiles/<file>.cpuprofile [top] [fromMs toMs]`;
+ * a bound written `+n` counts n ms from the start of the profile.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,8 +33,15 @@ const top = Number(topArg ?? 25);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 // V8 stamps samples in µs of the same monotonic clock the benchmark uses.
-const fromUs = fromArg === undefined ? Number.NEGATIVE_INFINITY : Number(fromArg) * 1000;
-const toUs = toArg === undefined ? Number.POSITIVE_INFINITY : Number(toArg) * 1000;
+// A bound written `+n` is n ms after the profile started.
+const bound = (arg: string | undefined, none: number) =>
+  arg === undefined
+    ? none
+    : arg.startsWith('+')
+      ? profile.startTime + Number(arg.slice(1)) * 1000
+      : Number(arg) * 1000;
+const fromUs = bound(fromArg, Number.NEGATIVE_INFINITY);
+const toUs = bound(toArg, Number.POSITIVE_INFINITY);
 const selfUs = new Map<number, number>();
 let t = profile.startTime;
 for (let i = 0; i < profile.samples.length; i++) {
@@ -43,6 +51,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+const idleId = profile.nodes.find((n) => n.callFrame.functionName === '(idle)')?.id;
+const busy = total - (idleId === undefined ? 0 : (selfUs.get(idleId) ?? 0));
 const short = (url: string) => {
   if (!url) return '(native)';
   const clean = url.replace(/^file:\/\//, '');
@@ -63,7 +73,9 @@ for (const [id, us] of selfUs) {
   byFile.set(where, (byFile.get(where) ?? 0) + us);
 }
 const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
-console.log(`${path.basename(file)}: ${(total / 1e6).toFixed(2)} s sampled\n\nself time by function:`);
+console.log(
+  `${path.basename(file)}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (${pct(busy).trim()})\n\nself time by function:`,
+);
 for (const [k, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
   console.log(`${pct(us)}  ${k}`);
 console.log('\nself time by file:');
@@ -77,7 +89,8 @@ for (const [id, us] of selfUs) {
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
     const f = byId.get(at)!.callFrame;
-    if (!f.url.includes('/packages/')) continue;
+    // The library's sources, or the bundle the benchmark builds from them.
+    if (!f.url.includes('/packages/') && !/\/tandem-[\w-]+\.mjs$/.test(f.url)) continue;
     const key = `${f.functionName || '(anonymous)'}  ${short(f.url)}:${f.lineNumber + 1}`;
     if (seen.has(key)) continue; // recursion counts once
     seen.add(key);

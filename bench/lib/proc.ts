@@ -186,6 +186,8 @@ function ticksPerSecond(): number {
 export interface ProcSample {
   /** User + system CPU seconds since the process started. */
   cpuSeconds: number;
+  /** The kernel's part of cpuSeconds (system calls, and the loopback TCP work done in them). */
+  systemSeconds: number;
   rssBytes: number;
   at: number;
 }
@@ -203,11 +205,12 @@ export function sampleProcess(pid: number): ProcSample {
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
     return {
       cpuSeconds: (utime + stime) / ticksPerSecond(),
+      systemSeconds: stime / ticksPerSecond(),
       rssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN,
       at,
     };
   } catch {
-    return { cpuSeconds: Number.NaN, rssBytes: Number.NaN, at };
+    return { cpuSeconds: Number.NaN, systemSeconds: Number.NaN, rssBytes: Number.NaN, at };
   }
 }
 

@@ -30,7 +30,10 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
       const b = sample(server);
       const cpu = b.cpuSeconds - a.cpuSeconds;
       const wall = (b.at - a.at) / 1000;
-      ctx.log(`S2 ${kind}: ${rep.events}/${expected} deliveries, ${round(cpu)} CPU-s`);
+      const system = b.systemSeconds - a.systemSeconds;
+      ctx.log(
+        `S2 ${kind}: ${rep.events}/${expected} deliveries, ${round(cpu)} CPU-s (${round(system)} in the kernel)`,
+      );
       rows.push({
         name: kind,
         clients: o.opened,
@@ -38,6 +41,7 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
         deliveries: rep.events,
         complete: round((rep.events / expected) * 100, 3),
         cpuSeconds: round(cpu, 2),
+        systemSeconds: round(system, 2),
         wallSeconds: round(wall, 2),
         deliveriesPerCpuSecond: Math.round(rep.events / cpu),
         p99ms: round(rep.latency.quantileMs(0.99), 1),
@@ -80,6 +84,7 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
       ['deliveries', 'deliveries'],
       ['complete', 'complete %'],
       ['cpuSeconds', 'CPU-s'],
+      ['systemSeconds', 'of it kernel'],
       ['deliveriesPerCpuSecond', 'deliveries/CPU-s'],
       ['p99ms', 'p99 ms'],
       ['rxMiB', 'MiB sent'],

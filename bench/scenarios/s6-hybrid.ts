@@ -54,14 +54,16 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       const rep = await gen.report();
       const fresh = mode.kind === 'hybrid' ? rep.latency : rep.freshness;
       const cpu = b.cpuSeconds - a.cpuSeconds;
+      const system = b.systemSeconds - a.systemSeconds;
       ctx.log(
-        `S6 ${mode.name}: ${round(cpu)} CPU-s, ${rep.requests} requests, p99 ${round(fresh.quantileMs(0.99))} ms`,
+        `S6 ${mode.name}: ${round(cpu)} CPU-s (${round(system)} in the kernel), ${rep.requests} requests, p99 ${round(fresh.quantileMs(0.99))} ms`,
       );
       rows.push({
         name: mode.name,
         clients: o.opened,
         events: pub.published,
         cpuSeconds: round(cpu, 2),
+        systemSeconds: round(system, 2),
         requests: rep.requests,
         notModified: rep.poll304,
         mib: round(rep.rxBytes / 2 ** 20, 2),
@@ -86,6 +88,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
     rows,
     columns: [
       ['cpuSeconds', 'server CPU-s'],
+      ['systemSeconds', 'of it kernel'],
       ['requests', 'requests'],
       ['notModified', '304s'],
       ['mib', 'MiB sent'],

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { type ByeReason, CONTROL_EVENTS, joinCursor, type ResyncReason } from '../protocol';
 import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
-import type { Sink } from './sink';
+import type { SharedBytes, Sink } from './sink';
 
 /** What a connection needs from its hub. */
 export interface ConnectionHost {
@@ -65,7 +65,7 @@ export class Connection {
   }
 
   /** Takes a batch of live events for one channel (fan-out calls this once per tick per channel). */
-  receive(slot: number, batch: readonly EncodedEvent[], shared: () => Buffer, contiguous: boolean): number {
+  receive(slot: number, batch: readonly EncodedEvent[], shared: SharedBytes, contiguous: boolean): number {
     if (this.state === 'closed') return 0;
     if (this.state === 'starting') {
       for (const encoded of batch) {
@@ -87,9 +87,7 @@ export class Connection {
       const last = batch[batch.length - 1]!;
       this.offsets[0] = last.event.offset;
       this.entries[0] = last.entry;
-      // Nothing else queued this tick: write now, skipping the per-tick queue.
-      if (this.pending.length === 0) this.write(shared());
-      else this.enqueue(shared());
+      this.send(shared);
       return batch.length;
     }
     let delivered = 0;
@@ -134,6 +132,25 @@ export class Connection {
     this.pendingBytes += chunk.length;
   }
 
+  /**
+   * Sends bytes shared with other streams: with nothing else queued this tick, at once and in
+   * the form the sink takes (for Node, one HTTP/1.1 chunk built once for all), else after the
+   * queue, in this tick's one write.
+   */
+  send(shared: SharedBytes): void {
+    if (this.state !== 'live' || this.pending.length > 0) {
+      this.enqueue(shared.plain);
+      return;
+    }
+    this.active = true;
+    const sink = this.sink!;
+    if (!sink.writeShared(shared)) {
+      this.abort('aborted');
+      return;
+    }
+    this.checkBuffered(sink);
+  }
+
   /** Writes what is pending as one chunk. */
   flush(): void {
     if (this.state === 'closed' || !this.sink || this.pending.length === 0) return;
@@ -152,6 +169,11 @@ export class Connection {
       this.abort('aborted');
       return;
     }
+    this.checkBuffered(sink);
+  }
+
+  /** Cuts the connection if its client is too far behind. */
+  private checkBuffered(sink: Sink): void {
     if (this.sink === sink && sink.buffered() > this.host.maxBufferedBytes) this.abort('slow_consumer');
   }
 

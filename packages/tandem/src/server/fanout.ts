@@ -3,6 +3,7 @@ import type { LiveEvent } from '../protocol';
 import type { Broker } from './broker';
 import type { Connection } from './connection';
 import { type EncodedEvent, encodeEvent } from './encode';
+import { SharedBytes } from './sink';
 
 /** Called for every live event of a channel, e.g. to wake long polls. */
 export type Waiter = (event: LiveEvent) => void;
@@ -139,14 +140,13 @@ export class Fanout {
         const b = batch[i]!.event;
         contiguous = a.epoch === b.epoch && b.offset === a.offset + 1;
       }
-      let shared: Buffer | undefined;
-      const getShared = () => {
-        shared ??= batch.length === 1 ? batch[0]!.full : Buffer.concat(batch.map((e) => e.full));
-        return shared;
-      };
+      // Built on first use: only single-channel connections at the next offset take it.
+      const shared = new SharedBytes(() =>
+        batch.length === 1 ? batch[0]!.full : Buffer.concat(batch.map((e) => e.full)),
+      );
       let deliveries = 0;
       for (const [connection, slot] of feed.subscribers) {
-        deliveries += connection.receive(slot, batch, getShared, contiguous);
+        deliveries += connection.receive(slot, batch, shared, contiguous);
       }
       this.observer.delivered(batch, deliveries, now);
     }

@@ -60,6 +60,7 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
         return false;
       }
     },
+    writeShared: (shared) => sink.write(shared.plain),
     buffered,
     drained: () =>
       finished || buffered() <= 0

@@ -1,4 +1,3 @@
-import type { Buffer } from 'node:buffer';
 import type { Registry } from 'prom-client';
 import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
 import type { Broker } from './broker';
@@ -13,7 +12,7 @@ import { HubMetrics } from './metrics';
 import { createNodeHandler, type NodeHandler } from './node-adapter';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
 import { publishEvent } from './publish';
-import type { Sink } from './sink';
+import { SharedBytes, type Sink } from './sink';
 import { Deadlines, Ticker } from './ticker';
 
 /**
@@ -101,7 +100,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
 
   // One timer for every stream: heartbeats and token expiry.
   const ticker = new Ticker(settings.heartbeatMs, (now) => {
-    let ping: Buffer | undefined;
+    let ping: SharedBytes | undefined;
     for (const connection of connections.values()) {
       if (connection.expiresAt <= now) {
         connection.bye('token_expired');
@@ -110,9 +109,9 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       } else if (connection.active) {
         connection.active = false;
       } else {
-        ping ??= pingFrame(now);
-        connection.enqueue(ping);
-        connection.flush();
+        // One ping frame (and one HTTP chunk of it) for every idle stream of this beat.
+        ping ??= new SharedBytes(() => pingFrame(now));
+        connection.send(ping);
         connection.active = false;
       }
     }

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { extractToken, type HeaderReader, type HubRequest } from './auth';
 import type { HubContext } from './context';
 import { handle, route, type StreamOutcome } from './handler';
-import type { Sink } from './sink';
+import { chunkFrame, type SharedBytes, type Sink } from './sink';
 
 /** A node:http request handler; as Express/Connect middleware it passes other paths to `next`. */
 export type NodeHandler = (
@@ -76,21 +77,27 @@ function startStream(
     return;
   }
   const headers = { ...outcome.headers };
-  // Connection headers are HTTP/1.1 only: HTTP/2 forbids them.
+  // On HTTP/1.1 the stream writes its chunks to the socket itself (see NodeSink): say so in
+  // the headers rather than rely on Node choosing chunked coding. HTTP/1.0 and HTTP/2 go
+  // through `res.write`; connection headers are HTTP/1.1 only (HTTP/2 forbids them).
+  const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
   if (req.httpVersionMajor === 1) {
     headers.Connection = 'keep-alive';
     headers['Keep-Alive'] = 'timeout=300';
   }
+  const socket = http11 ? res.socket : null;
+  if (socket) headers['Transfer-Encoding'] = 'chunked';
   res.writeHead(200, headers);
   req.socket.setNoDelay?.(true);
 
-  const sink = new NodeSink(res);
+  const sink = socket ? new SocketSink(res, socket) : new ResponseSink(res);
   ctx.sinks.add(sink);
   const closed = () => {
     connection.abort('aborted');
     ctx.sinkClosed(sink);
   };
-  // `close` covers the client leaving and the end of the response; `error` a failed write.
+  // `close` covers the client leaving and the end of the response; `error` a failed write
+  // (a failed socket write destroys the socket, which closes the response too).
   req.once('close', closed);
   res.once('close', closed);
   res.on('error', closed);
@@ -101,11 +108,12 @@ function startStream(
 }
 
 /**
- * A stream's `ServerResponse` as a `Sink`. A class rather than an object of closures: its
- * methods live once on the prototype, not once per connection.
+ * A stream's `ServerResponse` as a `Sink`, through `res.write`: HTTP/1.0 (no chunked coding)
+ * and HTTP/2. A class rather than an object of closures: its methods live once on the
+ * prototype, not once per connection.
  */
-class NodeSink implements Sink {
-  constructor(private readonly res: ServerResponse) {}
+class ResponseSink implements Sink {
+  constructor(protected readonly res: ServerResponse) {}
 
   write(chunk: Uint8Array): boolean {
     const { res } = this;
@@ -114,25 +122,16 @@ class NodeSink implements Sink {
     return true;
   }
 
+  writeShared(shared: SharedBytes): boolean {
+    return this.write(shared.plain);
+  }
+
   buffered(): number {
     return this.res.writableLength;
   }
 
   drained(): Promise<void> {
-    const { res } = this;
-    return new Promise<void>((resolve) => {
-      if (res.destroyed || res.writableLength === 0) {
-        resolve();
-        return;
-      }
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    return drainOf(this.res, () => this.buffered());
   }
 
   end(last?: Uint8Array): void {
@@ -143,4 +142,68 @@ class NodeSink implements Sink {
   destroy(): void {
     this.res.destroy();
   }
+}
+
+/**
+ * An HTTP/1.1 stream that writes its chunks straight to the socket, each framed once: a
+ * fan-out's chunk is framed once for every subscriber (`SharedBytes.framed`), so a delivery is
+ * one `socket.write` of a shared Buffer. Through `res.write` each write also pays for its own
+ * size line, a cork, a tick and a four-buffer `writev`: 7.8 against 4.0 µs per 100-byte
+ * delivery to 1 000 loopback streams, most of it CPU spent in Node rather than the kernel.
+ * `res` still sends the headers (with the first chunk) and the last chunk at the end, so the
+ * response ends as HTTP/1.1 says and the connection stays reusable.
+ */
+class SocketSink extends ResponseSink {
+  private headersSent = false;
+
+  constructor(
+    res: ServerResponse,
+    private readonly socket: Socket,
+  ) {
+    super(res);
+  }
+
+  override write(chunk: Uint8Array): boolean {
+    if (!this.headersSent) {
+      this.headersSent = true;
+      return super.write(chunk);
+    }
+    return this.writeFramed(chunkFrame(chunk));
+  }
+
+  override writeShared(shared: SharedBytes): boolean {
+    return this.headersSent ? this.writeFramed(shared.framed) : this.write(shared.plain);
+  }
+
+  private writeFramed(framed: Buffer): boolean {
+    const { socket } = this;
+    if (socket.destroyed || this.res.writableEnded) return false;
+    socket.write(framed);
+    return true;
+  }
+
+  override buffered(): number {
+    return this.res.writableLength;
+  }
+
+  override drained(): Promise<void> {
+    return drainOf(this.socket, () => this.buffered());
+  }
+}
+
+/** Resolves when `stream` has nothing left to send, drains or closes. */
+function drainOf(stream: ServerResponse | Socket, buffered: () => number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stream.destroyed || buffered() === 0) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

@@ -5,15 +5,19 @@ import type { LiveEvent } from '../../src/protocol';
 import { type Broker, createHub, type Hub, memoryBroker } from '../../src/server';
 import { openRaw } from './sse-reader';
 
-/** Serves a hub while recording every chunk written to each stream response. */
+/**
+ * Serves a hub while recording every chunk written to each stream's socket (after its first
+ * write, which goes through `res.write` with the headers, the hub writes framed chunks there).
+ */
 async function recordingServer(hub: Hub) {
   const writes = new Map<ServerResponse, Uint8Array[]>();
   const handler = hub.node();
   const server = createServer((req, res) => {
     const chunks: Uint8Array[] = [];
     writes.set(res, chunks);
-    const write = res.write.bind(res) as (chunk: Uint8Array) => boolean;
-    (res as unknown as { write: (chunk: Uint8Array) => boolean }).write = (chunk) => {
+    const socket = req.socket as unknown as { write: (chunk: Uint8Array) => boolean };
+    const write = socket.write.bind(socket);
+    socket.write = (chunk) => {
       chunks.push(chunk);
       return write(chunk);
     };
@@ -55,9 +59,15 @@ describe('fan-out', () => {
 
     const batches = [...srv.writes].map(([res, chunks]) => chunks.slice(before.get(res)));
     for (const batch of batches) expect(batch.length).toBe(1);
-    // The very same Buffer object went to all three connections: serialised once.
+    // The very same Buffer object, framed as one HTTP/1.1 chunk, went to all three
+    // connections: serialised and framed once.
     expect(batches[1]![0]).toBe(batches[0]![0]);
     expect(batches[2]![0]).toBe(batches[0]![0]);
+    const chunk = Buffer.from(batches[0]![0]!).toString('latin1');
+    const size = /^([0-9a-f]+)\r\n/.exec(chunk);
+    expect(size).not.toBeNull();
+    expect(chunk.length).toBe(size![0].length + Number.parseInt(size![1]!, 16) + 2);
+    expect(chunk.endsWith('\n\n\r\n')).toBe(true);
     for (const s of streams) {
       expect(s.appEvents().map((e) => e.offset)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
       s.close();
