@@ -4,7 +4,7 @@
  * through /proc so the measurement costs the measured process nothing.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface Child {
@@ -188,6 +188,8 @@ export interface ProcSample {
   cpuSeconds: number;
   /** The kernel's part of cpuSeconds (system calls, and the loopback TCP work done in them). */
   systemSeconds: number;
+  /** The part spent by threads other than the main one (V8's GC and compiler helpers). */
+  helperSeconds: number;
   rssBytes: number;
   at: number;
 }
@@ -201,16 +203,28 @@ export function sampleProcess(pid: number): ProcSample {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
+    let helper = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (Number(tid) === pid) continue;
+      try {
+        const t = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+        helper += Number(f[11]) + Number(f[12]);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
     return {
       cpuSeconds: (utime + stime) / ticksPerSecond(),
       systemSeconds: stime / ticksPerSecond(),
+      helperSeconds: helper / ticksPerSecond(),
       rssBytes: rss ? Number(rss[1]) * 1024 : Number.NaN,
       at,
     };
   } catch {
-    return { cpuSeconds: Number.NaN, systemSeconds: Number.NaN, rssBytes: Number.NaN, at };
+    return { cpuSeconds: Number.NaN, systemSeconds: Number.NaN, helperSeconds: Number.NaN, rssBytes: Number.NaN, at };
   }
 }
 

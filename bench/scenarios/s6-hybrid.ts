@@ -55,8 +55,9 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       const fresh = mode.kind === 'hybrid' ? rep.latency : rep.freshness;
       const cpu = b.cpuSeconds - a.cpuSeconds;
       const system = b.systemSeconds - a.systemSeconds;
+      const helpers = b.helperSeconds - a.helperSeconds;
       ctx.log(
-        `S6 ${mode.name}: ${round(cpu)} CPU-s (${round(system)} in the kernel), ${rep.requests} requests, p99 ${round(fresh.quantileMs(0.99))} ms`,
+        `S6 ${mode.name}: ${round(cpu)} CPU-s (${round(system)} in the kernel, ${round(helpers)} in helper threads), ${rep.requests} requests, p99 ${round(fresh.quantileMs(0.99))} ms`,
       );
       rows.push({
         name: mode.name,
@@ -64,6 +65,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
         events: pub.published,
         cpuSeconds: round(cpu, 2),
         systemSeconds: round(system, 2),
+        helperSeconds: round(helpers, 2),
         requests: rep.requests,
         notModified: rep.poll304,
         mib: round(rep.rxBytes / 2 ** 20, 2),
@@ -89,6 +91,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
     columns: [
       ['cpuSeconds', 'server CPU-s'],
       ['systemSeconds', 'of it kernel'],
+      ['helperSeconds', 'of it GC threads'],
       ['requests', 'requests'],
       ['notModified', '304s'],
       ['mib', 'MiB sent'],

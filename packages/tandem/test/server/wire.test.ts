@@ -164,7 +164,7 @@ describe('stream bytes on the wire', () => {
     client.send('GET /poll?channels=a HTTP/1.1\r\nHost: t\r\n\r\n');
     await client.until(() => {
       const reply = splitHead(client.text(streamBytes));
-      return reply?.rest.includes('"more"');
+      return reply?.rest.includes('"more"') === true;
     });
     expect(client.closed).toBe(false);
     const reply = splitHead(client.text(streamBytes))!;
