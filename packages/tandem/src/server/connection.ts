@@ -224,10 +224,16 @@ export class Connection {
   bye(reason: ByeReason, reconnectMs?: number): void {
     if (this.state === 'closed') return;
     const sink = this.sink;
+    const bye = byeFrame(reason, reconnectMs);
+    if (this.pending.length === 0) {
+      // The usual case, and thousands at once: the bye frame, framed once for all of them.
+      this.release(reason);
+      sink?.endShared(bye);
+      return;
+    }
     // Whatever is pending and the bye go out with the end of the response, in one write.
-    this.enqueue(byeFrame(reason, reconnectMs));
-    const last =
-      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.enqueue(bye.plain);
+    const last = Buffer.concat(this.pending, this.pendingBytes);
     this.release(reason);
     sink?.end(last);
   }

@@ -7,6 +7,7 @@ import {
   joinCursor,
   type LiveEvent,
 } from '../protocol';
+import { SharedBytes } from './sink';
 
 /**
  * An event serialised once for every subscriber: `body` is its `event:` and `data:` lines,
@@ -69,20 +70,18 @@ export function controlFrame(name: string, payload: unknown, id?: string): Buffe
   return Buffer.from(encodeFrame({ id, event: name, data: JSON.stringify(payload) }));
 }
 
-const byeFrames = new Map<string, Buffer>();
+const byeFrames = new Map<string, SharedBytes>();
 
 /**
- * The `tandem:bye` frame for a reason, encoded once: `disconnect` and `close` end thousands of
- * streams in one call, and each must not pay for its own JSON and Buffer.
+ * The `tandem:bye` frame for a reason, encoded (and framed) once: `disconnect` and `close` end
+ * thousands of streams in one call, and each must not pay for its own JSON and Buffers.
  */
-export function byeFrame(reason: ByeReason, reconnectMs?: number): Buffer {
+export function byeFrame(reason: ByeReason, reconnectMs?: number): SharedBytes {
   const key = `${reason}:${reconnectMs ?? ''}`;
   let frame = byeFrames.get(key);
   if (!frame) {
-    frame = controlFrame(
-      CONTROL_EVENTS.bye,
-      reconnectMs === undefined ? { reason } : { reason, reconnectMs },
-    );
+    const payload = reconnectMs === undefined ? { reason } : { reason, reconnectMs };
+    frame = new SharedBytes(() => controlFrame(CONTROL_EVENTS.bye, payload));
     if (byeFrames.size >= 64) byeFrames.clear();
     byeFrames.set(key, frame);
   }

@@ -19,7 +19,7 @@ export function createFetchHandler(ctx: HubContext): (request: Request) => Promi
       token: extractToken(request.headers, url, ctx.settings.tokenCookie),
       raw: request,
     };
-    const outcome = await handle(ctx, hubRequest, request.signal);
+    const outcome = await handle(ctx, hubRequest, () => request.signal);
     if (outcome.kind === 'stream') return streamResponse(ctx, request, outcome);
     return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
   };
@@ -68,6 +68,7 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
         : new Promise<void>((resolve) => {
             drainWaiters.push(resolve);
           }),
+    endShared: (last) => sink.end(last.plain),
     end(last) {
       if (last) sink.write(last);
       try {

@@ -88,8 +88,14 @@ export function errorOutcome(ctx: HubContext, error: unknown, headers: HeaderMap
   return json(status, tandem.toJSON(), extra);
 }
 
+/**
+ * The request's abort signal, made on first call: only a long poll waits and needs one, and a
+ * stream or a short poll must not pay for a controller and a listener each.
+ */
+export type SignalSource = () => AbortSignal;
+
 /** Handles one request, whatever the runtime; the adapters only translate in and out. */
-export async function handle(ctx: HubContext, request: HubRequest, signal: AbortSignal): Promise<Outcome> {
+export async function handle(ctx: HubContext, request: HubRequest, signal: SignalSource): Promise<Outcome> {
   const origin = request.headers.get('origin');
   const headers: HeaderMap = { ...COMMON_HEADERS, ...ctx.cors?.headers(origin) };
   const endpoint = route(request.url.pathname, ctx.settings.basePath);

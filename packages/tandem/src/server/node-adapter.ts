@@ -39,17 +39,23 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
       token: extractToken(headers, url, ctx.settings.tokenCookie),
       raw: req,
     };
-    const aborted = new AbortController();
     // Our own reason: the default one is a DOMException with a captured stack, built on every
     // response close: ~16 % of the CPU of a 304 poll (bench S6, 240 → 202 µs per poll).
-    const abort = () => aborted.abort(RESPONSE_CLOSED);
-    res.once('close', abort);
-    handle(ctx, request, aborted.signal).then(
+    let aborted: AbortController | undefined;
+    const abort = () => aborted!.abort(RESPONSE_CLOSED);
+    const signal = () => {
+      if (!aborted) {
+        aborted = new AbortController();
+        if (res.closed) aborted.abort(RESPONSE_CLOSED);
+        else res.once('close', abort);
+      }
+      return aborted.signal;
+    };
+    handle(ctx, request, signal).then(
       (outcome) => {
+        // The signal, if a long poll made one, is done with once the outcome is known.
+        if (aborted) res.off('close', abort);
         if (outcome.kind === 'stream') {
-          // A stream ends through its connection, not through this signal: let the controller
-          // go rather than keep it for the stream's whole life (memory per idle connection).
-          res.off('close', abort);
           startStream(ctx, req, res, outcome);
         } else if (!res.headersSent && !res.destroyed) {
           res.writeHead(outcome.status, outcome.headers);
@@ -139,6 +145,10 @@ class ResponseSink implements Sink {
     else this.res.end();
   }
 
+  endShared(last: SharedBytes): void {
+    this.end(last.plain);
+  }
+
   destroy(): void {
     this.res.destroy();
   }
@@ -164,6 +174,8 @@ class SocketSink extends ResponseSink {
   }
 
   override write(chunk: Uint8Array): boolean {
+    // An empty chunk would read as the last one and end the body.
+    if (chunk.length === 0) return !this.socket.destroyed;
     if (!this.headersSent) {
       this.headersSent = true;
       return super.write(chunk);
@@ -180,6 +192,30 @@ class SocketSink extends ResponseSink {
     if (socket.destroyed || this.res.writableEnded) return false;
     socket.write(framed);
     return true;
+  }
+
+  override end(last?: Uint8Array): void {
+    if (this.headersSent) this.close(last && last.length > 0 ? chunkFrame(last) : null);
+    else super.end(last);
+  }
+
+  override endShared(last: SharedBytes): void {
+    if (this.headersSent) this.close(last.framed);
+    else super.end(last.plain);
+  }
+
+  /**
+   * Sends the last bytes as a chunk of their own (a bye is framed once for every stream), then
+   * lets `res` end the body, so the connection stays good for the client's next request.
+   * Closing it instead would halve the cost of a bye (S5: `disconnect()` of 10 000 streams,
+   * 560 → 290 ms) but a client that reuses the connection at once, as Node's agent does, would
+   * meet a closed socket.
+   */
+  private close(framed: Buffer | null): void {
+    const { socket } = this;
+    if (socket.destroyed) return;
+    if (framed) socket.write(framed);
+    this.res.end();
   }
 
   override buffered(): number {

@@ -10,7 +10,7 @@ import {
 import type { HubRequest } from './auth';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
-import { json, type PlainOutcome } from './handler';
+import { json, type PlainOutcome, type SignalSource } from './handler';
 import type { PollResult } from './metrics';
 import { type ChannelPlan, planChannels, resyncGroups } from './resume';
 import { brokerError } from './stream';
@@ -51,7 +51,7 @@ export async function poll(
   request: HubRequest,
   channels: string[],
   headers: HeaderMap,
-  signal: AbortSignal,
+  abortSignal: SignalSource,
 ): Promise<PlainOutcome> {
   const { searchParams } = request.url;
   const wait = parseWait(searchParams.get('wait'), ctx.settings.maxPollWaitSeconds);
@@ -68,6 +68,7 @@ export async function poll(
 
   let plans: ChannelPlan[];
   if (wait > 0) {
+    const signal = abortSignal();
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => {
       wake = resolve;

@@ -2,7 +2,10 @@ import { Buffer } from 'node:buffer';
 
 const CRLF = Buffer.from('\r\n');
 
-/** One chunk of HTTP/1.1 chunked transfer coding around `bytes`: size in hex, CRLF, bytes, CRLF. */
+/**
+ * One chunk of HTTP/1.1 chunked transfer coding around `bytes`: size in hex, CRLF, bytes, CRLF.
+ * `bytes` must not be empty: a chunk of size 0 is the last one.
+ */
 export function chunkFrame(bytes: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]);
 }
@@ -44,6 +47,8 @@ export interface Sink {
   drained(): Promise<void>;
   /** Ends the response after the queued bytes, and after `last` when given (one write, not two). */
   end(last?: Uint8Array): void;
+  /** Ends the response with bytes shared with other streams (a bye sent to thousands at once). */
+  endShared(last: SharedBytes): void;
   /** Drops the connection now, discarding unsent bytes (a slow consumer's buffer is freed at once). */
   destroy(): void;
 }

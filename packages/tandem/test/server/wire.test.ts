@@ -162,13 +162,26 @@ describe('stream bytes on the wire', () => {
     expect(client.text().length).toBe(streamBytes);
 
     client.send('GET /poll?channels=a HTTP/1.1\r\nHost: t\r\n\r\n');
-    await client.until(() => {
-      const reply = splitHead(client.text(streamBytes));
-      return reply?.rest.includes('"more"') === true;
-    });
+    await client.until(() => splitHead(client.text(streamBytes))?.rest.includes('"more"') === true);
     expect(client.closed).toBe(false);
-    const reply = splitHead(client.text(streamBytes))!;
-    expect(reply.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(splitHead(client.text(streamBytes))!.head).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('delivers an event published just before the cut, then the bye, in one complete body', async () => {
+    srv = await startHubServer(createHub());
+    const port = Number(new URL(srv.url).port);
+    raw = new RawSocket(port);
+    const client = raw;
+    client.send('GET /stream?channels=a HTTP/1.1\r\nHost: t\r\n\r\n');
+    await client.until(() => client.text().includes('tandem:hello'));
+    // Published, then cut right after: the event still reaches the client before the bye.
+    void srv.hub.publish('a', 'x', 'queued');
+    await new Promise((resolve) => setImmediate(resolve));
+    srv.hub.disconnect({});
+    await client.until(() => decodeChunked(splitHead(client.text())!.rest).ended);
+    const decoded = decodeChunked(splitHead(client.text())!.rest);
+    expect(decoded.ended).toBe(true);
+    expect(eventsOf(decoded.body).map((e) => e.type)).toEqual(['tandem:hello', 'x', 'tandem:bye']);
   });
 
   it('sends plain bytes to an HTTP/1.0 client and closes the connection at the end', async () => {
