@@ -15,6 +15,13 @@ export interface ConnectionHost {
 
 type State = 'starting' | 'live' | 'closed';
 
+type Buffered = { slot: number; encoded: EncodedEvent }[];
+/**
+ * What an idle connection holds instead of its own empty queues: tens of thousands of idle
+ * streams must not keep an array each. Never pushed to: `enqueue` and `receive` replace it first.
+ */
+const NOTHING = Object.freeze([]) as unknown as never[];
+
 /**
  * One open stream. It tracks the position on each of its channels (so nothing is sent twice
  * and a hole or epoch change becomes `resync`), queues bytes per tick for one coalesced write,
@@ -26,9 +33,9 @@ export class Connection {
   /** Whether bytes were written since the last heartbeat. */
   active = false;
   /** Live events that arrived while the replay was written, in arrival order. */
-  private startBuffer: { slot: number; encoded: EncodedEvent }[] = [];
+  private startBuffer: Buffered = NOTHING;
   private startBufferBytes = 0;
-  private pending: Buffer[] = [];
+  private pending: Buffer[] = NOTHING;
   private pendingBytes = 0;
   private sink: Sink | null = null;
   readonly channels: readonly string[];
@@ -68,6 +75,7 @@ export class Connection {
   receive(slot: number, batch: readonly EncodedEvent[], shared: SharedBytes, contiguous: boolean): number {
     if (this.state === 'closed') return 0;
     if (this.state === 'starting') {
+      if (this.startBuffer.length === 0) this.startBuffer = [];
       for (const encoded of batch) {
         this.startBuffer.push({ slot, encoded });
         this.startBufferBytes += encoded.body.length;
@@ -127,7 +135,10 @@ export class Connection {
 
   enqueue(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.pending.length === 0) this.host.markDirty(this);
+    if (this.pending.length === 0) {
+      this.host.markDirty(this);
+      this.pending = [];
+    }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
   }
@@ -156,7 +167,7 @@ export class Connection {
     if (this.state === 'closed' || !this.sink || this.pending.length === 0) return;
     const chunk =
       this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    this.pending = NOTHING;
     this.pendingBytes = 0;
     this.write(chunk);
   }
@@ -202,7 +213,7 @@ export class Connection {
     // Drain the buffered live events; more may arrive while we wait, so loop until empty.
     while (this.startBuffer.length > 0) {
       const buffered = this.startBuffer;
-      this.startBuffer = [];
+      this.startBuffer = NOTHING;
       this.startBufferBytes = 0;
       for (const { slot, encoded } of buffered) this.accept(slot, encoded);
       if (this.pendingBytes >= chunkBytes) {
@@ -248,9 +259,9 @@ export class Connection {
 
   private release(reason: ByeReason | 'aborted'): void {
     this.state = 'closed';
-    this.pending = [];
+    this.pending = NOTHING;
     this.pendingBytes = 0;
-    this.startBuffer = [];
+    this.startBuffer = NOTHING;
     this.sink = null;
     this.host.released(this, reason);
   }

@@ -103,9 +103,9 @@ function startStream(
     ctx.sinkClosed(sink);
   };
   // `close` covers the client leaving and the end of the response; `error` a failed write
-  // (a failed socket write destroys the socket, which closes the response too).
-  req.once('close', closed);
-  res.once('close', closed);
+  // (a failed socket write destroys the socket, which closes the response too). `on`, not
+  // `once`: `closed` may run twice, and `once` costs a bound wrapper per stream.
+  res.on('close', closed);
   res.on('error', closed);
   connection.start(sink, outcome.prelude, outcome.replay).catch((error) => {
     ctx.reportError(error);
