@@ -224,7 +224,13 @@ export function sampleProcess(pid: number): ProcSample {
       at,
     };
   } catch {
-    return { cpuSeconds: Number.NaN, systemSeconds: Number.NaN, helperSeconds: Number.NaN, rssBytes: Number.NaN, at };
+    return {
+      cpuSeconds: Number.NaN,
+      systemSeconds: Number.NaN,
+      helperSeconds: Number.NaN,
+      rssBytes: Number.NaN,
+      at,
+    };
   }
 }
 

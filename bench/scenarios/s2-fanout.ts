@@ -10,7 +10,7 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   const clients = options.clients ?? 1000;
   const rate = options.rate ?? 50;
-  const duration = options.duration ?? 10;
+  const duration = options.duration ?? 6;
   const count = Math.round(rate * duration);
   const rows: Row[] = [];
   const notes: string[] = [];

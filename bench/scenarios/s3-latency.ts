@@ -10,7 +10,7 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
   const { options } = ctx;
   const clients = options.clients ?? 10_000;
   const rate = options.rate ?? 10;
-  const duration = options.duration ?? 10;
+  const duration = options.duration ?? 6;
   const burst = options.burst;
   const s3: Row[] = [];
   const s4: Row[] = [];
