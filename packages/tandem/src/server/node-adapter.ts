@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extractToken, type HeaderReader, type HubRequest } from './auth';
@@ -94,6 +95,7 @@ function startStream(
   const socket = http11 ? res.socket : null;
   if (socket) headers['Transfer-Encoding'] = 'chunked';
   res.writeHead(200, headers);
+  flattenHead(res);
   req.socket.setNoDelay?.(true);
 
   const sink = socket ? new SocketSink(res, socket) : new ResponseSink(res);
@@ -111,6 +113,19 @@ function startStream(
     ctx.reportError(error);
     connection.abort('aborted');
   });
+}
+
+/**
+ * Node keeps a response's head for the response's whole life, as the string it built by
+ * appending each header line: a tree of ~30 string pieces. For a stream that lives for hours
+ * that is ~0.8 KB of heap per idle connection (bench S1, heap snapshot at 2 000 streams), so
+ * it is replaced by an equal flat string. Node reads it back only to know the head was sent;
+ * if a future Node stores it differently this does nothing.
+ */
+function flattenHead(res: ServerResponse): void {
+  const holder = res as unknown as { _header?: unknown };
+  const head = holder._header;
+  if (typeof head === 'string') holder._header = Buffer.from(head, 'latin1').toString('latin1');
 }
 
 /**
