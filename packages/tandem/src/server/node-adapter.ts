@@ -229,8 +229,11 @@ class SocketSink extends ResponseSink {
   private close(framed: Buffer | null): void {
     const { socket } = this;
     if (socket.destroyed) return;
+    // Corked: the bye and the last chunk leave in one system call.
+    socket.cork();
     if (framed) socket.write(framed);
     this.res.end();
+    socket.uncork();
   }
 
   override buffered(): number {
