@@ -40,10 +40,12 @@ export class Connection {
   private sink: Sink | null = null;
   readonly channels: readonly string[];
   readonly single: boolean;
-  readonly epochs: string[];
-  readonly offsets: number[];
-  /** Each channel's cursor entry at its current position. */
-  readonly entries: string[];
+  /**
+   * Where the stream is on each channel, three cells per slot: epoch, offset, and the cursor
+   * entry of that position. One array rather than three: tens of thousands of idle streams
+   * keep it.
+   */
+  private readonly at: (string | number)[];
 
   constructor(
     readonly id: string,
@@ -55,20 +57,33 @@ export class Connection {
     this.channels = channels;
     this.single = channels.length === 1;
     // Placeholders until the resume plan sets each channel's start with `position`.
-    this.epochs = channels.map(() => '');
-    this.offsets = channels.map(() => 0);
-    this.entries = channels.map(() => '');
+    this.at = new Array(channels.length * 3);
+    for (let slot = 0; slot < channels.length; slot++) this.position(slot, '', 0, '');
   }
 
-  /** Sets where a channel starts; called by the resume plan before `start`. */
+  /** Sets where a channel is; the resume plan calls it for each channel before `start`. */
   position(slot: number, epoch: string, offset: number, entry: string): void {
-    this.epochs[slot] = epoch;
-    this.offsets[slot] = offset;
-    this.entries[slot] = entry;
+    const i = slot * 3;
+    this.at[i] = epoch;
+    this.at[i + 1] = offset;
+    this.at[i + 2] = entry;
+  }
+
+  private epochOf(slot: number): string {
+    return this.at[slot * 3] as string;
+  }
+
+  private offsetOf(slot: number): number {
+    return this.at[slot * 3 + 1] as number;
+  }
+
+  /** Each channel's cursor entry at its current position. */
+  private entries(): string[] {
+    return this.channels.map((_, slot) => this.at[slot * 3 + 2] as string);
   }
 
   get cursor(): string {
-    return joinCursor(this.entries);
+    return joinCursor(this.entries());
   }
 
   /** Takes a batch of live events for one channel (fan-out calls this once per tick per channel). */
@@ -88,13 +103,12 @@ export class Connection {
     if (
       this.single &&
       contiguous &&
-      first.epoch === this.epochs[0] &&
-      first.offset === this.offsets[0]! + 1
+      first.epoch === this.epochOf(0) &&
+      first.offset === this.offsetOf(0) + 1
     ) {
       // Fast path: the whole frame, `id:` included, is the buffer shared by every subscriber.
       const last = batch[batch.length - 1]!;
-      this.offsets[0] = last.event.offset;
-      this.entries[0] = last.entry;
+      this.position(0, first.epoch, last.event.offset, last.entry);
       this.send(shared);
       return batch.length;
     }
@@ -109,20 +123,18 @@ export class Connection {
    */
   accept(slot: number, encoded: EncodedEvent): boolean {
     const { event } = encoded;
-    if (event.epoch !== this.epochs[slot]) {
+    if (event.epoch !== this.epochOf(slot)) {
       this.resync([this.channels[slot]!], 'epoch');
-    } else if (event.offset <= this.offsets[slot]!) {
+    } else if (event.offset <= this.offsetOf(slot)) {
       return false;
-    } else if (event.offset > this.offsets[slot]! + 1) {
+    } else if (event.offset > this.offsetOf(slot) + 1) {
       this.resync([this.channels[slot]!], 'gap');
     }
-    this.epochs[slot] = event.epoch;
-    this.offsets[slot] = event.offset;
-    this.entries[slot] = encoded.entry;
+    this.position(slot, event.epoch, event.offset, encoded.entry);
     if (this.single) {
       this.enqueue(encoded.full);
     } else {
-      this.enqueue(idLine(this.entries));
+      this.enqueue(idLine(this.entries()));
       this.enqueue(encoded.body);
     }
     return true;
