@@ -106,6 +106,11 @@ export interface Report extends Omit<ShardReport, 'latency' | 'freshness' | 'res
 export class Generator {
   private constructor(readonly shards: Child[]) {}
 
+  /** CPU seconds all shards have used so far (to tell when the generator is the limit). */
+  cpuSeconds(): number {
+    return this.shards.reduce((sum, shard) => sum + sampleProcess(shard.pid).cpuSeconds, 0);
+  }
+
   /** Enough shards for `clients` (≤ 5 000 each, so a shard stays far below the fd limit). */
   static async start(clients: number, nodeFlags: string[] = []): Promise<Generator> {
     const n = Math.max(1, Math.ceil(clients / 5000));

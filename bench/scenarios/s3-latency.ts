@@ -27,10 +27,12 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
       if (which.s3) {
         await gen.reset();
         const a = sample(server);
+        const genA = gen.cpuSeconds();
         const pub = await publish(server, rate, Math.round(rate * duration), options.size);
         const expected = pub.published * o.opened;
         const rep = await gen.until((r) => r.events >= expected, 20_000);
         const b = sample(server);
+        const genCpu = gen.cpuSeconds() - genA;
         const l = rep.latency.summary();
         const seconds = (pub.lastAt - pub.firstAt) / 1000;
         ctx.log(`S3 ${kind}: p50 ${round(l.p50)} p99 ${round(l.p99)} max ${round(l.max)} ms`);
@@ -46,6 +48,7 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
           // Below the asked rate when the server could not keep up (one event per macrotask).
           achievedRate: round(seconds > 0 ? (pub.published - 1) / seconds : Number.NaN, 1),
           serverCpuPct: round(((b.cpuSeconds - a.cpuSeconds) / ((b.at - a.at) / 1000)) * 100, 0),
+          generatorCpuPct: round((genCpu / ((b.at - a.at) / 1000)) * 100, 0),
         });
         await sleep(1000);
       }
@@ -98,6 +101,7 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
         ['max', 'max ms'],
         ['achievedRate', 'events/s'],
         ['serverCpuPct', 'server CPU %'],
+        ['generatorCpuPct', 'generator CPU %'],
       ],
       targets: [
         { label: `p99 ≤ 20 ms at ${clients} subscribers`, value: `${t?.p99} ms`, met: Number(t?.p99) <= 20 },

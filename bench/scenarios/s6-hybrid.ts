@@ -46,10 +46,12 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       await sleep(1000);
       await gen.reset();
       const a = sample(server);
+      const genA = gen.cpuSeconds();
       await gen.all('startPolling', { durationMs: duration * 1000 });
       const pub = await publish(server, 1, duration, options.size);
       await sleep(1500);
       const b = sample(server);
+      const genCpu = gen.cpuSeconds() - genA;
       await gen.all('stopPolling');
       const rep = await gen.report();
       const fresh = mode.kind === 'hybrid' ? rep.latency : rep.freshness;
@@ -72,6 +74,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
         freshP50: round(fresh.quantileMs(0.5), 1),
         freshP99: round(fresh.quantileMs(0.99), 1),
         received: fresh.count,
+        generatorCpuPct: round((genCpu / ((b.at - a.at) / 1000)) * 100, 0),
         pollErrors: rep.pollErrors,
       });
       if (rep.errorSamples.length > 0) notes.push(`${mode.name}: ${rep.errorSamples[0]}`);
@@ -98,6 +101,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       ['freshP50', 'fresh p50 ms'],
       ['freshP99', 'fresh p99 ms'],
       ['received', 'events seen'],
+      ['generatorCpuPct', 'generator CPU %'],
     ],
     targets: [
       {
