@@ -165,13 +165,8 @@ export class Connection {
       this.enqueue(shared.plain);
       return;
     }
-    this.active = true;
     const sink = this.sink!;
-    if (!sink.writeShared(shared)) {
-      this.abort('aborted');
-      return;
-    }
-    this.checkBuffered(sink);
+    this.written(sink, sink.writeShared(shared));
   }
 
   /** Writes what is pending as one chunk. */
@@ -186,18 +181,15 @@ export class Connection {
 
   /** Writes one chunk; cuts the connection if the client is too far behind. */
   private write(chunk: Buffer): void {
-    this.active = true;
     const sink = this.sink!;
-    if (!sink.write(chunk)) {
-      this.abort('aborted');
-      return;
-    }
-    this.checkBuffered(sink);
+    this.written(sink, sink.write(chunk));
   }
 
-  /** Cuts the connection if its client is too far behind. */
-  private checkBuffered(sink: Sink): void {
-    if (this.sink === sink && sink.buffered() > this.host.maxBufferedBytes) this.abort('slow_consumer');
+  /** After a write: cuts the connection if the sink refused it or its client is too far behind. */
+  private written(sink: Sink, accepted: boolean): void {
+    this.active = true;
+    if (!accepted) this.abort('aborted');
+    else if (this.sink === sink && sink.buffered() > this.host.maxBufferedBytes) this.abort('slow_consumer');
   }
 
   /**
