@@ -84,7 +84,7 @@ function startStream(
     return;
   }
   const headers = { ...outcome.headers };
-  // On HTTP/1.1 the stream writes its chunks to the socket itself (see NodeSink): say so in
+  // On HTTP/1.1 the stream writes its chunks to the socket itself (see SocketSink): say so in
   // the headers rather than rely on Node choosing chunked coding. HTTP/1.0 and HTTP/2 go
   // through `res.write`; connection headers are HTTP/1.1 only (HTTP/2 forbids them).
   const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
