@@ -24,7 +24,8 @@ export function assertChannel(name: unknown): asserts name is string {
  */
 export function parseChannelList(value: string | null | undefined): string[] {
   if (!value) throw new TandemError('bad_request', 'the channels parameter is required');
-  const names = [...new Set(value.split(','))];
+  // One channel (the usual request) needs no split and no de-duplication.
+  const names = value.includes(',') ? [...new Set(value.split(','))] : [value];
   if (names.length > MAX_CHANNELS_PER_REQUEST) {
     throw new TandemError('bad_request', `at most ${MAX_CHANNELS_PER_REQUEST} channels per request`);
   }

@@ -143,7 +143,8 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       const to = Math.min(l.size, from + Math.max(0, limit));
       const events: LiveEvent[] = [];
       for (let i = from; i < to; i++) events.push(l.at(i));
-      return { ...info(l), events };
+      // A literal, not a spread of info(): this runs for every stream that resumes.
+      return { epoch: l.epoch, head: l.head, oldest: l.oldest, events };
     },
 
     subscribe(channel, listener) {

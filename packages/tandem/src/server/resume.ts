@@ -38,22 +38,32 @@ export async function planChannel(
   const position = cursor.positions.get(channel);
   if (position) {
     const read = await broker.read(channel, position.offset, limit);
-    const base = { channel, epoch: read.epoch, head: read.head };
+    const { epoch, head } = read;
+    // Literals rather than spreads of a shared base: this runs for every stream that resumes.
     const live = (resync: ResyncReason): ChannelPlan => ({
-      ...base,
-      start: read.head,
+      channel,
+      epoch,
+      head,
+      start: head,
       events: [],
       recovered: false,
       resync,
     });
-    if (read.epoch !== position.epoch) return live('epoch');
-    if (position.offset > read.head) return live('cursor');
+    if (epoch !== position.epoch) return live('epoch');
+    if (position.offset > head) return live('cursor');
     if (position.offset < read.oldest - 1) return live('retention');
     // The log may have been pruned between our checks: the replay must start right after the cursor.
     const first = read.events[0];
-    if (first ? first.offset !== position.offset + 1 : read.head !== position.offset)
-      return live('retention');
-    return { ...base, start: position.offset, events: read.events, recovered: true, resync: null };
+    if (first ? first.offset !== position.offset + 1 : head !== position.offset) return live('retention');
+    return {
+      channel,
+      epoch,
+      head,
+      start: position.offset,
+      events: read.events,
+      recovered: true,
+      resync: null,
+    };
   }
   if (cursor.present) {
     const info = await broker.info(channel);

@@ -73,7 +73,8 @@ export async function openStream(
     channels: {},
   };
   const replay: StreamOutcome['replay'] = [];
-  plans.forEach((plan, slot) => {
+  for (let slot = 0; slot < plans.length; slot++) {
+    const plan = plans[slot]!;
     connection.position(
       slot,
       plan.epoch,
@@ -85,7 +86,7 @@ export async function openStream(
     // A cursor proves its client received everything up to it (offline: 'undelivered').
     if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
     if (plan.recovered && plan.events.length > 0) ctx.metrics.replays.inc();
-  });
+  }
   ctx.metrics.replayedEvents.inc(replay.length);
 
   // The hello carries the starting cursor, so an EventSource that drops before any event
