@@ -97,7 +97,12 @@ export type SignalSource = () => AbortSignal;
 /** Handles one request, whatever the runtime; the adapters only translate in and out. */
 export async function handle(ctx: HubContext, request: HubRequest, signal: SignalSource): Promise<Outcome> {
   const origin = request.headers.get('origin');
-  const headers: HeaderMap = { ...COMMON_HEADERS, ...ctx.cors?.headers(origin) };
+  // A fresh object per request, which the handlers below may extend in place.
+  const headers: HeaderMap = {
+    'Cache-Control': COMMON_HEADERS['Cache-Control']!,
+    'X-Accel-Buffering': COMMON_HEADERS['X-Accel-Buffering']!,
+  };
+  if (ctx.cors) Object.assign(headers, ctx.cors.headers(origin));
   const endpoint = route(request.url.pathname, ctx.settings.basePath);
   try {
     if (request.method === 'OPTIONS' && ctx.cors) {

@@ -83,7 +83,8 @@ function startStream(
     connection.abort('aborted');
     return;
   }
-  const headers = { ...outcome.headers };
+  // The outcome's headers belong to this request: extend them in place.
+  const { headers } = outcome;
   // On HTTP/1.1 the stream writes its chunks to the socket itself (see SocketSink): say so in
   // the headers rather than rely on Node choosing chunked coding. HTTP/1.0 and HTTP/2 go
   // through `res.write`; connection headers are HTTP/1.1 only (HTTP/2 forbids them).

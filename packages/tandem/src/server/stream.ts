@@ -103,7 +103,8 @@ export async function openStream(
   }
   return {
     kind: 'stream',
-    headers: { ...headers, ...STREAM_HEADERS },
+    // The request's own header object (see handle), extended rather than copied.
+    headers: Object.assign(headers, STREAM_HEADERS),
     connection,
     prelude: frames.length === 1 ? frames[0]! : Buffer.concat(frames),
     replay,
