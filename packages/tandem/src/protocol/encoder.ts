@@ -46,7 +46,10 @@ export function encodeFrame(frame: SseFrame): string {
     out += `event: ${frame.event}\n`;
   }
   if (frame.data !== undefined) {
-    for (const line of frame.data.split(LINE_BREAK)) out += `data: ${line}\n`;
+    const { data } = frame;
+    // Most data is one line (JSON): no regular-expression split for it.
+    if (!data.includes('\n') && !data.includes('\r')) out += `data: ${data}\n`;
+    else for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`;
   }
   return out === '' ? '' : `${out}\n`;
 }
