@@ -70,7 +70,7 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
           }),
     endShared: (last) => sink.end(last.plain),
     end(last) {
-      if (last) sink.write(last);
+      sink.write(last);
       try {
         controllerRef?.close();
       } catch {

@@ -156,8 +156,8 @@ class ResponseSink implements Sink {
     return drainOf(this.res, () => this.buffered());
   }
 
-  end(last?: Uint8Array): void {
-    if (last && !this.res.destroyed && !this.res.writableEnded) this.res.end(last);
+  end(last: Uint8Array): void {
+    if (!this.res.destroyed && !this.res.writableEnded) this.res.end(last);
     else this.res.end();
   }
 
@@ -210,13 +210,14 @@ class SocketSink extends ResponseSink {
     return true;
   }
 
-  override end(last?: Uint8Array): void {
-    if (this.headersSent) this.close(last && last.length > 0 ? chunkFrame(last) : null);
+  override end(last: Uint8Array): void {
+    // An empty chunk would read as the last one: send none rather than end the body twice.
+    if (this.headersSent) this.finish(last.length > 0 ? chunkFrame(last) : null);
     else super.end(last);
   }
 
   override endShared(last: SharedBytes): void {
-    if (this.headersSent) this.close(last.framed);
+    if (this.headersSent) this.finish(last.framed);
     else super.end(last.plain);
   }
 
@@ -227,7 +228,7 @@ class SocketSink extends ResponseSink {
    * 560 → 290 ms) but a client that reuses the connection at once, as Node's agent does, would
    * meet a closed socket.
    */
-  private close(framed: Buffer | null): void {
+  private finish(framed: Buffer | null): void {
     const { socket } = this;
     if (socket.destroyed) return;
     // Corked: the bye and the last chunk leave in one system call.

@@ -45,8 +45,8 @@ export interface Sink {
   buffered(): number;
   /** Resolves once the buffered bytes were sent, or the sink closed. */
   drained(): Promise<void>;
-  /** Ends the response after the queued bytes, and after `last` when given (one write, not two). */
-  end(last?: Uint8Array): void;
+  /** Ends the response after the queued bytes and `last` (one write, not two). */
+  end(last: Uint8Array): void;
   /** Ends the response with bytes shared with other streams (a bye sent to thousands at once). */
   endShared(last: SharedBytes): void;
   /** Drops the connection now, discarding unsent bytes (a slow consumer's buffer is freed at once). */
