@@ -2,7 +2,7 @@
 import type net from 'node:net';
 import { numberAfter, STAMP_KEY } from '../lib/scan';
 import { clientTextFrame, OPCODE, upgradeRequest, WsReader } from '../lib/ws';
-import { connect, latency, noteError, now, type OpenArgs, shared, stats } from './state';
+import { connect, latency, now, type OpenArgs, settleOpen, shared, stats } from './state';
 
 export class SioConn {
   sock: net.Socket | null = null;
@@ -17,18 +17,7 @@ export class SioConn {
     return new Promise((resolve, reject) => {
       const sock = connect(this.args, this.index);
       this.sock = sock;
-      const timer = setTimeout(() => {
-        reject(new Error('socket.io open timed out'));
-        sock.destroy();
-      }, this.args.timeoutMs);
-      let settled = false;
-      const settle = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve();
-      };
+      const settle = settleOpen(sock, this.args.timeoutMs, 'socket.io', resolve, reject);
       const reader = new WsReader({
         onUpgrade: (status) => {
           if (status !== 101) {
@@ -71,10 +60,6 @@ export class SioConn {
         shared.chunkAt = now();
         stats.rxBytes += chunk.length;
         reader.push(chunk);
-      });
-      sock.on('error', (e) => {
-        if (!settled) settle(e);
-        else noteError(e);
       });
       sock.on('close', () => {
         settle(new Error('closed before connect'));

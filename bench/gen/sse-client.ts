@@ -4,7 +4,17 @@ import type net from 'node:net';
 import { BACKOFF_DEFAULTS, backoffDelay, jittered } from '../../packages/tandem/src/client/backoff';
 import { Dechunker } from '../lib/http-reader';
 import { fieldOf, numberAfter, SseFramer } from '../lib/scan';
-import { connect, latency, noteError, now, type OpenArgs, resumeGap, shared, stats } from './state';
+import {
+  connect,
+  latency,
+  noteError,
+  now,
+  type OpenArgs,
+  resumeGap,
+  settleOpen,
+  shared,
+  stats,
+} from './state';
 
 export class SseConn {
   sock: net.Socket | null = null;
@@ -84,18 +94,7 @@ export class SseConn {
       this.headDone = false;
       this.dechunker = null;
       this.framer.reset();
-      const timer = setTimeout(() => {
-        reject(new Error('stream open timed out'));
-        sock.destroy();
-      }, this.args.timeoutMs);
-      let settled = false;
-      const settle = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve();
-      };
+      const settle = settleOpen(sock, this.args.timeoutMs, 'stream', resolve, reject);
       sock.on('connect', () => {
         const lastId = this.lastId ? `Last-Event-ID: ${this.lastId}\r\n` : '';
         sock.write(
@@ -143,10 +142,6 @@ export class SseConn {
           // for an SSE client that is a disconnect, so drop the socket and reconnect.
           if (!this.dechunker.push(chunk, (data) => this.framer.push(data))) sock.destroy();
         } else this.framer.push(chunk);
-      });
-      sock.on('error', (e) => {
-        if (!settled) settle(e);
-        else noteError(e);
       });
       sock.on('close', () => {
         settle(new Error('closed before the response'));

@@ -77,3 +77,34 @@ export function connect(args: OpenArgs, i: number): net.Socket {
   sock.setNoDelay(true);
   return sock;
 }
+
+/**
+ * Settles a client's open once: `settle()` resolves, `settle(error)` rejects. If it has not
+ * settled within `timeoutMs`, the open is rejected and the socket destroyed. Socket errors
+ * settle it while it is open, and are counted once it has settled.
+ */
+export function settleOpen(
+  sock: net.Socket,
+  timeoutMs: number,
+  what: string,
+  resolve: () => void,
+  reject: (error: Error) => void,
+): (error?: Error) => void {
+  const timer = setTimeout(() => {
+    reject(new Error(`${what} open timed out`));
+    sock.destroy();
+  }, timeoutMs);
+  let settled = false;
+  const settle = (error?: Error) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    if (error) reject(error);
+    else resolve();
+  };
+  sock.on('error', (e) => {
+    if (!settled) settle(e);
+    else noteError(e);
+  });
+  return settle;
+}
