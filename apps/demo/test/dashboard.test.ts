@@ -127,6 +127,16 @@ function waitForPill(page: Page, tenant: string, states: string[], timeout = 15_
   );
 }
 
+/** Publishes three acme orders into `published`, then waits until the page shows all of `published`. */
+async function publishShown(page: Page, published: Published[]): Promise<void> {
+  for (let i = 0; i < 3; i++) published.push(await publish('acme'));
+  await waitForOffsets(
+    page,
+    'acme',
+    published.map((e) => e.offset),
+  );
+}
+
 function waitForOffsets(page: Page, tenant: string, offsets: number[], timeout = 15_000) {
   return page.waitForFunction(
     ([t, wanted]) => {
@@ -219,12 +229,7 @@ describe('the live dashboard (next start, Chromium)', () => {
   it('falls back to polling when the stream is cut, then returns to Live without losing an event', async () => {
     const page = await openDashboard();
     const published: Published[] = [];
-    for (let i = 0; i < 3; i++) published.push(await publish('acme'));
-    await waitForOffsets(
-      page,
-      'acme',
-      published.map((e) => e.offset),
-    );
+    await publishShown(page, published);
 
     await page.click('[data-tenant="acme"] [data-testid="cut"]');
     await waitForPill(page, 'acme', ['polling', 'reconnecting'], 5_000);
@@ -245,12 +250,7 @@ describe('the live dashboard (next start, Chromium)', () => {
     expect(whileDown.some((r) => r.source === 'poll')).toBe(true);
 
     await waitForPill(page, 'acme', ['live'], 20_000);
-    for (let i = 0; i < 3; i++) published.push(await publish('acme'));
-    await waitForOffsets(
-      page,
-      'acme',
-      published.map((e) => e.offset),
-    );
+    await publishShown(page, published);
 
     await settledCounters(page, 'acme', published.length);
     const offsets = await listedOffsets(page, 'acme');
@@ -306,12 +306,7 @@ describe('the live dashboard (next start, Chromium)', () => {
   it('loses no event across a reload or time away (the persisted cursor resumes)', async () => {
     const page = await openDashboard();
     const published: Published[] = [];
-    for (let i = 0; i < 3; i++) published.push(await publish('acme'));
-    await waitForOffsets(
-      page,
-      'acme',
-      published.map((e) => e.offset),
-    );
+    await publishShown(page, published);
 
     // Published while the page reloads.
     const reloading = page.reload();
