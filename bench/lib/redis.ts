@@ -1,20 +1,13 @@
 /** A private redis-server for S7 on a free loopback port, without persistence. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from '../../packages/tandem/test/helpers/free-port';
 import { pin } from './proc';
 
 export interface RedisServer {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 async function reachable(port: number): Promise<boolean> {

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { launchChromium, type TestBrowser } from '../../../packages/tandem/test/helpers/chromium';
+import { freePort } from '../../../packages/tandem/test/helpers/free-port';
 
 export type { TestBrowser };
 
@@ -80,18 +80,6 @@ const baseEnv = (): NodeJS.ProcessEnv => {
 export async function ensureBuild(): Promise<void> {
   if (buildIsFresh()) return;
   await run(['build'], baseEnv(), 280_000);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePromise(port));
-    });
-  });
 }
 
 export interface DemoServer {
