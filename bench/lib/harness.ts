@@ -44,6 +44,8 @@ export async function startServer(kind: ServerKind, options: ServerStartOptions 
   const nodeFlags = ['--expose-gc', '--max-old-space-size=4096'];
   if (options.cpuProf)
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${options.profDir ?? 'bench/results/profiles'}`);
+  // Extra flags for the servers under test, e.g. BENCH_SERVER_FLAGS=--trace-gc.
+  nodeFlags.push(...(process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? []));
   const env: Record<string, string> = { BENCH_HEARTBEAT_MS: String(options.heartbeatMs ?? 2000) };
   serversBuild ??= buildServers();
   const entry = await serversBuild;

@@ -12,6 +12,10 @@ interface Mode {
   name: string;
   kind: 'hybrid' | 'poll';
   intervalMs: number;
+  /** Streams only, no safety poll: the floor under hybrid mode, not a mode the client has. */
+  noPoll?: boolean;
+  /** Polls against the bare loop's `/poll`, a 304 responder: what a request costs at that rate. */
+  bare?: boolean;
 }
 
 export async function runS6(ctx: Context): Promise<ScenarioResult> {
@@ -30,11 +34,19 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       intervalMs: POLL_DEFAULTS.closedIntervalMs,
     },
     { name: 'poll every 1 s', kind: 'poll', intervalMs: 1000 },
+    { name: 'stream only (no poll), floor', kind: 'hybrid', intervalMs: 0, noPoll: true },
+    {
+      name: `bare 304 every ${POLL_DEFAULTS.openIntervalMs / 1000} s, floor`,
+      kind: 'poll',
+      intervalMs: POLL_DEFAULTS.openIntervalMs,
+      bare: true,
+    },
+    { name: 'bare 304 every 1 s, floor', kind: 'poll', intervalMs: 1000, bare: true },
   ];
   const rows: Row[] = [];
   const notes: string[] = [];
   for (const mode of modes) {
-    const server = await startServer('tandem', { cpuProf: options.cpuProf });
+    const server = await startServer(mode.bare ? 'bare' : 'tandem', { cpuProf: options.cpuProf });
     const gen = await Generator.start(clients);
     try {
       const o = await gen.open(server, clients, {
@@ -47,7 +59,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       await gen.reset();
       const a = sample(server);
       const genA = gen.cpuSeconds();
-      await gen.all('startPolling', { durationMs: duration * 1000 });
+      if (!mode.noPoll) await gen.all('startPolling', { durationMs: duration * 1000 });
       const pub = await publish(server, 1, duration, options.size);
       await sleep(1500);
       const b = sample(server);
@@ -83,8 +95,13 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       await server.child.stop();
     }
   }
-  const hybrid = rows[0]!;
-  const poll1 = rows[2]!;
+  const [hybrid, poll3, poll1, streamOnly] = rows as [Row, Row, Row, Row];
+  // CPU per request: a poller's whole CPU, or what hybrid spends above its streams alone.
+  for (const row of rows) {
+    const above = row === hybrid ? Number(streamOnly.cpuSeconds) : 0;
+    const requests = Number(row.requests);
+    row.usPerRequest = requests > 0 ? round(((Number(row.cpuSeconds) - above) / requests) * 1e6, 0) : null;
+  }
   const cpuShare = Number(hybrid.cpuSeconds) / Number(poll1.cpuSeconds);
   return {
     id: 'S6',
@@ -96,6 +113,7 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       ['systemSeconds', 'of it kernel'],
       ['helperSeconds', 'of it GC threads'],
       ['requests', 'requests'],
+      ['usPerRequest', 'µs CPU / request'],
       ['notModified', '304s'],
       ['mib', 'MiB sent'],
       ['freshP50', 'fresh p50 ms'],
@@ -116,11 +134,12 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       },
     ],
     ratios: {
-      'poll every 3 s': round(Number(rows[1]!.cpuSeconds) / Number(hybrid.cpuSeconds), 2),
+      'poll every 3 s': round(Number(poll3.cpuSeconds) / Number(hybrid.cpuSeconds), 2),
       'poll every 1 s': round(1 / cpuShare, 2),
     },
     notes: [
       ...notes,
+      `The floors are not modes of the client. "stream only": the same streams with no safety poll, ${round((Number(streamOnly.cpuSeconds) / Number(poll1.cpuSeconds)) * 100, 1)} % of the CPU of polling every 1 s; what hybrid spends above it is its 10 s poll ("µs CPU / request" of hybrid counts only that part). "bare 304": node:http answering 304 without looking at the request, at the request rates of hybrid's poll and of 1 s polling: what a request costs at that rate before any library code, wake-ups of an otherwise idle server included.`,
       "The intervals are the client's defaults (client/poll-schedule.ts). Pollers keep their connection alive (server keep-alive 75 s), send the cursor and If-None-Match, and start at a random phase. Freshness: publish → the event reaching the client, by stream (hybrid) or by the poll that returned it.",
     ],
   };

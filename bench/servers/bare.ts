@@ -2,7 +2,8 @@
  * The floor: node:http and a loop writing one pre-encoded Buffer to every response. No ids,
  * no resume; what any SSE server costs at the least. It sends the same heartbeat as Tandem
  * (a `tandem:ping` event every `heartbeatMs` to every stream) so S1 has a floor for
- * heartbeat CPU too.
+ * heartbeat CPU too. Its `/poll` answers `304` to any `If-None-Match` (and an empty list
+ * otherwise) without looking at anything: S6's floor for what a poll request costs at all.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,13 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
     const ping = Buffer.from(`event: tandem:ping\ndata: {"t":${Date.now()}}\n\n`);
     for (const res of subscribers) res.write(ping);
   }, options.heartbeatMs);
+  const emptyPoll = JSON.stringify({ events: [], cursor: 'bare', resync: null });
   const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/live/poll')) {
+      if (req.headers['if-none-match']) res.writeHead(304, { ETag: '"bare"' }).end();
+      else res.writeHead(200, { 'Content-Type': 'application/json', ETag: '"bare"' }).end(emptyPoll);
+      return;
+    }
     if (!req.url?.startsWith('/stream')) {
       res.writeHead(404).end();
       return;
@@ -30,6 +37,8 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
     res.on('close', drop);
     res.on('error', drop);
   });
+  // As Tandem's bench server: a poller every 10 s keeps its connection.
+  server.keepAliveTimeout = 75_000;
   await new Promise<void>((resolve) => server.listen(listenOptions(), resolve));
   return {
     port: (server.address() as AddressInfo).port,
