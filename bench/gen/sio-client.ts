@@ -15,7 +15,12 @@ export class SioConn {
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const sock = connect(this.args, this.index);
+      // A view of the shard's read buffer each time: WsReader copies what it keeps.
+      const sock = connect(this.args, this.index, (chunk) => {
+        shared.chunkAt = now();
+        stats.rxBytes += chunk.length;
+        reader.push(chunk);
+      });
       this.sock = sock;
       const settle = settleOpen(sock, this.args.timeoutMs, 'socket.io', resolve, reject);
       const reader = new WsReader({
@@ -55,11 +60,6 @@ export class SioConn {
           upgradeRequest(`${this.args.host}:${this.args.port}`, '/socket.io/?EIO=4&transport=websocket'),
         );
         stats.requests++;
-      });
-      sock.on('data', (chunk: Buffer) => {
-        shared.chunkAt = now();
-        stats.rxBytes += chunk.length;
-        reader.push(chunk);
       });
       sock.on('close', () => {
         settle(new Error('closed before connect'));

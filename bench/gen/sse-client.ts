@@ -88,7 +88,7 @@ export class SseConn {
   /** Resolves once the response head (200) arrived. */
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const sock = connect(this.args, this.index);
+      const sock = connect(this.args, this.index, (chunk) => this.onData(sock, settle, chunk));
       this.sock = sock;
       this.head = null;
       this.headDone = false;
@@ -103,46 +103,6 @@ export class SseConn {
         );
         stats.requests++;
       });
-      sock.on('data', (chunk: Buffer) => {
-        shared.chunkAt = now();
-        stats.rxBytes += chunk.length;
-        if (!this.headDone) {
-          const buf: Buffer = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) {
-            this.head = buf;
-            return;
-          }
-          const head = buf.toString('latin1', 0, end);
-          const status = Number(head.slice(9, 12));
-          if (status !== 200) {
-            settle(new Error(`stream answered ${status}`));
-            sock.destroy();
-            return;
-          }
-          this.headDone = true;
-          this.ready = true;
-          if (!this.args.track) {
-            // Without resume (the bare floor), the stream is established once it answers.
-            this.established = true;
-            if (this.droppedAt > 0) {
-              stats.reconnects++;
-              stats.lastResumeAt = shared.chunkAt;
-              resumeGap.recordMs(shared.chunkAt - this.droppedAt);
-              this.droppedAt = 0;
-            }
-          }
-          if (/transfer-encoding:\s*chunked/i.test(head)) this.dechunker = new Dechunker();
-          settle();
-          chunk = buf.subarray(end + 4);
-          if (chunk.length === 0) return;
-        }
-        if (this.dechunker) {
-          // The response ended (e.g. after tandem:bye) while the keep-alive socket stays open:
-          // for an SSE client that is a disconnect, so drop the socket and reconnect.
-          if (!this.dechunker.push(chunk, (data) => this.framer.push(data))) sock.destroy();
-        } else this.framer.push(chunk);
-      });
       sock.on('close', () => {
         settle(new Error('closed before the response'));
         if (this.sock !== sock) return;
@@ -152,6 +112,49 @@ export class SseConn {
         if (this.args.reconnect && !shared.stopping) this.scheduleReconnect();
       });
     });
+  }
+
+  /** One read of the stream's socket (a view that the next read overwrites). */
+  private onData(sock: net.Socket, settle: (error?: Error) => void, chunk: Buffer): void {
+    shared.chunkAt = now();
+    stats.rxBytes += chunk.length;
+    if (!this.headDone) {
+      const buf: Buffer = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        // `chunk` is a view of the shard's read buffer: keep a copy.
+        this.head = Buffer.from(buf);
+        return;
+      }
+      const head = buf.toString('latin1', 0, end);
+      const status = Number(head.slice(9, 12));
+      if (status !== 200) {
+        settle(new Error(`stream answered ${status}`));
+        sock.destroy();
+        return;
+      }
+      this.headDone = true;
+      this.ready = true;
+      if (!this.args.track) {
+        // Without resume (the bare floor), the stream is established once it answers.
+        this.established = true;
+        if (this.droppedAt > 0) {
+          stats.reconnects++;
+          stats.lastResumeAt = shared.chunkAt;
+          resumeGap.recordMs(shared.chunkAt - this.droppedAt);
+          this.droppedAt = 0;
+        }
+      }
+      if (/transfer-encoding:\s*chunked/i.test(head)) this.dechunker = new Dechunker();
+      settle();
+      chunk = buf.subarray(end + 4);
+      if (chunk.length === 0) return;
+    }
+    if (this.dechunker) {
+      // The response ended (e.g. after tandem:bye) while the keep-alive socket stays open:
+      // for an SSE client that is a disconnect, so drop the socket and reconnect.
+      if (!this.dechunker.push(chunk, (data) => this.framer.push(data))) sock.destroy();
+    } else this.framer.push(chunk);
   }
 
   /**

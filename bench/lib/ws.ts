@@ -41,7 +41,10 @@ export interface WsSink {
   onUpgrade(status: number): void;
 }
 
-/** Reads the upgrade response, then server frames (unmasked), reassembling fragments. */
+/**
+ * Reads the upgrade response, then server frames (unmasked), reassembling fragments. It copies
+ * whatever it keeps past a `push`, so chunks may be views of a reused read buffer.
+ */
 export class WsReader {
   private pending: Buffer | null = null;
   private upgraded = false;
@@ -56,7 +59,7 @@ export class WsReader {
     if (!this.upgraded) {
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) {
-        this.pending = buf;
+        this.pending = Buffer.from(buf); // `chunk` may be a view of a reused read buffer
         return;
       }
       const status = Number(buf.toString('latin1', 9, 12));

@@ -3,7 +3,7 @@
  * fixed rate; deliveries per server CPU-second from the server's CPU time between the first
  * publish and the last delivery.
  */
-import { Generator, publish, type ServerKind, sample, sleep, startServer } from '../lib/harness';
+import { Generator, publish, type ServerKind, sample, sleep, startServer, warmUp } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
 export async function runS2(ctx: Context): Promise<ScenarioResult> {
@@ -22,6 +22,7 @@ export async function runS2(ctx: Context): Promise<ScenarioResult> {
       if (o.failed > 0)
         notes.push(`${kind}: ${o.failed} of ${clients} connections failed: ${o.errors[0] ?? ''}`);
       await sleep(1000);
+      await warmUp(server, gen, o.opened, options.size);
       await gen.reset();
       const a = sample(server);
       const pub = await publish(server, rate, count, options.size, options.batch);

@@ -3,7 +3,7 @@
  * published at once to the same subscribers). They share one server and one set of
  * connections per library when both run, to spare a second 10 000-connection ramp.
  */
-import { Generator, publish, type ServerKind, sample, sleep, startServer } from '../lib/harness';
+import { Generator, publish, type ServerKind, sample, sleep, startServer, warmUp } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
 export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean }): Promise<ScenarioResult[]> {
@@ -24,6 +24,7 @@ export async function runS3S4(ctx: Context, which: { s3: boolean; s4: boolean })
       if (o.failed > 0)
         notes.push(`${kind}: ${o.failed} of ${clients} connections failed: ${o.errors[0] ?? ''}`);
       await sleep(2000);
+      await warmUp(server, gen, o.opened, options.size);
       if (which.s3) {
         await gen.reset();
         const a = sample(server);

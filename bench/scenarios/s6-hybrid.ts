@@ -5,7 +5,7 @@
  * requests and bytes are counted over the window only; stream connects happen before it.
  */
 import { POLL_DEFAULTS } from '../../packages/tandem/src/client/poll-schedule';
-import { Generator, publish, sample, sleep, startServer } from '../lib/harness';
+import { Generator, publish, sample, sleep, startServer, warmUp } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
 interface Mode {
@@ -56,6 +56,8 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
       });
       if (o.failed > 0) notes.push(`${mode.name}: ${o.failed} connections failed: ${o.errors[0] ?? ''}`);
       await sleep(1000);
+      // Pollers start after the warm-up, from the head: they never see its events.
+      await warmUp(server, gen, mode.kind === 'hybrid' ? o.opened : 0, options.size);
       await gen.reset();
       const a = sample(server);
       const genA = gen.cpuSeconds();

@@ -3,7 +3,7 @@
  * redis-server on the server's core), N subscribers, events at a fixed rate. Added latency is
  * Redis minus memory at p50 and p99; Redis CPU per 10 000 deliveries from /proc.
  */
-import { cpus, Generator, publish, sample, sleep, startServer } from '../lib/harness';
+import { cpus, Generator, publish, sample, sleep, startServer, warmUp } from '../lib/harness';
 import { sampleProcess } from '../lib/proc';
 import { startRedis } from '../lib/redis';
 import { type Context, type Row, round, type ScenarioResult } from './types';
@@ -31,6 +31,7 @@ export async function runS7(ctx: Context): Promise<ScenarioResult> {
         const o = await gen.open(server, clients);
         if (o.failed > 0) notes.push(`${broker}: ${o.failed} connections failed: ${o.errors[0] ?? ''}`);
         await sleep(1000);
+        await warmUp(server, gen, o.opened, options.size);
         await gen.reset();
         const a = sample(server);
         const ra = sampleProcess(redis.pid);
