@@ -132,7 +132,7 @@ export const USAGE = `npm run bench [-- options]
   --scenario S3[,S5]   scenarios to run (default: all, S1…S7)
   --clients N          client count (S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000)
   --steps a,b,c        S1 steps (default 1000,10000,20000)
-  --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 15, S7 6)
+  --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 10, S7 6)
   --rate n             events per second (S2 50, S3 10, S5 2, S7 10)
   --burst n            events in the S4 burst (default 100)
   --batch n            S2: events published per macrotask (default 1)

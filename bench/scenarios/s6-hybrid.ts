@@ -21,7 +21,7 @@ interface Mode {
 export async function runS6(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   const clients = options.clients ?? 2000;
-  const duration = options.duration ?? 15;
+  const duration = options.duration ?? 10;
   const modes: Mode[] = [
     {
       name: `hybrid (stream + poll ${POLL_DEFAULTS.openIntervalMs / 1000} s)`,
