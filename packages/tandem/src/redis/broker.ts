@@ -75,7 +75,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const prefix = options.prefix ?? 'tandem';
   const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
   const maxEvents = options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel;
-  const idleTtlMs = options.idleTtlMs ?? 86_400_000;
+  const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   if (!(retentionMs > 0)) throw new RangeError('retentionMs must be positive');
   if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new RangeError('maxEventsPerChannel must be ≥ 1');

@@ -19,6 +19,14 @@ export interface MemoryBrokerOptions {
    * @default min(retentionMs, 30_000)
    */
   sweepMs?: number;
+  /**
+   * A channel untouched (no publish, read or info) for this long and with no live subscriber is
+   * dropped, epoch included: a client that comes back later gets `resync`, as after a restart.
+   * This bounds the memory of channels that come and go (one per user, per document…).
+   * 0 keeps channels forever. The same option, and default, as the Redis broker's.
+   * @default 86_400_000 (1 day)
+   */
+  idleTtlMs?: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
@@ -45,6 +53,8 @@ class Log {
   start = 0;
   size = 0;
   readonly listeners = new Set<(event: LiveEvent) => void>();
+
+  constructor(public touchedAt: number) {}
 
   get oldest(): number {
     return this.head - this.size + 1;
@@ -88,6 +98,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
   const maxEvents = Math.max(1, options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel);
   const sweepMs = options.sweepMs ?? Math.min(retentionMs, 30_000);
+  const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
   const now = options.now ?? Date.now;
   const logs = new Map<string, Log>();
   let sweeper: ReturnType<typeof setInterval> | undefined;
@@ -95,22 +106,33 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
 
   function log(channel: string): Log {
     if (closed) throw new TandemError('broker_unavailable', 'the broker is closed');
+    const t = now();
     let l = logs.get(channel);
     if (!l) {
-      l = new Log();
+      l = new Log(t);
       logs.set(channel, l);
       if (!sweeper && Number.isFinite(sweepMs) && sweepMs > 0) {
         sweeper = setInterval(sweep, sweepMs);
         sweeper.unref?.();
       }
     }
-    l.prune(now() - retentionMs);
+    l.touchedAt = t;
+    l.prune(t - retentionMs);
     return l;
   }
 
   function sweep(): void {
-    const cutoff = now() - retentionMs;
-    for (const l of logs.values()) l.prune(cutoff);
+    const t = now();
+    const cutoff = t - retentionMs;
+    for (const [channel, l] of logs) {
+      if (idleTtlMs > 0 && l.listeners.size === 0 && t - l.touchedAt >= idleTtlMs) logs.delete(channel);
+      else l.prune(cutoff);
+    }
+    // No channel left: no timer either, until the next one.
+    if (logs.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
   }
 
   function info(l: Log): ChannelInfo {
@@ -154,6 +176,8 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       l.listeners.add(entry);
       return () => {
         l.listeners.delete(entry);
+        // Idle from now: a channel is not dropped while it has subscribers.
+        l.touchedAt = now();
       };
     },
 

@@ -149,4 +149,6 @@ export const DEFAULTS = {
   /** Memory broker: the brief's queue TTL and a per-channel cap. */
   retentionMs: 300_000,
   maxEventsPerChannel: 10_000,
+  /** Brokers: a channel untouched this long (and unsubscribed) is dropped; 0 keeps it. */
+  idleTtlMs: 86_400_000,
 } as const;

@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { memoryBroker } from '../../src/server';
+import { trackServerTimers } from './timers';
+
+let timers: ReturnType<typeof trackServerTimers> | undefined;
+afterEach(() => {
+  timers?.restore();
+  timers = undefined;
+});
 
 describe('memoryBroker', () => {
   it('numbers events 1, 2, 3… per channel under one epoch, and reads after an offset', async () => {
@@ -30,8 +37,9 @@ describe('memoryBroker', () => {
 
   it('expires events by age without a timer per channel', async () => {
     let now = 1_000_000;
+    // getActiveResourcesInfo() does not list unref'd timers: count the broker's own.
+    timers = trackServerTimers();
     const broker = memoryBroker({ retentionMs: 1000, now: () => now });
-    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     for (let c = 0; c < 50; c++) await broker.append(`c${c}`, 't', 'old');
     now += 600;
     await broker.append('c0', 't', 'new');
@@ -41,9 +49,10 @@ describe('memoryBroker', () => {
     expect(read).toMatchObject({ head: 2, oldest: 2 });
     const info = await broker.info('c1');
     expect(info).toMatchObject({ head: 1, oldest: 2 });
-    const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    expect(after - before).toBeLessThanOrEqual(1);
+    expect(timers.live()).toBe(1); // one sweep for 50 channels
+    expect(timers.created()).toBe(1);
     await broker.close();
+    expect(timers.live()).toBe(0);
   });
 
   it('feeds live listeners in order and stops when unsubscribed', async () => {
@@ -58,5 +67,54 @@ describe('memoryBroker', () => {
     expect(broker.stats().listeners).toBe(0);
     await broker.close();
     await expect(broker.append('a', 't', 4)).rejects.toMatchObject({ code: 'broker_unavailable' });
+  });
+
+  it('drops a channel untouched for idleTtlMs with no subscriber; a later read gets a new epoch', async () => {
+    let now = 1_000_000;
+    const broker = memoryBroker({ retentionMs: 1000, idleTtlMs: 5000, sweepMs: 5, now: () => now });
+    const sweeps = () => new Promise((r) => setTimeout(r, 30)); // several sweeps of the real timer
+    const first = await broker.append('gone', 't', 1);
+    await broker.append('read', 't', 1);
+    const off = broker.subscribe('held', () => {});
+    now += 4000;
+    await broker.read('read', 0); // touched: idle from now
+    await sweeps();
+    expect(broker.stats().channels).toBe(3);
+
+    now += 1000; // 'gone' untouched for 5 s, 'read' for 1 s, 'held' subscribed
+    await sweeps();
+    expect(broker.stats().channels).toBe(2);
+    const again = await broker.info('gone');
+    expect(again.epoch).not.toBe(first.epoch); // a client coming back resyncs, never misreads
+    expect(again.head).toBe(0);
+
+    now += 10_000; // everything idle for long: only the subscribed channel stays
+    await sweeps();
+    expect(broker.stats().channels).toBe(1);
+    off(); // idle from now, and dropped once that is long enough
+    now += 5000;
+    await sweeps();
+    expect(broker.stats()).toEqual({ channels: 0, events: 0, listeners: 0 });
+    await broker.close();
+  });
+
+  it('stops its sweep timer once no channel is left, and keeps channels forever with idleTtlMs 0', async () => {
+    let now = 1_000_000;
+    timers = trackServerTimers();
+    const dropping = memoryBroker({ idleTtlMs: 100, sweepMs: 5, now: () => now });
+    const keeping = memoryBroker({ idleTtlMs: 0, sweepMs: 5, now: () => now });
+    await dropping.append('a', 't', 1);
+    await keeping.append('a', 't', 1);
+    expect(timers.live()).toBe(2);
+    now += 1_000_000;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(dropping.stats().channels).toBe(0);
+    expect(keeping.stats().channels).toBe(1);
+    expect(timers.live()).toBe(1); // the keeping broker's sweep only
+    await dropping.append('b', 't', 1); // a new channel starts the sweep again
+    expect(timers.live()).toBe(2);
+    await dropping.close();
+    await keeping.close();
+    expect(timers.live()).toBe(0);
   });
 });
