@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryClient } from '@tanstack/react-query';
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
-import { type ReactNode, StrictMode } from 'react';
+import { type ReactNode, version as reactVersion, StrictMode } from 'react';
+import { version as reactDomVersion } from 'react-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLiveClient } from '../../src/client';
 import type { EventMeta, LiveClient } from '../../src/client/types';
@@ -129,6 +130,14 @@ const waitOpen = () =>
   waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('React versions', () => {
+  it('runs on the React major of its test project (19 by default, 18 in the react18 project)', () => {
+    const major = process.env.TANDEM_TEST_REACT ?? '19';
+    expect(reactVersion.split('.')[0]).toBe(major);
+    expect(reactDomVersion.split('.')[0]).toBe(major);
+  });
+});
 
 describe('LiveProvider and useLiveStatus', () => {
   it('reports the connection state as it changes', async () => {
