@@ -59,8 +59,12 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
         if (outcome.kind === 'stream') {
           startStream(ctx, req, res, outcome);
         } else if (!res.headersSent && !res.destroyed) {
-          res.writeHead(outcome.status, outcome.headers);
-          res.end(outcome.body ?? undefined);
+          const { body, headers } = outcome;
+          // With the length known, Node sends the body as it is instead of in chunked coding
+          // (a size line, the body, a last chunk): fewer bytes and fewer pieces to write.
+          if (body !== null) headers['Content-Length'] = String(Buffer.byteLength(body));
+          res.writeHead(outcome.status, headers);
+          res.end(body ?? undefined);
         }
       },
       (error) => {

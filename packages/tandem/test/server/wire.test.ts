@@ -2,6 +2,7 @@
  * The stream's bytes on the wire, read from a raw TCP socket: on HTTP/1.1 the hub frames its
  * own chunks and writes them to the socket, so the chunked coding is checked here strictly,
  * including its end and the reuse of the connection afterwards. HTTP/1.0 gets no chunks.
+ * Polls and errors carry their length instead of chunks.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -165,6 +166,41 @@ describe('stream bytes on the wire', () => {
     await client.until(() => splitHead(client.text(streamBytes))?.rest.includes('"more"') === true);
     expect(client.closed).toBe(false);
     expect(splitHead(client.text(streamBytes))!.head).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('answers polls and errors with their length, not in chunks, on a reused connection', async () => {
+    srv = await startHubServer(createHub());
+    raw = new RawSocket(Number(new URL(srv.url).port));
+    const client = raw;
+    /** The response that starts at byte `from`: head, and a body of exactly Content-Length bytes. */
+    const response = (from: number) => {
+      const parts = splitHead(client.text(from));
+      const length = /\r\ncontent-length: (\d+)/i.exec(parts?.head ?? '');
+      if (!parts || !length || Buffer.byteLength(parts.rest, 'latin1') < Number(length[1])) return null;
+      const body = Buffer.from(parts.rest, 'latin1').subarray(0, Number(length[1])).toString('utf8');
+      return { head: parts.head, body, end: from + parts.head.length + 4 + Number(length[1]) };
+    };
+    client.send('GET /poll?channels=a HTTP/1.1\r\nHost: t\r\n\r\n');
+    await client.until(() => response(0) !== null);
+    const start = response(0)!;
+    expect(start.head).not.toMatch(/transfer-encoding/i);
+    await srv.hub.publish('a', 'x', 'é'); // a multi-byte character: the length is in bytes
+    const cursor = encodeURIComponent(JSON.parse(start.body).cursor);
+    client.send(`GET /poll?channels=a&cursor=${cursor} HTTP/1.1\r\nHost: t\r\n\r\n`);
+    await client.until(() => response(start.end) !== null);
+    const poll = response(start.end)!;
+    expect(poll.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(poll.head).not.toMatch(/transfer-encoding/i);
+    expect(JSON.parse(poll.body).events.map((e: { data: unknown }) => e.data)).toEqual(['é']);
+
+    client.send('GET /poll?channels=a,,b HTTP/1.1\r\nHost: t\r\n\r\n');
+    await client.until(() => response(poll.end) !== null);
+    const error = response(poll.end)!;
+    expect(error.head).toMatch(/^HTTP\/1\.1 400/);
+    expect(error.head).not.toMatch(/transfer-encoding/i);
+    expect(JSON.parse(error.body).error.code).toBeTypeOf('string');
+    expect(client.length).toBe(error.end); // nothing after the two bodies
+    expect(client.closed).toBe(false);
   });
 
   it('delivers an event published just before the cut, then the bye, in one complete body', async () => {
