@@ -242,10 +242,7 @@ class SocketSink extends ResponseSink {
     socket.uncork();
   }
 
-  override buffered(): number {
-    return this.res.writableLength;
-  }
-
+  // `buffered()` is the base's: a response's writableLength counts its socket's bytes too.
   override drained(): Promise<void> {
     return drainOf(this.socket, () => this.buffered());
   }
