@@ -105,14 +105,16 @@ export async function runS6(ctx: Context): Promise<ScenarioResult> {
     }
   }
   const [hybrid, poll3, poll1, streamOnly] = rows as [Row, Row, Row, Row];
-  // CPU per request: a poller's whole CPU, or what hybrid spends above its streams alone.
-  for (const row of rows) {
+  // CPU per request: a poller's whole CPU, or what hybrid spends above its streams alone. The
+  // bare loop's streams and polls share one figure that cannot be separated.
+  modes.forEach((mode, i) => {
+    const row = rows[i]!;
     const above = row === hybrid ? Number(streamOnly.cpuSeconds) : 0;
     const requests = Number(row.requests);
-    const mixed = row.name.startsWith('bare streams'); // streams and polls, not separable
+    const mixed = mode.bare === true && mode.kind === 'hybrid';
     row.usPerRequest =
       requests > 0 && !mixed ? round(((Number(row.cpuSeconds) - above) / requests) * 1e6, 0) : null;
-  }
+  });
   const cpuShare = Number(hybrid.cpuSeconds) / Number(poll1.cpuSeconds);
   return {
     id: 'S6',
