@@ -24,7 +24,7 @@ async function runNode(port: number): Promise<void> {
   const broker = redisBroker({ url: redisUrl });
   await broker.ready();
   const hub = createHub({ broker });
-  const live = hub.node();
+  const live = hub.node;
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url?.startsWith('/publish')) return publish(req, res);
     live(req, res);

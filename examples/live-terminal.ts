@@ -17,7 +17,7 @@ interface Order {
 }
 
 const hub = createHub({ broker: memoryBroker() });
-const server = createServer(hub.node());
+const server = createServer(hub.node);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 const url = `http://127.0.0.1:${port}/live`;

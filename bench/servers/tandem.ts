@@ -13,7 +13,7 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
     closeBroker = () => broker.close();
   }
   const hub = createHub({ broker, heartbeatMs: options.heartbeatMs });
-  const server = http.createServer(hub.node());
+  const server = http.createServer(hub.node);
   // Keep-alive long enough for a poller every 10 s to reuse its connection, as behind a proxy.
   server.keepAliveTimeout = 75_000;
   await new Promise<void>((resolve) => server.listen(listenOptions(), resolve));

@@ -1,6 +1,5 @@
 import type { Registry } from 'prom-client';
 import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
-import type { Broker } from './broker';
 import type { Connection, ConnectionHost } from './connection';
 import type { HubContext, Settings } from './context';
 import { corsFrom } from './cors';
@@ -46,8 +45,11 @@ export interface Hub<E extends EventMap = EventMap> {
   publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
   /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
   readonly fetch: (request: Request) => Promise<Response>;
-  /** A node:http handler, also usable as Express/Connect middleware (calls `next` off its paths). */
-  node(): NodeHandler;
+  /**
+   * node:http handler, bound: `http.createServer(hub.node)`; also Express/Connect middleware
+   * (`app.use(hub.node)`: paths other than its endpoints go to `next`).
+   */
+  readonly node: NodeHandler;
   /** Ends matching streams with `tandem:bye`; returns how many. */
   disconnect(filter: DisconnectFilter, reason?: ByeReason): number;
   /** Open streams. */
@@ -55,7 +57,6 @@ export interface Hub<E extends EventMap = EventMap> {
   stats(): HubStats;
   /** The hub's own Prometheus registry (what `/metrics` serves). */
   readonly registry: Registry;
-  readonly broker: Broker;
   /** Graceful shutdown: new requests get 503, streams get `tandem:bye`, resolves when drained. */
   close(): Promise<void>;
 }
@@ -204,7 +205,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       >;
     },
     fetch: createFetchHandler(ctx),
-    node: () => createNodeHandler(ctx),
+    node: createNodeHandler(ctx),
     disconnect(filter, reason = 'server_closed') {
       let count = 0;
       for (const connection of [...connections.values()]) {
@@ -227,7 +228,6 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       };
     },
     registry: metrics.registry,
-    broker,
     close() {
       closed ??= shutdown();
       return closed;

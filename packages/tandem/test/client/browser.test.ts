@@ -34,7 +34,7 @@ let site: Site;
 async function startSite(options: Parameters<typeof createHub>[0] = {}): Promise<Site> {
   const broker = memoryBroker();
   const hub = createHub({ broker, ...options });
-  const handle = hub.node();
+  const handle = hub.node;
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     if (req.url === '/') {

@@ -12,11 +12,11 @@ export interface HubServer {
 }
 
 /**
- * Serves `hub.node()` on 127.0.0.1 at a free port, for tests and benchmarks.
+ * Serves `hub.node` on 127.0.0.1 at a free port, for tests and benchmarks.
  * `serverOptions` go to `http.createServer` (e.g. `maxHeaderSize`).
  */
 export async function startHubServer(hub: Hub, serverOptions: ServerOptions = {}): Promise<HubServer> {
-  const server = createServer(serverOptions, hub.node());
+  const server = createServer(serverOptions, hub.node);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

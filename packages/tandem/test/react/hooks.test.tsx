@@ -36,7 +36,7 @@ const clients: LiveClient[] = [];
 
 beforeEach(async () => {
   const hub = createHub({ heartbeatMs: 1_000 });
-  const node = hub.node();
+  const node = hub.node;
   const harness = { hub, refuseStreams: false } as Harness;
   harness.server = createServer((req, res) => {
     if (harness.refuseStreams && req.url?.includes('/stream')) {

@@ -11,7 +11,7 @@ import { openRaw } from './sse-reader';
  */
 async function recordingServer(hub: Hub) {
   const writes = new Map<ServerResponse, Uint8Array[]>();
-  const handler = hub.node();
+  const handler = hub.node;
   const server = createServer((req, res) => {
     const chunks: Uint8Array[] = [];
     writes.set(res, chunks);

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 async function serve(hub: Hub) {
-  const server = http2.createServer(hub.node() as unknown as Parameters<typeof http2.createServer>[0]);
+  const server = http2.createServer(hub.node as unknown as Parameters<typeof http2.createServer>[0]);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   cleanup = async () => {

@@ -73,12 +73,14 @@ describe('cleanup', () => {
       0,
     );
     expect(total).toBe(1000);
+    await broker.close();
   }, 60_000);
 
   it('long polls that end (event, timeout, abort) leave no waiter nor timer behind', async () => {
-    server = await startHubServer(createHub());
+    const broker = memoryBroker();
+    server = await startHubServer(createHub({ broker }));
     const { hub, url } = server;
-    await hub.broker.info('warm'); // the broker's one sweep timer
+    await broker.info('warm'); // the broker's one sweep timer
     const startTimers = timers();
     const polls = Array.from({ length: 30 }, (_, i) => {
       const controller = new AbortController();
@@ -104,5 +106,6 @@ describe('cleanup', () => {
     await settle(() => timers() === startTimers);
     expect(hub.stats()).toMatchObject({ waiters: 0, channels: 0 });
     expect(timers()).toBe(startTimers);
+    await broker.close();
   });
 });

@@ -94,7 +94,7 @@ describe("offline: 'undelivered'", () => {
 describe('mounting', () => {
   it('passes other paths to next() as Express middleware, and honours basePath', async () => {
     const hub = createHub({ basePath: '/api/live' });
-    const handler = hub.node();
+    const handler = hub.node;
     const { createServer } = await import('node:http');
     const httpServer = createServer((req, res) =>
       handler(req, res, () => {
@@ -110,6 +110,23 @@ describe('mounting', () => {
     await hub.close();
     httpServer.closeAllConnections();
     await new Promise((r) => httpServer.close(r));
+  });
+
+  it('has one adapter shape: fetch and node are bound handler properties, and no internals show', async () => {
+    const hub = createHub();
+    const { fetch: handleFetch, node } = hub;
+    expect(typeof node).toBe('function');
+    // The same handler every time, not one made per call.
+    expect(hub.node).toBe(node);
+    expect(hub.fetch).toBe(handleFetch);
+    // Detached from the hub, the Fetch handler still answers.
+    const response = await handleFetch(new Request('http://localhost/poll?channels=x'));
+    expect(response.status).toBe(200);
+    // The broker is not part of the hub's surface.
+    expect(Object.keys(hub)).not.toContain('broker');
+    // @ts-expect-error `broker` is not a property of Hub
+    expect(hub.broker).toBeUndefined();
+    await hub.close();
   });
 
   it('globalHub returns the same hub across module reloads', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCursor, type HelloPayload, type PollResponse, type ResyncPayload } from '../../src/protocol';
-import { createHub, memoryBroker } from '../../src/server';
+import { createHub, type MemoryBroker, memoryBroker } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { getJson, openRaw } from './sse-reader';
 
@@ -59,15 +59,17 @@ const cases: Case[] = [
 ];
 
 let server: HubServer;
+let broker: MemoryBroker;
 let epoch: string;
 
 beforeEach(async () => {
-  server = await startHubServer(createHub({ broker: memoryBroker({ maxEventsPerChannel: 5 }) }));
+  broker = memoryBroker({ maxEventsPerChannel: 5 });
+  server = await startHubServer(createHub({ broker }));
   for (let i = 1; i <= 10; i++) epoch = (await server.hub.publish(CHANNEL, 'order', i)).epoch;
 });
 afterEach(async () => {
   await server.close();
-  await server.hub.broker.close();
+  await broker.close();
 });
 
 describe('resume over /stream', () => {
