@@ -33,7 +33,7 @@ export function parseChannelList(value: string | null | undefined): string[] {
   return names;
 }
 
-/** The tenant prefix of the brief's per-tenant queues: `tenant:<id>`. */
+/** A tenant's channel, `tenant:<id>` or `tenant:<id>/<suffix>`: a tenant is a channel prefix. */
 export function tenantChannel(tenant: string, suffix?: string): string {
   const name = suffix ? `tenant:${tenant}/${suffix}` : `tenant:${tenant}`;
   assertChannel(name);

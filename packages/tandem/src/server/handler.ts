@@ -29,7 +29,7 @@ export type Outcome = PlainOutcome | StreamOutcome;
 
 export type Route = 'stream' | 'poll' | 'metrics';
 
-/** Headers on every response (DESIGN.md, Wire protocol). */
+/** Headers on every response (docs/protocol.md, Errors). */
 export const COMMON_HEADERS: HeaderMap = {
   'Cache-Control': 'no-cache, no-transform',
   'X-Accel-Buffering': 'no',

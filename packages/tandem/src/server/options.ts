@@ -146,7 +146,7 @@ export const DEFAULTS = {
   closeTimeoutMs: 5000,
   metricsPrefix: 'tandem_',
   corsMaxAgeSeconds: 600,
-  /** Memory broker: the brief's queue TTL and a per-channel cap. */
+  /** Memory broker: how long events are kept, and a per-channel cap. */
   retentionMs: 300_000,
   maxEventsPerChannel: 10_000,
   /** Brokers: a channel untouched this long (and unsubscribed) is dropped; 0 keeps it. */

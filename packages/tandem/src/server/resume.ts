@@ -18,7 +18,7 @@ export interface ChannelPlan {
 }
 
 /**
- * Plans one channel per DESIGN.md "Resume, exactly". The caller attaches its live listener
+ * Plans one channel per the resume rules of docs/server.md ("Resume"). The caller attaches its live listener
  * before calling this, so any event appended meanwhile is either in `events` or arrives live
  * with an offset above `start` / the last replayed one.
  *

@@ -5,7 +5,7 @@ import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { getJson, openRaw } from './sse-reader';
 
 /**
- * DESIGN.md "Resume, exactly", as a table. The channel keeps 5 events and holds offsets 1–10
+ * The resume rules of docs/server.md ("Resume"), as a table. The channel keeps 5 events and holds offsets 1–10
  * (so 6–10 are retained) when each case connects.
  */
 interface Case {
