@@ -257,9 +257,9 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const subscriberConnected = connect(subscriber).then(subscribePattern);
 
   return {
-    async append(channel, type, data) {
+    async append(channel, type, data, serialised) {
       assertFieldValue('event', type);
-      const json = JSON.stringify(data === undefined ? null : data);
+      const json = serialised ?? JSON.stringify(data === undefined ? null : data);
       const [epoch, offset, ts] = (await runScript(append, channel, [
         type,
         json,

@@ -24,6 +24,7 @@ export interface ReadResult extends ChannelInfo {
  * Contract:
  * - `append` assigns the next offset of the channel atomically (1, 2, 3… with no holes) and
  *   resolves with the stored event, or rejects (`broker_unavailable`) — never drops silently.
+ *   What it stores is a copy: later changes to the published object change no event.
  * - The live feed delivers each channel's events to its listeners in offset order without
  *   holes within an epoch; a broker that notices a hole repairs it from its log before
  *   delivering. When the epoch of a channel changes (log lost), the first event of the new
@@ -32,7 +33,11 @@ export interface ReadResult extends ChannelInfo {
  *   from `info` is valid for later `read`s while the log lives.
  */
 export interface Broker {
-  append(channel: string, type: string, data: unknown): Promise<LiveEvent>;
+  /**
+   * `json` is `data` as `publish` serialised it, so a broker need not serialise it again. The
+   * event stays as it was at this call: the caller may change `data` afterwards.
+   */
+  append(channel: string, type: string, data: unknown, json?: string): Promise<LiveEvent>;
   info(channel: string): Promise<ChannelInfo>;
   /** Events after `after`, oldest first. `limit` defaults to everything retained. */
   read(channel: string, after: number, limit?: number): Promise<ReadResult>;

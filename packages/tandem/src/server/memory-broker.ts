@@ -1,5 +1,6 @@
 import { type LiveEvent, newEpoch, TandemError } from '../protocol';
 import type { Broker, ChannelInfo, ReadResult } from './broker';
+import { rememberJson } from './encode';
 import { DEFAULTS } from './options';
 
 export interface MemoryBrokerOptions {
@@ -90,6 +91,25 @@ class Log {
 }
 
 /**
+ * The event's own copy of published data, parsed from its JSON and frozen: the publisher may
+ * change its object afterwards, and neither it nor a reader of the log (poll, replay, the event
+ * `publish` resolves with) may change what was published. The JSON is remembered for the
+ * encoder, so the frame costs no second `JSON.stringify`.
+ */
+function frozenCopy(data: unknown, json: string | undefined): unknown {
+  const text = json ?? JSON.stringify(data) ?? 'null';
+  const copy: unknown = JSON.parse(text);
+  rememberJson(copy, text);
+  return deepFreeze(copy);
+}
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  return Object.freeze(value);
+}
+
+/**
  * The default broker for one process: a ring buffer per channel, retention by age and count,
  * pruned on use and by one shared sweep (never a timer per channel). A restart loses the logs;
  * their epochs change, so returning clients get `resync`, never a wrong replay.
@@ -140,9 +160,16 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   }
 
   return {
-    async append(channel, type, data) {
+    async append(channel, type, data, json) {
       const l = log(channel);
-      const event: LiveEvent = { channel, type, data, offset: l.head + 1, epoch: l.epoch, ts: now() };
+      const event: LiveEvent = {
+        channel,
+        type,
+        data: frozenCopy(data, json),
+        offset: l.head + 1,
+        epoch: l.epoch,
+        ts: now(),
+      };
       l.head = event.offset;
       l.push(event, maxEvents);
       for (const listener of l.listeners) {

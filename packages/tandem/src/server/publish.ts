@@ -1,7 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { assertChannel, assertFieldValue, isReservedType, type LiveEvent, TandemError } from '../protocol';
 import type { Broker } from './broker';
-import { rememberJson } from './encode';
 import type { HubMetrics } from './metrics';
 import { brokerError } from './stream';
 
@@ -59,11 +58,11 @@ export async function publishEvent(
     });
   }
   if (json === undefined) throw new TandemError('bad_request', 'event data is not JSON-serialisable');
-  // Serialised once here; the fan-out reuses this text for the frame.
-  rememberJson(data, json);
+  // Serialised once here: the broker stores this text (or a copy made from it), and the fan-out
+  // reuses it for the frame.
   let event: LiveEvent;
   try {
-    event = await broker.append(channel, type, data);
+    event = await broker.append(channel, type, data, json);
   } catch (error) {
     throw brokerError(error);
   }
