@@ -15,6 +15,14 @@ export class Cors {
 
   constructor(options: CorsOptions) {
     const origin = options.origin ?? '*';
+    if (options.credentials && origin === '*') {
+      // Echoing any Origin with Allow-Credentials would let every site read a user's streams
+      // with their cookie.
+      throw new TypeError(
+        "cors: credentials need an explicit origin list or predicate, not '*' (the default): " +
+          'with credentials every origin would be echoed and any site could read your users’ streams',
+      );
+    }
     this.anyOrigin = origin === '*';
     this.allow =
       typeof origin === 'function'

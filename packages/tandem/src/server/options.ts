@@ -14,7 +14,8 @@ export interface CorsOptions {
   origin?: string | readonly string[] | ((origin: string) => boolean);
   /**
    * Whether cookies and `Authorization` may be sent cross-origin
-   * (`Access-Control-Allow-Credentials`). With `origin: '*'`, the request's origin is echoed.
+   * (`Access-Control-Allow-Credentials`). Needs an explicit `origin` (one origin, a list or a
+   * predicate): `createHub` throws with `origin: '*'`, which would echo every origin.
    * @default false
    */
   credentials?: boolean;

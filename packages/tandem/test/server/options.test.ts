@@ -59,6 +59,26 @@ describe('cors', () => {
   });
 });
 
+describe('cors with credentials', () => {
+  it('refuses at createHub a configuration that would reflect every origin with credentials', () => {
+    for (const cors of [{ credentials: true }, { origin: '*', credentials: true }]) {
+      expect(() => createHub({ cors })).toThrow(/credentials.*explicit origin/);
+    }
+  });
+
+  it('takes credentials with a list or a predicate, and grants them to those origins only', async () => {
+    server = await startHubServer(
+      createHub({ cors: { origin: (o) => o.endsWith('.app.example'), credentials: true } }),
+    );
+    const allowed = await getJson(`${server.url}/poll?channels=x`, { origin: 'https://eu.app.example' });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://eu.app.example');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const stranger = await getJson(`${server.url}/poll?channels=x`, { origin: 'https://evil.example' });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+    expect(stranger.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+});
+
 describe("offline: 'undelivered'", () => {
   it('hands a cursorless connection the events nobody received yet, to each connection that comes while they are undelivered', async () => {
     server = await startHubServer(createHub({ offline: 'undelivered' }));
