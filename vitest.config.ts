@@ -1,10 +1,14 @@
 import { fileURLToPath } from 'node:url';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 const react18 = (name: string) => path(`./packages/react18/node_modules/${name}`);
 
 export default defineConfig({
+  // The workspace runs Tandem from its TypeScript sources: the package's `tandem-source` export condition.
+  resolve: { conditions: ['tandem-source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['tandem-source', ...defaultServerConditions] } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -86,7 +86,10 @@ function runHubs(ports: number[]): void {
   const self = fileURLToPath(import.meta.url);
   spawnAll(
     ports,
-    (port) => [process.execPath, ['--import', 'tsx', self, '--node', String(port)]],
+    (port) => [
+      process.execPath,
+      ['--conditions=tandem-source', '--import', 'tsx', self, '--node', String(port)],
+    ],
     process.env,
   );
 }

@@ -3,7 +3,7 @@
  * a second, and a LiveClient printing them as they arrive. Every few seconds the server drops
  * the stream, and the client resumes from its cursor without losing an event.
  *
- *   npx tsx examples/live-terminal.ts
+ *   npm run example   (tsx with the `tandem-source` condition: Tandem from its sources)
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

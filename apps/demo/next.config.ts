@@ -1,9 +1,28 @@
+import { readFileSync } from 'node:fs';
 import type { NextConfig } from 'next';
+
+/**
+ * Tandem is used from its TypeScript sources, without a build step: each subpath is aliased to
+ * the file its `tandem-source` export condition names (Turbopack has no option for custom
+ * conditions; an app installing the package resolves `import` to the built files instead).
+ */
+function tandemSources(): Record<string, string> {
+  const manifest = new URL('../../packages/tandem/package.json', import.meta.url);
+  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    exports: Record<string, string | { 'tandem-source'?: string }>;
+  };
+  const aliases: Record<string, string> = {};
+  for (const [subpath, target] of Object.entries(exports)) {
+    if (typeof target === 'object' && target['tandem-source']) {
+      aliases[`tandem${subpath.slice(1)}`] = `../../packages/tandem/${target['tandem-source'].slice(2)}`;
+    }
+  }
+  return aliases;
+}
 
 const config: NextConfig = {
   reactStrictMode: true,
-  // Tandem is consumed as TypeScript source through its package exports.
-  transpilePackages: ['tandem'],
+  turbopack: { resolveAlias: tandemSources() },
   // The Redis client stays a plain Node dependency instead of being bundled.
   serverExternalPackages: ['redis', '@redis/client'],
   // Compression is on: Next's gzip middleware skips responses marked `Cache-Control:

@@ -56,8 +56,10 @@ export function isValidEpoch(epoch: unknown): epoch is string {
 export function newEpoch(): string {
   const bytes = new Uint8Array(8);
   globalThis.crypto.getRandomValues(bytes);
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  // BigInt(…) calls, not literals: the module compiles for targets below ES2020 as well.
+  const eight = BigInt(8);
+  let n = BigInt(0);
+  for (const b of bytes) n = (n << eight) | BigInt(b);
   return n.toString(36).padStart(10, '0').slice(-10);
 }
 

@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { defineConfig } from 'tsdown';
+
+/** The package's subpaths: `tandem/<name>` is built from `src/<name>/index.ts`. */
+const SUBPATHS = ['protocol', 'server', 'client', 'react', 'redis', 'jwt', 'prometheus'];
+
+const entry: Record<string, string> = {};
+for (const name of SUBPATHS) {
+  const file = `src/${name}/index.ts`;
+  if (existsSync(new URL(file, import.meta.url))) entry[name] = file;
+}
+
+export default defineConfig({
+  entry,
+  // ES modules, and CommonJS for `require` on every Node version the package supports.
+  format: ['esm', 'cjs'],
+  platform: 'neutral',
+  target: 'es2022',
+  // Node's built-in modules stay imports (the Node adapter and the Redis scripts use them).
+  deps: { neverBundle: [/^node:/] },
+  dts: true,
+  clean: true,
+  // `exports` in package.json is written by hand: its `tandem-source` condition comes first.
+  exports: false,
+  inputOptions: { checks: { pluginTimings: false } },
+});
