@@ -8,13 +8,15 @@
  * By default it builds the demo once and starts it on each port (`PORTS=3001,3002`), with one
  * token secret for all of them, so a client can move between ports (`--no-build` reuses the last
  * build). With `--hubs` each node is
- * a bare hub serving `/api/live/stream`, `/api/live/poll`, `/api/live/metrics` and, for trying
- * it out, `POST /publish?channel=…&type=…` with a JSON body. `--node <port>` runs one bare hub.
+ * a bare hub serving `/api/live/stream`, `/api/live/poll`, `/api/live/metrics` (Prometheus, to
+ * `Authorization: Bearer $METRICS_TOKEN` only) and, for trying it out,
+ * `POST /publish?channel=…&type=…` with a JSON body. `--node <port>` runs one bare hub.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { prometheusMetrics } from 'tandem/prometheus';
 import { redisBroker } from 'tandem/redis';
 import { createHub } from 'tandem/server';
 
@@ -23,7 +25,16 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 async function runNode(port: number): Promise<void> {
   const broker = redisBroker({ url: redisUrl });
   await broker.ready();
-  const hub = createHub({ broker });
+  const metricsToken = process.env.METRICS_TOKEN;
+  const hub = createHub({
+    broker,
+    metrics: prometheusMetrics(),
+    // Without METRICS_TOKEN nobody may read the metrics (403).
+    metricsEndpoint: {
+      authorize: (request) =>
+        metricsToken !== undefined && request.headers.get('authorization') === `Bearer ${metricsToken}`,
+    },
+  });
   const live = hub.node;
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url?.startsWith('/publish')) return publish(req, res);

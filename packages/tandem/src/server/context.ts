@@ -4,8 +4,8 @@ import type { Broker } from './broker';
 import type { Connection, ConnectionHost } from './connection';
 import type { Cors } from './cors';
 import type { Fanout } from './fanout';
-import type { HubMetrics } from './metrics';
-import type { MetricsOptions } from './options';
+import type { MetricsReporter, MetricsSink } from './metrics';
+import type { MetricsEndpointOptions } from './options';
 import type { Sink } from './sink';
 import type { Deadlines } from './ticker';
 
@@ -19,7 +19,7 @@ export interface Settings {
   retryAfterSeconds: number;
   offline: 'none' | 'undelivered';
   basePath: string | undefined;
-  metrics: MetricsOptions | null;
+  metricsEndpoint: MetricsEndpointOptions | undefined;
   tokenCookie: string;
   maxPollWaitSeconds: number;
   maxPollEvents: number;
@@ -33,7 +33,9 @@ export interface HubContext {
   readonly settings: Settings;
   readonly broker: Broker;
   readonly fanout: Fanout;
-  readonly metrics: HubMetrics;
+  /** Where the hub reports; every method a no-op without a sink. */
+  readonly metrics: MetricsReporter;
+  readonly metricsSink: MetricsSink | undefined;
   readonly cors: Cors | null;
   readonly connections: Map<string, Connection>;
   readonly host: ConnectionHost;

@@ -35,8 +35,11 @@ export const COMMON_HEADERS: HeaderMap = {
   'X-Accel-Buffering': 'no',
 };
 
-/** The endpoint a path names: exact under `basePath`, else by its last segment. */
-export function route(pathname: string, basePath: string | undefined): Route | null {
+/**
+ * The endpoint a path names: exact under `basePath`, else by its last segment. `/metrics` is
+ * the hub's only when it serves metrics.
+ */
+export function route(pathname: string, basePath: string | undefined, metrics: boolean): Route | null {
   let rest: string;
   if (basePath !== undefined) {
     if (!pathname.startsWith(basePath)) return null;
@@ -46,7 +49,7 @@ export function route(pathname: string, basePath: string | undefined): Route | n
   }
   if (rest === '/stream') return 'stream';
   if (rest === '/poll') return 'poll';
-  if (rest === '/metrics') return 'metrics';
+  if (rest === '/metrics' && metrics) return 'metrics';
   return null;
 }
 
@@ -81,7 +84,7 @@ export function errorOutcome(ctx: HubContext, error: unknown, headers: HeaderMap
     tandem = new TandemError('internal', 'internal server error');
   }
   const status = tandem.status ?? 500;
-  ctx.metrics.errors.inc({ code: tandem.code });
+  ctx.metrics.refused(tandem.code);
   const extra: HeaderMap = { ...headers };
   if (status === 429 || status === 503) extra['Retry-After'] = String(ctx.settings.retryAfterSeconds);
   if (status === 405) extra.Allow = 'GET, OPTIONS';
@@ -103,7 +106,11 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
     'X-Accel-Buffering': COMMON_HEADERS['X-Accel-Buffering']!,
   };
   if (ctx.cors) Object.assign(headers, ctx.cors.headers(origin));
-  const endpoint = route(request.url.pathname, ctx.settings.basePath);
+  const endpoint = route(
+    request.url.pathname,
+    ctx.settings.basePath,
+    ctx.settings.metricsEndpoint !== undefined,
+  );
   try {
     if (request.method === 'OPTIONS' && ctx.cors) {
       return {
@@ -128,16 +135,11 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
   }
 }
 
+/** `GET {base}/metrics`: routed here only with `metricsEndpoint` and a sink that renders. */
 async function metrics(ctx: HubContext, request: HubRequest, headers: HeaderMap): Promise<Outcome> {
-  const options = ctx.settings.metrics;
-  if (!options) throw new TandemError('not_found', 'metrics are disabled');
-  if (options.authorize && !(await options.authorize(request))) {
+  if (!(await ctx.settings.metricsEndpoint!.authorize(request))) {
     throw new TandemError('forbidden', 'not permitted to read metrics');
   }
-  return {
-    kind: 'response',
-    status: 200,
-    headers: { ...headers, 'Content-Type': ctx.metrics.registry.contentType },
-    body: await ctx.metrics.registry.metrics(),
-  };
+  const { contentType, body } = await ctx.metricsSink!.render!();
+  return { kind: 'response', status: 200, headers: { ...headers, 'Content-Type': contentType }, body };
 }

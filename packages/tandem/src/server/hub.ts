@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client';
 import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
 import type { Connection, ConnectionHost } from './connection';
 import type { HubContext, Settings } from './context';
@@ -7,7 +6,7 @@ import { pingFrame } from './encode';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
 import { memoryBroker } from './memory-broker';
-import { HubMetrics } from './metrics';
+import { metricsReporter } from './metrics';
 import { createNodeHandler, type NodeHandler } from './node-adapter';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
 import { publishEvent } from './publish';
@@ -55,8 +54,6 @@ export interface Hub<E extends EventMap = EventMap> {
   /** Open streams. */
   connectionCount(): number;
   stats(): HubStats;
-  /** The hub's own Prometheus registry (what `/metrics` serves). */
-  readonly registry: Registry;
   /** Graceful shutdown: new requests get 503, streams get `tandem:bye`, resolves when drained. */
   close(): Promise<void>;
 }
@@ -65,7 +62,6 @@ export interface Hub<E extends EventMap = EventMap> {
 export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> = {}): Hub<E> {
   const ownBroker = !options.broker;
   const broker = options.broker ?? memoryBroker();
-  const metricsOption = options.metrics ?? true;
   const settings: Settings = {
     authorize: options.authorize,
     heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
@@ -75,7 +71,8 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     retryAfterSeconds: options.retryAfterSeconds ?? DEFAULTS.retryAfterSeconds,
     offline: options.offline ?? DEFAULTS.offline,
     basePath: options.basePath?.replace(/\/+$/, ''),
-    metrics: metricsOption === false ? null : metricsOption === true ? {} : metricsOption,
+    // Served only by a sink that can render it.
+    metricsEndpoint: options.metrics?.render ? options.metricsEndpoint : undefined,
     tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
     maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
     maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
@@ -84,10 +81,14 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
 
   const connections = new Map<string, Connection>();
   const sinks = new Set<Sink>();
-  const metrics = new HubMetrics(settings.metrics?.prefix ?? DEFAULTS.metricsPrefix, () => connections.size);
+  const metrics = metricsReporter(options.metrics);
+  const detachMetrics = options.metrics?.attach?.({ connections: () => connections.size });
   const fanout = new Fanout(broker, {
     delivered(batch, deliveries, now) {
-      metrics.delivered(batch, deliveries, now);
+      if (deliveries > 0 && options.metrics) {
+        metrics.delivered(deliveries);
+        for (const { event } of batch) metrics.deliveryLag(Math.max(0, now - event.ts) / 1000);
+      }
       const last = batch[batch.length - 1];
       if (deliveries > 0 && last) ctx.markDelivered(last.event.channel, last.event.epoch, last.event.offset);
     },
@@ -124,11 +125,10 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     released(connection, reason) {
       connections.delete(connection.id);
       fanout.detach(connection);
-      metrics.connectionsClosed.inc({ reason });
-      if (reason === 'slow_consumer') metrics.slowConsumerDrops.inc();
+      metrics.connectionClosed(reason);
       if (connections.size === 0) ticker.stop();
     },
-    resynced: (reason, count) => metrics.resynced(reason, count),
+    resynced: metrics.resynced,
   };
 
   const ctx: HubContext = {
@@ -136,6 +136,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     broker,
     fanout,
     metrics,
+    metricsSink: options.metrics,
     cors: corsFrom(options.cors),
     connections,
     host,
@@ -147,7 +148,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     newConnectionId: () => `${hubId}-${(++connectionSeq).toString(36)}`,
     addConnection(connection) {
       connections.set(connection.id, connection);
-      metrics.connectionsOpened.inc();
+      metrics.connectionOpened();
       ticker.start();
     },
     deliveredMark: marks ? (channel) => marks.get(channel) ?? null : undefined,
@@ -194,6 +195,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     }
     ticker.stop();
     fanout.close();
+    detachMetrics?.();
     if (ownBroker) await broker.close();
   }
 
@@ -227,7 +229,6 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
         heartbeat: ticker.running,
       };
     },
-    registry: metrics.registry,
     close() {
       closed ??= shutdown();
       return closed;

@@ -10,6 +10,7 @@ export type { JwtAuthorizerOptions } from './jwt';
 export { jwtAuthorizer } from './jwt';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
 export { memoryBroker } from './memory-broker';
+export type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from './metrics';
 export type { NodeHandler } from './node-adapter';
-export type { CorsOptions, EventMap, HubOptions, MetricsOptions } from './options';
+export type { CorsOptions, EventMap, HubOptions, MetricsEndpointOptions } from './options';
 export { DEFAULTS } from './options';

@@ -1,103 +1,81 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ResyncReason } from '../protocol';
-import type { EncodedEvent } from './encode';
+import type { ByeReason, ResyncReason, TandemErrorCode } from '../protocol';
 
+/** How a poll was answered. */
 export type PollResult = 'events' | 'empty' | 'not_modified' | 'resync';
 
+/** Why a stream ended: a `tandem:bye` reason, or `aborted` (the client left, a write failed). */
+export type CloseReason = ByeReason | 'aborted';
+
+/** What a sink may read from the hub it reports for. */
+export interface MetricsSource {
+  /** Open streams now. */
+  connections(): number;
+}
+
+/** A rendering of the metrics, served by `GET {base}/metrics`. */
+export interface RenderedMetrics {
+  contentType: string;
+  body: string;
+}
+
 /**
- * The hub's Prometheus metrics, in a registry of its own: two hubs in one process (tests, a
- * dev reload) never collide in prom-client's global registry. Counters are bumped once per
- * batch, never per connection per event.
+ * Where a hub reports what it does. Every method is optional, and the hub calls each at most
+ * once per event, batch or request (never per connection per event). A hub without a sink
+ * records nothing. `prometheusMetrics()` from `tandem/prometheus` implements it with
+ * prom-client; any other system (StatsD, OpenTelemetry, logs) fits the same shape.
  */
-export class HubMetrics {
-  readonly registry = new Registry();
-  readonly connectionsOpened: Counter;
-  readonly connectionsClosed: Counter<'reason'>;
-  readonly publishes: Counter;
-  readonly deliveries: Counter;
-  readonly deliveryLag: Histogram;
-  readonly replays: Counter;
-  readonly replayedEvents: Counter;
-  readonly resyncs: Counter<'reason'>;
-  readonly slowConsumerDrops: Counter;
-  readonly polls: Counter<'result'>;
-  readonly errors: Counter<'code'>;
+export interface MetricsSink {
+  /**
+   * Called once by `createHub`: `source` reads the hub's gauges. The function returned is
+   * called when the hub closes.
+   */
+  attach?(source: MetricsSource): () => void;
+  /** A stream opened. */
+  connectionOpened?(): void;
+  /** A stream ended. */
+  connectionClosed?(reason: CloseReason): void;
+  /** An event was published through this hub. */
+  published?(): void;
+  /** One fan-out batch of a channel was written: `deliveries` is events × connections. */
+  delivered?(deliveries: number): void;
+  /** Time from publish to the write of a live event to its subscribers, once per event. */
+  deliveryLag?(seconds: number): void;
+  /** A stream's channel or a poll whose cursor was honoured by a replay of missed events. */
+  replayed?(): void;
+  /** Events sent from the log rather than live (replays, polls, offline delivery). */
+  replayedEvents?(count: number): void;
+  /** `channels` channels were told to resync for `reason`. */
+  resynced?(reason: ResyncReason, channels: number): void;
+  /** A poll was answered. */
+  polled?(result: PollResult): void;
+  /** A request was refused with a TandemError code. */
+  refused?(code: TandemErrorCode): void;
+  /**
+   * The metrics as text, for `GET {base}/metrics`. Without it (or without the hub's
+   * `metricsEndpoint` option) that path answers 404.
+   */
+  render?(): Promise<RenderedMetrics> | RenderedMetrics;
+}
 
-  constructor(prefix: string, connections: () => number) {
-    const registers = [this.registry];
-    new Gauge({
-      name: `${prefix}connections`,
-      help: 'Open event streams.',
-      registers,
-      collect() {
-        this.set(connections());
-      },
-    });
-    this.connectionsOpened = new Counter({
-      name: `${prefix}connections_opened_total`,
-      help: 'Event streams opened.',
-      registers,
-    });
-    this.connectionsClosed = new Counter({
-      name: `${prefix}connections_closed_total`,
-      help: 'Event streams closed, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.publishes = new Counter({ name: `${prefix}publishes_total`, help: 'Events published.', registers });
-    this.deliveries = new Counter({
-      name: `${prefix}deliveries_total`,
-      help: 'Live events written to streams (one per event per connection).',
-      registers,
-    });
-    this.deliveryLag = new Histogram({
-      name: `${prefix}delivery_lag_seconds`,
-      help: 'Time from publish to the write of a live event to its subscribers.',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
-    this.replays = new Counter({
-      name: `${prefix}replays_total`,
-      help: 'Streams and polls whose cursor was honoured by a replay of missed events.',
-      registers,
-    });
-    this.replayedEvents = new Counter({
-      name: `${prefix}replayed_events_total`,
-      help: 'Events sent from the log rather than live (replays, polls, offline delivery).',
-      registers,
-    });
-    this.resyncs = new Counter({
-      name: `${prefix}resyncs_total`,
-      help: 'Channels told to resync, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.slowConsumerDrops = new Counter({
-      name: `${prefix}slow_consumer_drops_total`,
-      help: 'Streams closed because their unsent bytes passed maxBufferedBytes.',
-      registers,
-    });
-    this.polls = new Counter({
-      name: `${prefix}polls_total`,
-      help: 'Poll requests answered, by result.',
-      labelNames: ['result'],
-      registers,
-    });
-    this.errors = new Counter({
-      name: `${prefix}errors_total`,
-      help: 'Requests refused, by error code.',
-      labelNames: ['code'],
-      registers,
-    });
-  }
+/** Every reporting method of a sink, present: the hub calls them without checks. */
+export type MetricsReporter = Required<Omit<MetricsSink, 'attach' | 'render'>>;
 
-  resynced(reason: ResyncReason, count: number): void {
-    this.resyncs.inc({ reason }, count);
-  }
+const ignore = () => {};
 
-  delivered(batch: readonly EncodedEvent[], deliveries: number, now: number): void {
-    if (deliveries === 0) return;
-    this.deliveries.inc(deliveries);
-    for (const { event } of batch) this.deliveryLag.observe(Math.max(0, now - event.ts) / 1000);
-  }
+/** The sink's methods bound to it, with a no-op where it has none (every one without a sink). */
+export function metricsReporter(sink: MetricsSink | undefined): MetricsReporter {
+  const bind = <K extends keyof MetricsReporter>(name: K): MetricsReporter[K] =>
+    (sink?.[name]?.bind(sink) as MetricsReporter[K] | undefined) ?? ignore;
+  return {
+    connectionOpened: bind('connectionOpened'),
+    connectionClosed: bind('connectionClosed'),
+    published: bind('published'),
+    delivered: bind('delivered'),
+    deliveryLag: bind('deliveryLag'),
+    replayed: bind('replayed'),
+    replayedEvents: bind('replayedEvents'),
+    resynced: bind('resynced'),
+    polled: bind('polled'),
+    refused: bind('refused'),
+  };
 }

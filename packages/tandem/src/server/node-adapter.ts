@@ -23,7 +23,7 @@ const RESPONSE_CLOSED = new Error('the response closed');
 export function createNodeHandler(ctx: HubContext): NodeHandler {
   return (req, res, next) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (next && !route(url.pathname, ctx.settings.basePath)) {
+    if (next && !route(url.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined)) {
       next();
       return;
     }

@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Authorize, HubRequest } from './auth';
 import type { Broker } from './broker';
+import type { MetricsSink } from './metrics';
 
 /** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
 export type EventMap = Record<string, unknown>;
@@ -26,17 +27,13 @@ export interface CorsOptions {
   maxAgeSeconds?: number;
 }
 
-export interface MetricsOptions {
+/** `GET {base}/metrics`, served only with this option and a sink that can render. */
+export interface MetricsEndpointOptions {
   /**
-   * Guards `GET {base}/metrics`: return true to serve it. Without it the endpoint is public.
-   * Returning false answers `403`.
+   * Who may read the metrics: true serves them, false answers `403`. Throw a `TandemError` to
+   * answer with its code. `() => true` makes the endpoint public.
    */
-  authorize?: (request: HubRequest) => boolean | Promise<boolean>;
-  /**
-   * Prefix of every metric name.
-   * @default 'tandem_'
-   */
-  prefix?: string;
+  authorize: (request: HubRequest) => boolean | Promise<boolean>;
 }
 
 export interface HubOptions<E extends EventMap = EventMap> {
@@ -98,11 +95,19 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   basePath?: string;
   /**
-   * Prometheus metrics at `GET {base}/metrics`, each hub with its own registry. `false` turns
-   * the endpoint off (the counters still run).
-   * @default true
+   * Where the hub reports connections, publishes, deliveries, polls and errors:
+   * `prometheusMetrics()` from `tandem/prometheus`, or any `MetricsSink`. Without it nothing
+   * is recorded and nothing is loaded.
+   * @default undefined
    */
-  metrics?: boolean | MetricsOptions;
+  metrics?: MetricsSink;
+  /**
+   * Serves the sink's rendering at `GET {base}/metrics` to requests `authorize` accepts. Without
+   * it, or with a sink that cannot render, that path is not the hub's (`404`, or `next()` as
+   * middleware).
+   * @default undefined
+   */
+  metricsEndpoint?: MetricsEndpointOptions;
   /**
    * Name of the cookie that may carry the token.
    * @default 'tandem_token'
@@ -145,7 +150,6 @@ export const DEFAULTS = {
   maxPollWaitSeconds: 25,
   maxPollEvents: 1000,
   closeTimeoutMs: 5000,
-  metricsPrefix: 'tandem_',
   corsMaxAgeSeconds: 600,
   /** Memory broker: how long events are kept, and a per-channel cap. */
   retentionMs: 300_000,

@@ -129,9 +129,9 @@ function respond(
   else if (resync) result = 'resync';
   else if (matches(request.headers.get('if-none-match'), etag)) result = 'not_modified';
   else result = 'empty';
-  ctx.metrics.polls.inc({ result });
-  if (recovered) ctx.metrics.replays.inc();
-  ctx.metrics.replayedEvents.inc(events.length);
+  ctx.metrics.polled(result);
+  if (recovered) ctx.metrics.replayed();
+  ctx.metrics.replayedEvents(events.length);
   if (result === 'not_modified') return { kind: 'response', status: 304, headers: tagged, body: null };
   const body: PollResponse = { events, cursor, resync, channels, more };
   return json(200, body, tagged);

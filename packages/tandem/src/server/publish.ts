@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { assertChannel, assertFieldValue, isReservedType, type LiveEvent, TandemError } from '../protocol';
 import type { Broker } from './broker';
-import type { HubMetrics } from './metrics';
+import type { MetricsReporter } from './metrics';
 import { brokerError } from './stream';
 
 /** Longest event type accepted. */
@@ -15,7 +15,7 @@ const MAX_TYPE_LENGTH = 200;
 export async function publishEvent(
   broker: Broker,
   schemas: Record<string, StandardSchemaV1 | undefined>,
-  metrics: HubMetrics,
+  metrics: MetricsReporter,
   channel: string,
   type: string,
   data: unknown,
@@ -66,6 +66,6 @@ export async function publishEvent(
   } catch (error) {
     throw brokerError(error);
   }
-  metrics.publishes.inc();
+  metrics.published();
   return event;
 }

@@ -85,9 +85,9 @@ export async function openStream(
     for (const event of plan.events) replay.push({ slot, encoded: encodeEvent(event) });
     // A cursor proves its client received everything up to it (offline: 'undelivered').
     if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
-    if (plan.recovered && plan.events.length > 0) ctx.metrics.replays.inc();
+    if (plan.recovered && plan.events.length > 0) ctx.metrics.replayed();
   }
-  ctx.metrics.replayedEvents.inc(replay.length);
+  ctx.metrics.replayedEvents(replay.length);
 
   // The hello carries the starting cursor, so an EventSource that drops before any event
   // still resumes from here rather than from a later head.

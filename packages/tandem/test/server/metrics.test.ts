@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { prometheusMetrics } from '../../src/prometheus';
 import { encodeCursor, type PollResponse } from '../../src/protocol';
-import { createHub } from '../../src/server';
+import { createHub, type HubOptions, type MetricsSink } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { getJson, openRaw } from './sse-reader';
 
@@ -50,7 +53,9 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 
 describe('/metrics', () => {
   it('parses as Prometheus text and counts exactly what happened', async () => {
-    server = await startHubServer(createHub());
+    server = await startHubServer(
+      createHub({ metrics: prometheusMetrics(), metricsEndpoint: { authorize: () => true } }),
+    );
     const { hub, url } = server;
     const streams = await Promise.all([1, 2, 3].map(() => openRaw(`${url}/stream?channels=m`)));
     await Promise.all(streams.map((s) => s.next((e) => e.type === 'tandem:hello')));
@@ -102,12 +107,17 @@ describe('/metrics', () => {
     for (const s of streams) s.close();
   });
 
-  it('can sit behind its own authorizer, and two hubs in one process keep separate registries', async () => {
+  it('sits behind its own authorizer, and two hubs in one process keep separate registries', async () => {
+    const metrics = prometheusMetrics();
     const hub = createHub({
-      metrics: { authorize: (request) => request.headers.get('authorization') === 'Bearer metrics-key' },
+      metrics,
+      metricsEndpoint: {
+        authorize: (request) => request.headers.get('authorization') === 'Bearer metrics-key',
+      },
     });
     server = await startHubServer(hub);
-    const other = createHub();
+    const otherMetrics = prometheusMetrics();
+    const other = createHub({ metrics: otherMetrics });
     await other.publish('z', 'x', 1);
     const denied = await getJson(`${server.url}/metrics`);
     expect(denied.status).toBe(403);
@@ -117,6 +127,88 @@ describe('/metrics', () => {
     });
     expect(allowed.status).toBe(200);
     expect(value(parsePrometheus(await allowed.text()).samples, 'tandem_publishes_total')).toBe(0);
+    // The refusal was counted, in this hub's registry only.
+    const own = parsePrometheus((await metrics.render()).body).samples;
+    expect(value(own, 'tandem_errors_total', { code: 'forbidden' })).toBe(1);
+    const others = parsePrometheus((await otherMetrics.render()).body).samples;
+    expect(value(others, 'tandem_publishes_total')).toBe(1);
+    expect(value(others, 'tandem_errors_total')).toBe(0);
     await other.close();
+  });
+
+  it('keeps its names under a prefix, in the registry it is given', async () => {
+    const { Registry } = await import('prom-client');
+    const registry = new Registry();
+    const hub = createHub({ metrics: prometheusMetrics({ prefix: 'live_', registry }) });
+    await hub.publish('p', 'x', 1);
+    expect(await registry.getSingleMetricAsString('live_publishes_total')).toMatch(
+      /^live_publishes_total 1$/m,
+    );
+    await hub.close();
+  });
+
+  const unserved: [string, HubOptions][] = [
+    ['a sink but no metricsEndpoint', { metrics: prometheusMetrics() }],
+    ['metricsEndpoint but no sink', { metricsEndpoint: { authorize: () => true } }],
+    [
+      'a sink that cannot render',
+      { metrics: { published() {} }, metricsEndpoint: { authorize: () => true } },
+    ],
+  ];
+  it.each(unserved)('is not served with %s: 404, and middleware passes the path on', async (_, options) => {
+    const hub = createHub(options);
+    server = await startHubServer(hub);
+    const missing = await getJson(`${server.url}/metrics`);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: 'not_found' } });
+    // As middleware the hub leaves /metrics to the app.
+    const app = createServer((req, res) =>
+      hub.node(req, res, () => {
+        res.writeHead(418);
+        res.end();
+      }),
+    );
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const { port } = app.address() as AddressInfo;
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(418);
+      expect((await fetch(`http://127.0.0.1:${port}/poll?channels=x`)).status).toBe(200);
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
+  });
+
+  it('reports to any MetricsSink: a plain object of counters', async () => {
+    const seen: Record<string, number> = {};
+    const count = (name: string, by = 1) => {
+      seen[name] = (seen[name] ?? 0) + by;
+    };
+    const sink: MetricsSink = {
+      connectionOpened: () => count('opened'),
+      connectionClosed: (reason) => count(`closed:${reason}`),
+      published: () => count('published'),
+      delivered: (n) => count('delivered', n),
+      polled: (result) => count(`poll:${result}`),
+      refused: (code) => count(`refused:${code}`),
+    };
+    server = await startHubServer(createHub({ metrics: sink }));
+    const { hub, url } = server;
+    const stream = await openRaw(`${url}/stream?channels=s`);
+    await stream.next((e) => e.type === 'tandem:hello');
+    await hub.publish('s', 'x', 1);
+    await stream.next((e) => e.type === 'x');
+    await getJson(`${url}/poll?channels=s`); // no cursor: from the head, empty
+    await getJson(`${url}/poll?channels=bad%20name`);
+    expect(hub.disconnect({})).toBe(1);
+    await stream.ended;
+    expect(seen).toEqual({
+      opened: 1,
+      published: 1,
+      delivered: 1,
+      'poll:empty': 1,
+      'refused:invalid_channel': 1,
+      'closed:server_closed': 1,
+    });
   });
 });

@@ -142,8 +142,9 @@ describe('mounting', () => {
     // Detached from the hub, the Fetch handler still answers.
     const response = await handleFetch(new Request('http://localhost/poll?channels=x'));
     expect(response.status).toBe(200);
-    // The broker is not part of the hub's surface.
+    // The broker and the metrics registry are not part of the hub's surface.
     expect(Object.keys(hub)).not.toContain('broker');
+    expect(Object.keys(hub)).not.toContain('registry');
     // @ts-expect-error `broker` is not a property of Hub
     expect(hub.broker).toBeUndefined();
     await hub.close();

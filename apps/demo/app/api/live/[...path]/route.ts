@@ -4,7 +4,7 @@ import { getDemo } from '@/lib/hub';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-/** `/api/live/stream`, `/api/live/poll`, `/api/live/metrics`: all served by the hub. */
+/** `/api/live/stream` and `/api/live/poll`: both served by the hub. */
 export async function GET(request: Request): Promise<Response> {
   const demo = await getDemo();
   // The "cut connection" button also refuses the tenant's new streams for a few seconds.

@@ -1,0 +1,2 @@
+export type { PrometheusMetrics, PrometheusMetricsOptions } from './metrics';
+export { prometheusMetrics } from './metrics';
