@@ -24,6 +24,7 @@ const url = `http://127.0.0.1:${port}/live`;
 console.log(`Tandem hub listening on ${url}/stream`);
 
 const live = createLiveClient<{ 'order:created': Order }>({ url, channels: ['tenant:acme/orders'] });
+live.start();
 let received = 0;
 live.on('order:created', (order, meta) => {
   received++;

@@ -10,7 +10,7 @@ export function pillState(state: LiveState): PillState {
   if (state.status === 'open') return 'live';
   if (state.status === 'closed') return 'offline';
   if (state.polling) return 'polling';
-  if (state.status === 'connecting' && state.attempt === 0) return 'connecting';
+  if ((state.status === 'connecting' || state.status === 'idle') && state.attempt === 0) return 'connecting';
   return 'reconnecting';
 }
 

@@ -2,14 +2,16 @@
 
 import { type CSSProperties, type FormEvent, useEffect, useState, useSyncExternalStore } from 'react';
 import { createLiveClient, type LiveClient } from 'tandem/client';
-import { LiveProvider, useLiveClient, useLiveEvent, useLiveQuery } from 'tandem/react';
+import { createLiveHooks, LiveProvider } from 'tandem/react';
 import { cutConnection, fetchStats, publishOrder, setGenerator } from '@/lib/api';
 import { FeedStore, latencySummary } from '@/lib/feed-store';
-import { type DemoEvents, formatMoneyCompact, ORDER_CREATED, type Order } from '@/lib/orders';
+import { type DemoEvents, formatMoneyCompact, ORDER_CREATED } from '@/lib/orders';
 import { ordersChannel, type Tenant } from '@/lib/tenants';
 import { TokenSource } from '@/lib/token-source';
 import { OrderFeed } from './order-feed';
 import { ConnectionDetails, StatusPill } from './status-pill';
+
+const { useLiveClient, useLiveEvent, useLiveQuery } = createLiveHooks<DemoEvents>();
 
 interface Session {
   client: LiveClient<DemoEvents>;
@@ -37,15 +39,13 @@ export function TenantPanel({ tenant }: { tenant: Tenant }) {
         cursor = stats.cursor;
       }
       if (controller.signal.aborted) return;
-      let tokenCalls = 0;
+      // Nothing opens until the providers below mount the client.
       client = createLiveClient<DemoEvents>({
         url: '/api/live',
         channels: [ordersChannel(tenant.id)],
-        // Called on connect and after a 401: every call after the first wants a new token.
-        token: () => tokens.get(tokenCalls++ > 0),
+        // Called on connect, before expiry and after a 401: only the first may reuse a token.
+        token: ({ reason }) => tokens.get(reason !== 'connect'),
         ...(cursor ? { cursor } : {}),
-        // Started below, once the hooks of the panel have subscribed.
-        autoStart: false,
       });
       setSession({ client, store, tokens });
     })().catch((error: unknown) => {
@@ -57,11 +57,6 @@ export function TenantPanel({ tenant }: { tenant: Tenant }) {
       setSession(null);
     };
   }, [tenant.id]);
-
-  // Effects run children first: by now every hook under the provider listens.
-  useEffect(() => {
-    session?.client.start();
-  }, [session]);
 
   const style = { '--accent': tenant.accent } as CSSProperties;
   return (
@@ -100,11 +95,11 @@ export function TenantPanel({ tenant }: { tenant: Tenant }) {
 }
 
 function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSource }) {
-  const client = useLiveClient<DemoEvents>();
+  const client = useLiveClient();
   const feed = useSyncExternalStore(store.subscribe, store.getState, store.getState);
   const [notice, setNotice] = useState<{ text: string; tone: 'info' | 'warn' } | null>(null);
 
-  useLiveEvent<Order>(ORDER_CREATED, (order, meta) => store.add(order, meta));
+  useLiveEvent(ORDER_CREATED, (order, meta) => store.add(order, meta));
   useEffect(() => client.onResync(() => store.resync()), [client, store]);
 
   // "Published" comes from the server, refreshed by the very events it counts: one refetch

@@ -4,12 +4,9 @@
  * the defaults read the platform when it has the signal and assume "visible, online" when not.
  */
 
-export type TimerHandle = unknown;
+import { defaultTimers, type Timers } from '../protocol';
 
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
+export type { Timers };
 
 /** A boolean signal that can change: page visibility, network status. */
 export interface Signal {
@@ -34,11 +31,6 @@ export interface Environment {
   /** True while the platform believes it is online. */
   online: Signal;
 }
-
-export const defaultTimers: Timers = {
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 interface DocumentLike {
   visibilityState?: string;

@@ -1,10 +1,20 @@
+export type { ByeReason, EventsOf, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
+export { isTandemError, TandemError } from '../protocol';
 export type { BackoffOptions } from './backoff';
 export { BACKOFF_DEFAULTS, backoffDelay, backoffWindow } from './backoff';
 export { createLiveClient } from './client';
 export type { PositionStorage, Signal, Timers } from './environment';
-export type { LiveClientOptions, TokenSource } from './options';
+export type {
+  LiveQuerySchedulerOptions,
+  LiveQueryState,
+  LiveQueryStatus,
+  LiveQueryTiming,
+} from './live-query';
+export { LIVE_QUERY_DEFAULTS, LiveQueryScheduler } from './live-query';
+export type { LiveClientOptions } from './options';
 export type { PollOptions } from './poll-schedule';
 export { POLL_DEFAULTS } from './poll-schedule';
+export type { TokenContext, TokenReason, TokenSource } from './token';
 export type {
   EventSourceConstructor,
   EventSourceLike,

@@ -1,13 +1,11 @@
 import type { BackoffOptions } from './backoff';
 import type { Environment, PositionStorage, Signal, Timers } from './environment';
 import type { PollOptions } from './poll-schedule';
+import type { TokenSource } from './token';
 import type { EventSourceConstructor } from './transports/eventsource';
 import type { FetchLike } from './transports/fetch';
 import type { Transport } from './transports/transport';
 import type { WatchdogOptions } from './watchdog';
-
-/** A bearer token, or a function that returns a fresh one (called again after a `401`). */
-export type TokenSource = string | (() => string | null | undefined | Promise<string | null | undefined>);
 
 export interface LiveClientOptions {
   /** Base URL of the hub: the client uses `{url}/stream` and `{url}/poll`. Absolute in Node. */
@@ -15,8 +13,9 @@ export interface LiveClientOptions {
   /** Channels to follow (1–64 valid names). */
   channels: readonly string[];
   /**
-   * Bearer token, or a function returning one. Called on first connect and again after a `401`
-   * or a `token_expired` bye. Omit it to rely on cookies.
+   * Bearer token, or a function returning one. The function is called on the first connect, shortly
+   * before a JWT's `exp`, and after a `401` or a `token_expired` bye, and is told which
+   * (`{ reason: 'connect' | 'expiry' | 'unauthorized', previous }`). Omit it to rely on cookies.
    */
   token?: TokenSource;
   /** `'fetch'` (streamed fetch, the default), `'eventsource'` (native EventSource) or your own. @default 'fetch' */
@@ -43,8 +42,6 @@ export interface LiveClientOptions {
   tokenIn?: 'query' | 'cookie';
   /** Event types the `eventsource` transport listens for besides those given to `on`. @default [] */
   eventTypes?: readonly string[];
-  /** Connect immediately. @default true */
-  autoStart?: boolean;
   /** Called with errors thrown by the app's handlers. @default console.error */
   onHandlerError?: (error: unknown) => void;
 

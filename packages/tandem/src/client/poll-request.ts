@@ -1,6 +1,7 @@
 import type { PollResponse, TandemError } from '../protocol';
 import type { Timers } from './environment';
 import { type FetchLike, responseError } from './transports/fetch';
+import { withParam } from './urls';
 
 export interface PollRequest {
   fetch: FetchLike;
@@ -26,7 +27,7 @@ export async function requestPoll(request: PollRequest): Promise<PollOutcome> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (request.token) headers.Authorization = `Bearer ${request.token}`;
   if (request.ifNoneMatch) headers['If-None-Match'] = request.ifNoneMatch;
-  const url = request.cursor ? `${request.url}&cursor=${encodeURIComponent(request.cursor)}` : request.url;
+  const url = request.cursor ? withParam(request.url, 'cursor', request.cursor) : request.url;
 
   const controller = new AbortController();
   // A poll over a socket that went silent would otherwise wait forever and block the next.

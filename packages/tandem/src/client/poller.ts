@@ -1,3 +1,4 @@
+import { TimerSlot } from '../protocol';
 import type { Environment } from './environment';
 import { nextPollDelay, type ResolvedPollOptions } from './poll-schedule';
 
@@ -24,20 +25,15 @@ export function createPoller(
   onBusyChange: () => void,
 ): Poller {
   let running = false;
-  let timer: unknown = null;
+  const timer = new TimerSlot(env.timers);
   let lastPollAt = 0;
   let notBefore = 0;
   let inFlight: Promise<void> | null = null;
   let queued: Promise<void> | null = null;
   const unsubscribe: Array<() => void> = [];
 
-  function clear(): void {
-    if (timer !== null) env.timers.clearTimeout(timer);
-    timer = null;
-  }
-
   function schedule(): void {
-    clear();
+    timer.clear();
     if (!running || inFlight) return;
     const delay = nextPollDelay(
       {
@@ -51,14 +47,11 @@ export function createPoller(
       options,
     );
     if (delay === null) return;
-    timer = env.timers.setTimeout(() => {
-      timer = null;
-      void run();
-    }, delay);
+    timer.set(delay, () => void run());
   }
 
   function run(): Promise<void> {
-    clear();
+    timer.clear();
     if (!running) return Promise.resolve();
     lastPollAt = env.now();
     const current = poll()
@@ -96,7 +89,7 @@ export function createPoller(
     },
     stop() {
       running = false;
-      clear();
+      timer.clear();
       for (const off of unsubscribe.splice(0)) off();
     },
     reschedule: schedule,

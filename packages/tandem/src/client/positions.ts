@@ -60,3 +60,25 @@ export function cursorOf(
   }
   return pairs.length === 0 ? null : encodeCursor(pairs);
 }
+
+/** Writes positions to storage at most once per burst of changes (one microtask later). */
+export class PositionSaver {
+  private queued = false;
+
+  constructor(
+    private readonly storage: PositionStorage | null,
+    private readonly key: string,
+    private readonly read: () => Record<string, Position>,
+  ) {}
+
+  queue(): void {
+    if (this.queued || !this.storage) return;
+    this.queued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  flush(): void {
+    this.queued = false;
+    savePositions(this.storage, this.key, this.read());
+  }
+}

@@ -1,7 +1,25 @@
-import type { TokenSource } from './options';
-
 /** A token that is a JWT with `exp` is asked for anew this long before it expires. */
 export const REFRESH_BEFORE_EXPIRY_MS = 10_000;
+
+/** Why the token function is called. */
+export type TokenReason =
+  /** The first connect, or a connect after `stop()`: no token yet. */
+  | 'connect'
+  /** The token (a JWT) expires within `REFRESH_BEFORE_EXPIRY_MS`. */
+  | 'expiry'
+  /** The server refused the token (`401`, or a `token_expired` bye). */
+  | 'unauthorized';
+
+export interface TokenContext {
+  reason: TokenReason;
+  /** The token given last time, or null. */
+  previous: string | null;
+}
+
+/** A bearer token, or a function that returns a fresh one, told why it is called. */
+export type TokenSource =
+  | string
+  | ((context: TokenContext) => string | null | undefined | Promise<string | null | undefined>);
 
 /** The `exp` of a JWT, in ms, or null for anything else (opaque tokens are never judged). */
 export function jwtExpiry(token: string): number | null {
@@ -26,7 +44,7 @@ export function jwtExpiry(token: string): number | null {
 export class TokenProvider {
   private token: string | null = null;
   private expiresAt: number | null = null;
-  private stale = true;
+  private refused = false;
   private pending: Promise<string | null> | null = null;
 
   constructor(
@@ -34,18 +52,26 @@ export class TokenProvider {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Why the next `get` would call the source, or null when the current token serves. */
+  private reason(): TokenReason | null {
+    if (this.refused) return 'unauthorized';
+    if (this.token === null) return 'connect';
+    if (this.expiresAt !== null && this.now() >= this.expiresAt - REFRESH_BEFORE_EXPIRY_MS) return 'expiry';
+    return null;
+  }
+
   get(): Promise<string | null> {
     const source = this.source;
     if (source === undefined) return Promise.resolve(null);
     if (typeof source === 'string') return Promise.resolve(source);
-    const fresh = this.expiresAt === null || this.now() < this.expiresAt - REFRESH_BEFORE_EXPIRY_MS;
-    if (!this.stale && this.token !== null && fresh) return Promise.resolve(this.token);
+    const reason = this.reason();
+    if (reason === null) return Promise.resolve(this.token);
     this.pending ??= (async () => {
       try {
-        const value = await source();
+        const value = await source({ reason, previous: this.token });
         this.token = value ?? null;
         this.expiresAt = this.token ? jwtExpiry(this.token) : null;
-        this.stale = false;
+        this.refused = false;
         return this.token;
       } finally {
         this.pending = null;
@@ -56,6 +82,6 @@ export class TokenProvider {
 
   /** The server refused the token: the next `get` asks the source again. */
   invalidate(): void {
-    this.stale = true;
+    this.refused = true;
   }
 }

@@ -1,9 +1,15 @@
-import type { Position, ResyncReason, TandemError } from '../protocol';
+import type { EventMap, Position, ResyncReason, TandemError } from '../protocol';
 
-/** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
-export type EventMap = Record<string, unknown>;
+export type { EventMap };
 
-export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/**
+ * - `idle`: not started (or stopped): nothing open, nothing polled;
+ * - `connecting`: the first stream is being opened;
+ * - `open`: the stream is up;
+ * - `reconnecting`: the stream dropped, a new one is on its way (the poller runs meanwhile);
+ * - `closed`: `close()` was called, or the server refused the request for good (see `lastError`).
+ */
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** What `subscribeState` reports. A new object on every change (safe for useSyncExternalStore). */
 export interface LiveState {
@@ -47,12 +53,19 @@ export interface LiveClient<E extends EventMap = EventMap> {
   getPositions(): Record<string, Position>;
   /** The cursor to resume from (what the stream's `id:` and `/poll?cursor=` carry). */
   getCursor(): string | null;
-  /** Starts connecting (done by `createLiveClient` unless `autoStart: false`). */
+  /** Starts connecting. A new client does nothing until started or mounted. */
   start(): void;
+  /** Stops stream, poller and timers, keeping the positions; `start()` resumes from them. */
+  stop(): void;
+  /**
+   * Reference-counted start: the first mount starts the client, the last unmount stops it.
+   * Returns the unmount function (calling it twice counts once). `LiveProvider` does this.
+   */
+  mount(): () => void;
   /** Polls now, whatever the schedule; resolves when the poll is done. */
   pollNow(): Promise<void>;
   /** Drops the current stream and reconnects at once. */
   reconnect(): void;
-  /** Stops everything: stream, poller, timers. The client cannot be restarted. */
+  /** Stops everything for good: stream, poller, timers. The client cannot be restarted. */
   close(): void;
 }

@@ -1,3 +1,4 @@
+import { TimerSlot } from '../protocol';
 import type { Environment } from './environment';
 
 export interface WatchdogOptions {
@@ -57,7 +58,7 @@ export function createWatchdog(
   const limit = () => options.timeoutMs ?? heartbeatMs * multiplier;
 
   let running = false;
-  let timer: unknown = null;
+  const timer = new TimerSlot(env.timers);
   let lastActivity = 0;
   let expectedAt = 0;
   let hiddenDuringWait = false;
@@ -65,14 +66,12 @@ export function createWatchdog(
   let unsubscribeHidden: (() => void) | null = null;
 
   function arm(ms: number): void {
-    if (timer !== null) env.timers.clearTimeout(timer);
     expectedAt = env.now() + ms;
     hiddenDuringWait = env.hidden.get();
-    timer = env.timers.setTimeout(check, ms);
+    timer.set(ms, check);
   }
 
   function check(): void {
-    timer = null;
     if (!running) return;
     const now = env.now();
     const deadline = lastActivity + limit();
@@ -93,8 +92,7 @@ export function createWatchdog(
 
   function stop(): void {
     running = false;
-    if (timer !== null) env.timers.clearTimeout(timer);
-    timer = null;
+    timer.clear();
     unsubscribeHidden?.();
     unsubscribeHidden = null;
   }

@@ -28,6 +28,8 @@ export type {
   ByeReason,
   ControlEventName,
   EventEnvelope,
+  EventMap,
+  EventsOf,
   HelloChannel,
   HelloPayload,
   LiveEvent,
@@ -39,3 +41,5 @@ export type {
 export { CONTROL_EVENTS, isReservedType, RESERVED_TYPE_PREFIX } from './messages';
 export type { ParsedEvent, Parser, ParserOptions } from './parser';
 export { createParser } from './parser';
+export type { TimerHandle, Timers } from './timers';
+export { defaultTimers, TimerSlot } from './timers';

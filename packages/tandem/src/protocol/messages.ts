@@ -94,3 +94,16 @@ export interface PollResponse<T = unknown> {
   /** More events are retained after this answer's cursor (the server caps one answer): poll again now. */
   more: boolean;
 }
+
+/** An app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
+export type EventMap = Record<string, unknown>;
+
+/**
+ * The event map a hub was created with, read off its type, so that the browser code need not
+ * repeat it: `createLiveClient<EventsOf<typeof hub>>(…)` (with `import type` of the hub).
+ */
+export type EventsOf<T> = T extends { readonly '~events'?: infer E }
+  ? NonNullable<E> extends EventMap
+    ? NonNullable<E>
+    : never
+  : never;

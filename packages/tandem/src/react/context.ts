@@ -1,18 +1,23 @@
 'use client';
 
-import { createContext, createElement, type ReactNode, useContext } from 'react';
-import type { EventMap, LiveClient } from '../client/types';
+import { createContext, createElement, type ReactNode, useContext, useEffect } from 'react';
+import type { EventMap, LiveClient } from '../client';
 
 const LiveContext = createContext<LiveClient | null>(null);
 
 export interface LiveProviderProps<E extends EventMap = EventMap> {
-  /** The client the hooks below use; create it once (e.g. in a `useState` initialiser or effect). */
+  /** The client the hooks below use. Create it once (module scope, or a `useState` initialiser). */
   client: LiveClient<E>;
   children?: ReactNode;
 }
 
-/** Makes a `LiveClient` available to the hooks of its subtree. It does not start or close it. */
+/**
+ * Makes a `LiveClient` available to the hooks of its subtree and runs it while mounted: the
+ * client starts when the first provider of it mounts and stops when the last one unmounts
+ * (`client.mount()`, reference-counted, so StrictMode's double effects keep one stream).
+ */
 export function LiveProvider<E extends EventMap = EventMap>({ client, children }: LiveProviderProps<E>) {
+  useEffect(() => client.mount(), [client]);
   return createElement(LiveContext.Provider, { value: client as unknown as LiveClient }, children);
 }
 

@@ -2,13 +2,8 @@
 
 export type { LiveProviderProps } from './context';
 export { LiveProvider, useLiveClient } from './context';
-export type {
-  LiveQueryState,
-  LiveQueryStatus,
-  LiveQueryTiming,
-  SchedulerTimers,
-} from './live-query-scheduler';
-export { LIVE_QUERY_DEFAULTS, LiveQueryScheduler } from './live-query-scheduler';
+export type { LiveHooks } from './hooks';
+export { createLiveHooks } from './hooks';
 export { useLiveEvent } from './use-live-event';
 export type {
   InvalidationMap,

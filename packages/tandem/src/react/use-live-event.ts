@@ -1,16 +1,19 @@
 'use client';
 
 import { useEffect } from 'react';
-import type { EventMeta } from '../client/types';
+import type { EventMap, EventMeta } from '../client';
 import { useLiveClient } from './context';
 import { useLatest } from './use-latest';
 
 /**
  * Calls `handler` for each event of `type`. The handler may change on every render without
- * resubscribing: the latest one is called.
+ * resubscribing: the latest one is called. Typed by the event map `E` (see `createLiveHooks`).
  */
-export function useLiveEvent<T = unknown>(type: string, handler: (data: T, meta: EventMeta) => void): void {
-  const client = useLiveClient();
+export function useLiveEvent<E extends EventMap = EventMap, K extends keyof E & string = keyof E & string>(
+  type: K,
+  handler: (data: E[K], meta: EventMeta) => void,
+): void {
+  const client = useLiveClient<E>();
   const latest = useLatest(handler);
-  useEffect(() => client.on(type, (data, meta) => latest.current(data as T, meta)), [client, type, latest]);
+  useEffect(() => client.on(type, (data, meta) => latest.current(data, meta)), [client, type, latest]);
 }

@@ -1,7 +1,7 @@
 'use client';
 
 import { useEffect } from 'react';
-import type { EventMeta } from '../client/types';
+import type { EventMap, EventMeta } from '../client';
 import { useLiveClient } from './context';
 import { useLatest } from './use-latest';
 
@@ -12,15 +12,16 @@ export interface QueryInvalidator {
   invalidateQueries(filters: { queryKey: QueryKey }): unknown;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: untyped maps let the app name each event's data type itself.
+type UntypedEvents = Record<string, any>;
+
 /**
  * Event type → the query key to invalidate, or a function of the event computing it
- * (return null to skip).
+ * (return null to skip). Typed by the app's event map `E` (see `createLiveHooks`).
  */
-export type InvalidationMap = Record<
-  string,
-  // biome-ignore lint/suspicious/noExplicitAny: the app knows each event's data type; any keeps the map easy to write.
-  QueryKey | ((data: any, meta: EventMeta) => QueryKey | null | undefined)
->;
+export type InvalidationMap<E extends EventMap = UntypedEvents> = {
+  [K in keyof E & string]?: QueryKey | ((data: E[K], meta: EventMeta) => QueryKey | null | undefined);
+};
 
 export interface UseLiveInvalidationOptions {
   /**
@@ -34,9 +35,9 @@ export interface UseLiveInvalidationOptions {
  * Invalidates TanStack Query keys when events arrive. Invalidations of one tick are merged
  * and deduplicated, so a burst of events refetches each key once.
  */
-export function useLiveInvalidation(
+export function useLiveInvalidation<E extends EventMap = UntypedEvents>(
   queryClient: QueryInvalidator,
-  map: InvalidationMap,
+  map: InvalidationMap<E>,
   options: UseLiveInvalidationOptions = {},
 ): void {
   const client = useLiveClient();
@@ -64,14 +65,14 @@ export function useLiveInvalidation(
     const types = typesKey === '' ? [] : typesKey.split('\n');
     const offs = types.map((type) =>
       client.on(type, (data, meta) => {
-        const entry = latestMap.current[type];
+        const entry = (latestMap.current as InvalidationMap)[type];
         const key = typeof entry === 'function' ? entry(data, meta) : entry;
         if (key) enqueue(key);
       }),
     );
     offs.push(
       client.onResync(() => {
-        const fixed = Object.values(latestMap.current).filter((entry): entry is QueryKey =>
+        const fixed = Object.values(latestMap.current as InvalidationMap).filter((entry): entry is QueryKey =>
           Array.isArray(entry),
         );
         for (const key of latestOptions.current.resyncKeys ?? fixed) enqueue(key);

@@ -1,13 +1,13 @@
 'use client';
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { type EventMap, LiveQueryScheduler, type LiveQueryState, type LiveQueryTiming } from '../client';
 import { useLiveClient } from './context';
-import { LiveQueryScheduler, type LiveQueryState, type LiveQueryTiming } from './live-query-scheduler';
 import { useLatest } from './use-latest';
 
-export interface UseLiveQueryOptions extends LiveQueryTiming {
+export interface UseLiveQueryOptions<E extends EventMap = EventMap> extends LiveQueryTiming {
   /** Event types that mean "the data changed": each burst of them causes one refetch. */
-  refetchOn?: readonly string[];
+  refetchOn?: readonly (keyof E & string)[];
   /** When false, nothing is fetched and no timer runs. Default true. */
   enabled?: boolean;
 }
@@ -23,9 +23,9 @@ export interface LiveQueryResult<T> extends LiveQueryState<T> {
  * `disconnectedIntervalMs` (3 s) while it is not. Fetches never overlap, and the `signal`
  * given to `fetcher` aborts on unmount, after which no state changes.
  */
-export function useLiveQuery<T>(
+export function useLiveQuery<T, E extends EventMap = EventMap>(
   fetcher: (signal: AbortSignal) => Promise<T>,
-  options: UseLiveQueryOptions = {},
+  options: UseLiveQueryOptions<E> = {},
 ): LiveQueryResult<T> {
   const { refetchOn = [], enabled = true, connectedIntervalMs, disconnectedIntervalMs, coalesceMs } = options;
   const client = useLiveClient();

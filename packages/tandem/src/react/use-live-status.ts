@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useSyncExternalStore } from 'react';
-import type { LiveState } from '../client/types';
+import type { LiveState } from '../client';
 import { useLiveClient } from './context';
 
 /** The connection state (status, polling, attempt, lastError, lastEventAt); re-renders on change. */

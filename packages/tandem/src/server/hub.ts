@@ -35,6 +35,8 @@ export interface HubStats {
 }
 
 export interface Hub<E extends EventMap = EventMap> {
+  /** Never set: carries the event map for `EventsOf<typeof hub>` in client code. */
+  readonly '~events'?: E;
   /**
    * Appends an event to a channel's log and fans it out. Resolves with the stored event
    * (offset, epoch, ts); rejects with a TandemError: `invalid_channel`, `invalid_field` (CR, LF

@@ -1,4 +1,4 @@
-export type { ByeReason, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
+export type { ByeReason, EventsOf, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
 export { isTandemError, TandemError } from '../protocol';
 export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
 export { extractToken } from './auth';

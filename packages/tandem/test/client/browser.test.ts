@@ -127,6 +127,7 @@ async function startClient(
         w.rec.status = s.status;
         w.rec.error = s.lastError?.code ?? null;
       });
+      w.client.start();
     },
     { transport, channels, token },
   );

@@ -25,6 +25,7 @@ function setup(overrides: Partial<LiveClientOptions> = {}, env: FakeEnv = fakeEn
   });
   const received: number[] = [];
   client.on('order:created', (data) => received.push(data));
+  client.start();
   return { env, client, streams, received, polls };
 }
 
@@ -177,6 +178,7 @@ describe('LiveClient state machine', () => {
         ...env,
       }),
     );
+    for (const client of clients) client.start();
     await flush();
     expect(streams).toHaveLength(1000);
     for (const s of streams) s.hello({ a: { epoch: 'e1', head: 0, recovered: true } });

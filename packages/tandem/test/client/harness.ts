@@ -80,6 +80,7 @@ export function recordedClient(options: LiveClientOptions): Recording {
     // A resync legitimately restarts a channel's sequence.
     for (const channel of channels) last.delete(channel);
   });
+  client.start();
   return rec;
 }
 

@@ -27,6 +27,7 @@ function open(storage: PositionStorage, channels = ['a', 'b'], cursor?: string) 
     poll: { enabled: false },
     ...env,
   });
+  client.start();
   return { client, streams };
 }
 

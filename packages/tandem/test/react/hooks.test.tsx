@@ -73,7 +73,7 @@ const uncachedFetch = (input: string, init: RequestInit) => {
   return fetch(input, { ...init, headers });
 };
 
-function newClient(options: { cursor?: string; autoStart?: boolean } = {}): LiveClient {
+function newClient(options: { cursor?: string } = {}): LiveClient {
   const client = createLiveClient({
     url: h.base,
     channels: [CHANNEL],
@@ -140,6 +140,23 @@ describe('React versions', () => {
 });
 
 describe('LiveProvider and useLiveStatus', () => {
+  it('runs the client while mounted: one stream under StrictMode, none after unmount', async () => {
+    const client = newClient();
+    expect(client.getState().status).toBe('idle');
+    const view = render(
+      <StrictMode>
+        <LiveProvider client={client}>
+          <Status />
+        </LiveProvider>
+      </StrictMode>,
+    );
+    await waitOpen();
+    expect(h.hub.connectionCount()).toBe(1);
+    view.unmount();
+    await waitFor(() => expect(client.getState().status).toBe('idle'));
+    await waitFor(() => expect(h.hub.connectionCount()).toBe(0));
+  });
+
   it('reports the connection state as it changes', async () => {
     const client = newClient();
     render(<Status />, { wrapper: wrapper(client) });
@@ -252,7 +269,6 @@ describe('useLiveQuery', () => {
     // A cursor from a log that no longer exists: the hub answers with `resync` for the channel.
     const client = newClient({
       cursor: encodeCursor({ [CHANNEL]: { epoch: 'gone0000', offset: 41 } }),
-      autoStart: false,
     });
     const resyncs: string[][] = [];
     client.onResync((channels) => resyncs.push(channels));
@@ -261,7 +277,6 @@ describe('useLiveQuery', () => {
       wrapper: wrapper(client),
     });
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('1'));
-    client.start();
     await until(() => resyncs.length === 1);
     expect(resyncs[0]).toEqual([CHANNEL]);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
@@ -405,7 +420,7 @@ describe('useLiveInvalidation', () => {
   };
 
   it('invalidates mapped keys once per burst', async () => {
-    const client = newClient({ autoStart: false });
+    const client = newClient();
     const queryClient = new QueryClient();
     const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
     let delivered = 0;
@@ -422,7 +437,6 @@ describe('useLiveInvalidation', () => {
       </>,
       { wrapper: wrapper(client) },
     );
-    client.start();
     await waitOpen();
 
     // Appended in one tick, fanned out in one write: one invalidation per distinct key.
@@ -443,12 +457,10 @@ describe('useLiveInvalidation', () => {
   it('invalidates the fixed keys when continuity is lost', async () => {
     const client = newClient({
       cursor: encodeCursor({ [CHANNEL]: { epoch: 'gone0000', offset: 3 } }),
-      autoStart: false,
     });
     const queryClient = new QueryClient();
     const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
     render(<InvalidationProbe queryClient={queryClient} map={map} />, { wrapper: wrapper(client) });
-    client.start();
     await until(() => invalidate.mock.calls.length === 1);
     expect(invalidate.mock.calls[0]![0]).toEqual({ queryKey: ['orders'] });
   });

@@ -1,4 +1,5 @@
 import { CONTROL_EVENTS, errorFromResponse, TandemError } from '../../protocol';
+import { withParam } from '../urls';
 import type { Transport } from './transport';
 
 /** What the transport needs of an EventSource: the platform's, or e.g. the `eventsource` package. */
@@ -23,10 +24,6 @@ export interface EventSourceTransportOptions {
   withCredentials?: boolean;
 }
 
-function withParam(url: string, name: string, value: string): string {
-  return `${url}${url.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
-}
-
 /**
  * A native EventSource, used as a one-shot connection: the client closes it on the first error
  * (so its built-in reconnect, which would reuse a stale `Last-Event-ID` on its own schedule,
@@ -35,7 +32,7 @@ function withParam(url: string, name: string, value: string): string {
  * registered as they become known; events of other types leave holes the poller fills.
  */
 export function eventSourceTransport(options: EventSourceTransportOptions = {}): Transport {
-  return (request, handlers) => {
+  const open: Transport = (request, handlers) => {
     const Source =
       options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
     let closed = false;
@@ -111,4 +108,5 @@ export function eventSourceTransport(options: EventSourceTransportOptions = {}):
       listen,
     };
   };
+  return Object.assign(open, { seesStatus: false });
 }

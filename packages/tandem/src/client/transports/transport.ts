@@ -30,4 +30,11 @@ export interface StreamConnection {
 }
 
 /** Opens one stream; the client recreates it on its own schedule after each close. */
-export type Transport = (request: StreamRequest, handlers: StreamHandlers) => StreamConnection;
+export interface Transport {
+  (request: StreamRequest, handlers: StreamHandlers): StreamConnection;
+  /**
+   * False when a refused stream's HTTP status cannot be seen (a browser's EventSource): the
+   * client then asks a poll why, so that a `403` stops it instead of a retry loop. @default true
+   */
+  readonly seesStatus?: boolean;
+}

@@ -1,15 +1,9 @@
 /**
- * The scheduling core of `useLiveQuery`, free of React so it can be tested with fake timers:
- * an initial load, coalesced refetches on events, an adaptive interval, never two fetches at
- * once, and nothing after `stop()`.
+ * The scheduling core of `useLiveQuery`, free of React (usable on its own, e.g. with another
+ * view library): an initial load, coalesced refetches on events, an adaptive interval, never two
+ * fetches at once, and nothing after `stop()`.
  */
-
-/** Timer functions and a clock; injectable so tests can drive time. */
-export interface SchedulerTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
+import { defaultTimers, TimerSlot, type Timers } from '../protocol';
 
 export type LiveQueryStatus = 'pending' | 'success' | 'error';
 
@@ -39,7 +33,10 @@ export interface LiveQueryTiming {
 export interface LiveQuerySchedulerOptions<T> extends LiveQueryTiming {
   /** Loads the data; must honour the signal, which aborts when the scheduler stops. */
   fetcher: (signal: AbortSignal) => Promise<T>;
-  timers?: SchedulerTimers;
+  /** @default globalThis.setTimeout / clearTimeout */
+  timers?: Timers;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 export const LIVE_QUERY_DEFAULTS = {
@@ -48,15 +45,9 @@ export const LIVE_QUERY_DEFAULTS = {
   coalesceMs: 25,
 } as const;
 
-const realTimers: SchedulerTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  now: () => Date.now(),
-};
-
 export class LiveQueryScheduler<T> {
   private readonly fetcher: (signal: AbortSignal) => Promise<T>;
-  private readonly timers: SchedulerTimers;
+  private readonly now: () => number;
   private connectedIntervalMs: number;
   private disconnectedIntervalMs: number;
   private coalesceMs: number;
@@ -75,13 +66,16 @@ export class LiveQueryScheduler<T> {
   private controller: AbortController | null = null;
   /** A trigger arrived during the in-flight fetch: run exactly one more after it. */
   private followUp = false;
-  private coalesceTimer: unknown = null;
-  private intervalTimer: unknown = null;
+  private readonly coalesceTimer: TimerSlot;
+  private readonly intervalTimer: TimerSlot;
   private lastSettledAt: number | null = null;
 
   constructor(options: LiveQuerySchedulerOptions<T>) {
     this.fetcher = options.fetcher;
-    this.timers = options.timers ?? realTimers;
+    const timers = options.timers ?? defaultTimers;
+    this.now = options.now ?? Date.now;
+    this.coalesceTimer = new TimerSlot(timers);
+    this.intervalTimer = new TimerSlot(timers);
     this.connectedIntervalMs = options.connectedIntervalMs ?? LIVE_QUERY_DEFAULTS.connectedIntervalMs;
     this.disconnectedIntervalMs =
       options.disconnectedIntervalMs ?? LIVE_QUERY_DEFAULTS.disconnectedIntervalMs;
@@ -108,8 +102,8 @@ export class LiveQueryScheduler<T> {
   stop(): void {
     if (!this.running) return;
     this.running = false;
-    this.clearTimer('coalesceTimer');
-    this.clearTimer('intervalTimer');
+    this.coalesceTimer.clear();
+    this.intervalTimer.clear();
     this.followUp = false;
     const controller = this.controller;
     this.controller = null;
@@ -125,17 +119,13 @@ export class LiveQueryScheduler<T> {
       this.followUp = true;
       return;
     }
-    if (this.coalesceTimer !== null) return;
-    this.coalesceTimer = this.timers.setTimeout(() => {
-      this.coalesceTimer = null;
-      this.request();
-    }, this.coalesceMs);
+    this.coalesceTimer.setIfIdle(this.coalesceMs, () => this.request());
   }
 
   /** Refetches as soon as no other fetch runs. */
   refetch(): void {
     if (!this.running) return;
-    this.clearTimer('coalesceTimer');
+    this.coalesceTimer.clear();
     this.request();
   }
 
@@ -163,8 +153,8 @@ export class LiveQueryScheduler<T> {
   }
 
   private fetchNow(): void {
-    this.clearTimer('coalesceTimer');
-    this.clearTimer('intervalTimer');
+    this.coalesceTimer.clear();
+    this.intervalTimer.clear();
     const controller = new AbortController();
     this.controller = controller;
     this.setState({ ...this.state, isFetching: true });
@@ -175,8 +165,7 @@ export class LiveQueryScheduler<T> {
       pending = Promise.reject(error);
     }
     pending.then(
-      (data) =>
-        this.settle(controller, { data, error: null, status: 'success', updatedAt: this.timers.now() }),
+      (data) => this.settle(controller, { data, error: null, status: 'success', updatedAt: this.now() }),
       (error: unknown) => this.settle(controller, { error, status: 'error' }),
     );
   }
@@ -185,7 +174,7 @@ export class LiveQueryScheduler<T> {
     // Stopped or superseded meanwhile: its result belongs to nobody.
     if (this.controller !== controller) return;
     this.controller = null;
-    this.lastSettledAt = this.timers.now();
+    this.lastSettledAt = this.now();
     this.setState({ ...this.state, ...patch, isFetching: false });
     if (!this.running) return;
     if (this.followUp) {
@@ -197,21 +186,10 @@ export class LiveQueryScheduler<T> {
   }
 
   private scheduleInterval(): void {
-    this.clearTimer('intervalTimer');
     const interval = this.connected ? this.connectedIntervalMs : this.disconnectedIntervalMs;
-    const since = this.lastSettledAt ?? this.timers.now();
-    const delay = Math.max(0, since + interval - this.timers.now());
-    this.intervalTimer = this.timers.setTimeout(() => {
-      this.intervalTimer = null;
-      this.request();
-    }, delay);
-  }
-
-  private clearTimer(name: 'coalesceTimer' | 'intervalTimer'): void {
-    const handle = this[name];
-    if (handle === null) return;
-    this.timers.clearTimeout(handle);
-    this[name] = null;
+    const since = this.lastSettledAt ?? this.now();
+    const delay = Math.max(0, since + interval - this.now());
+    this.intervalTimer.set(delay, () => this.request());
   }
 
   private setState(next: LiveQueryState<T>): void {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LiveQueryScheduler, type SchedulerTimers } from '../../src/react/live-query-scheduler';
+import { LiveQueryScheduler, type Timers } from '../../src/client';
 
 /** A fetcher whose calls the test resolves by hand, recording overlap and aborts. */
 function controllableFetcher() {
@@ -41,11 +41,11 @@ function controllableFetcher() {
 }
 
 /** Timers injected explicitly, backed by Vitest's fake clock. */
-const timers: SchedulerTimers = {
+const timers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  now: () => Date.now(),
 };
+const now = () => Date.now();
 
 const flush = () => vi.advanceTimersByTimeAsync(0);
 
@@ -59,7 +59,7 @@ describe('LiveQueryScheduler', () => {
 
   it('loads once on start and reports data', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
     expect(scheduler.getState()).toMatchObject({ status: 'pending', isFetching: false });
     scheduler.start();
     await flush();
@@ -78,7 +78,7 @@ describe('LiveQueryScheduler', () => {
 
   it('refetches once for a burst of invalidations', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, coalesceMs: 25 });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now, coalesceMs: 25 });
     scheduler.start();
     await flush();
     f.last().resolve(1);
@@ -98,7 +98,7 @@ describe('LiveQueryScheduler', () => {
 
   it('never overlaps fetches: triggers during a fetch cause exactly one follow-up', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
     scheduler.start();
     await flush();
     for (let i = 0; i < 5; i++) {
@@ -119,7 +119,7 @@ describe('LiveQueryScheduler', () => {
 
   it('refetches on the adaptive interval: 10 s connected, 3 s disconnected', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
     scheduler.setConnected(true);
     scheduler.start();
     await flush();
@@ -158,7 +158,12 @@ describe('LiveQueryScheduler', () => {
 
   it('keeps the data and the schedule when a fetch fails', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, disconnectedIntervalMs: 3_000 });
+    const scheduler = new LiveQueryScheduler({
+      fetcher: f.fetcher,
+      timers,
+      now,
+      disconnectedIntervalMs: 3_000,
+    });
     scheduler.start();
     await flush();
     f.last().resolve(7);
@@ -181,6 +186,7 @@ describe('LiveQueryScheduler', () => {
         throw new Error('sync');
       },
       timers,
+      now,
     });
     scheduler.start();
     await flush();
@@ -190,7 +196,7 @@ describe('LiveQueryScheduler', () => {
 
   it('after stop: aborts the fetch, leaves no timer and tells no listener', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
     const listener = vi.fn();
     scheduler.subscribe(listener);
     scheduler.start();
@@ -220,7 +226,7 @@ describe('LiveQueryScheduler', () => {
 
   it('starts over after stop (as React strict mode does)', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
     scheduler.start();
     scheduler.stop();
     scheduler.start();
