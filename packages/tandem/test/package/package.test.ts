@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
+import { childEnv, type JsonChild, type Packed, packAndInstall, ROOT, run, spawnJson } from './packed';
+
+/**
+ * The package as users get it: built, packed, and installed from its tarball into a project
+ * outside the workspace. Nothing here reads the sources.
+ */
+
+let packed: Packed;
+const children: JsonChild[] = [];
+let proxy: FaultProxy | null = null;
+
+beforeAll(async () => {
+  packed = await packAndInstall();
+}, 400_000);
+
+afterAll(() => packed?.close());
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((child) => child.stop()));
+  await proxy?.close();
+  proxy = null;
+});
+
+const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
+
+describe('the tarball', () => {
+  it('holds the build, the README and the LICENSE, and nothing else', () => {
+    const others = packed.files.filter(
+      (file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file),
+    );
+    expect(others).toEqual([]);
+    expect(packed.files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'dist/server.js']));
+    expect(packed.files.some((file) => file.startsWith('src/') || file.includes('test'))).toBe(false);
+  });
+
+  it("keeps 'use client' at the top of tandem/react, in both formats", () => {
+    for (const file of ['react.js', 'react.cjs']) {
+      const code = readFileSync(join(packed.packageDir, 'dist', file), 'utf8');
+      expect(code.startsWith('"use client";')).toBe(true);
+    }
+  });
+
+  it('passes publint with no message', async () => {
+    const { publint } = await import('publint');
+    const { formatMessage } = await import('publint/utils');
+    const manifest = JSON.parse(readFileSync(join(packed.packageDir, 'package.json'), 'utf8'));
+    const { messages } = await publint({ pkgDir: packed.packageDir, pack: false, strict: true });
+    expect(messages.map((message) => formatMessage(message, manifest))).toEqual([]);
+  });
+
+  it('resolves with its types under node16 (ESM and CommonJS) and bundler, by attw', async () => {
+    const output = await run(bin('attw'), [packed.tarball, '--profile', 'node16', '--format', 'json'], {
+      cwd: packed.dir,
+    }).catch((error: Error) => error.message);
+    const report = JSON.parse(output.slice(output.indexOf('{'))) as {
+      analysis: { problems: { resolutionKind?: string }[]; entrypoints: Record<string, unknown> };
+    };
+    expect(Object.keys(report.analysis.entrypoints)).toEqual(
+      expect.arrayContaining(['./server', './client', './react', './redis', './protocol']),
+    );
+    // The node16 profile leaves out node10 (no `exports` support), where nothing resolves.
+    expect(report.analysis.problems.filter((problem) => problem.resolutionKind !== 'node10')).toEqual([]);
+    expect(report.analysis.problems.length).toBeLessThanOrEqual(
+      Object.keys(report.analysis.entrypoints).length,
+    );
+  });
+});
+
+describe('on plain Node (no TypeScript loader)', () => {
+  it('requires every subpath from CommonJS and serves a poll', async () => {
+    const output = await run(process.execPath, ['smoke/require.cjs'], { cwd: packed.consumer });
+    const result = JSON.parse(output.trim().split('\n').at(-1) ?? '') as {
+      status: number;
+      offset: number;
+      body: { events: { data: unknown; offset: number }[] };
+    };
+    expect(result.status).toBe(200);
+    expect(result.body.events.map((event) => [event.data, event.offset])).toEqual([
+      [{ n: 1 }, result.offset],
+    ]);
+  });
+});
+
+/** The command that runs `smoke/serve.mjs` on each runtime, from the consumer project. */
+const RUNTIMES = {
+  node: () => [process.execPath, ['smoke/serve.mjs']],
+  bun: () => [bin('bun'), ['smoke/serve.mjs']],
+  deno: () => [
+    bin('deno'),
+    ['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', 'smoke/serve.mjs'],
+  ],
+} satisfies Record<string, () => [string, string[]]>;
+
+describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('a hub served on %s', (runtime) => {
+  it('delivers live events, and after a cut resumes exactly: nothing lost, nothing twice', async () => {
+    const [file, args] = RUNTIMES[runtime]();
+    const server = spawnJson(file, args, {
+      cwd: packed.consumer,
+      env: childEnv({ DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(packed.dir, 'deno') }),
+    });
+    children.push(server);
+    await vi.waitFor(() => expect(server.lines[0], server.output()).toBeDefined(), { timeout: 20_000 });
+    const ports = server.lines[0] as { runtime: string; hub: number; control: number };
+    expect(ports.runtime).toBe(runtime);
+    proxy = await startFaultProxy(ports.hub);
+
+    // The client runs on plain Node, through the proxy that plays the network.
+    const client = spawnJson(process.execPath, ['smoke/client.mjs', proxy.url('/live')], {
+      cwd: packed.consumer,
+    });
+    children.push(client);
+    const events = () => client.lines.filter((line) => 'event' in line);
+    const statuses = () => client.lines.filter((line) => 'status' in line).map((line) => line.status);
+    await vi.waitFor(() => expect(statuses(), client.output()).toContain('open'), { timeout: 15_000 });
+
+    const publish = async (count: number) => {
+      const response = await fetch(`http://127.0.0.1:${ports.control}/publish?count=${count}`, {
+        method: 'POST',
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { offsets: number[] }).offsets;
+    };
+    const before = await publish(5);
+    await vi.waitFor(() => expect(events()).toHaveLength(5), { timeout: 15_000 });
+
+    // Cut every connection, and publish while the client is away.
+    expect(proxy.cut()).toBeGreaterThan(0);
+    const during = await publish(5);
+    await vi.waitFor(() => expect(events().length, client.output()).toBeGreaterThanOrEqual(10), {
+      timeout: 20_000,
+    });
+    await vi.waitFor(
+      () => expect(statuses().filter((status) => status === 'open').length).toBeGreaterThan(1),
+      {
+        timeout: 20_000,
+      },
+    );
+
+    expect(events().map((line) => line.event)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(events().map((line) => line.offset)).toEqual([...before, ...during]);
+    expect(new Set(events().map((line) => line.epoch)).size).toBe(1);
+    expect(client.lines.filter((line) => 'resync' in line)).toEqual([]);
+    expect(statuses()).toContain('reconnecting');
+  });
+});
