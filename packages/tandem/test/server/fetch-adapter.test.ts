@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createParser, type ParsedEvent, type PollResponse } from '../../src/protocol';
 import { createHub } from '../../src/server';
 
@@ -18,9 +18,9 @@ async function readEvents(
   return { events, reader };
 }
 
-const settle = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-};
+/** Waits until `check` holds; fails the test if it never does. */
+const settle = (check: () => boolean) =>
+  vi.waitFor(() => expect(check()).toBe(true), { timeout: 10_000, interval: 5 });
 
 describe('hub.fetch (Fetch API: Next.js App Router, Hono, Bun, Deno)', () => {
   it('works unbound, as `export const GET = hub.fetch`, streaming events with the SSE headers', async () => {
@@ -85,7 +85,6 @@ describe('hub.fetch (Fetch API: Next.js App Router, Hono, Bun, Deno)', () => {
     const hub = createHub();
     const response = await hub.fetch(new Request('http://localhost/stream?channels=a'));
     const reading = readEvents(response, (e) => e.some((x) => x.type === 'tandem:bye'));
-    await new Promise((r) => setTimeout(r, 10));
     await hub.close();
     const { events } = await reading;
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ reason: 'shutdown' });
