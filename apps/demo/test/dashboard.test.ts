@@ -1,15 +1,19 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DemoApi,
   type DemoServer,
   ensureBuild,
   launchBrowser,
-  quantile,
+  type Published,
   ROOT_DIR,
+  renderProbe,
   startDemo,
   type TestBrowser,
+  waitForOffsets,
+  waitForPill,
 } from './harness';
 
 /**
@@ -19,65 +23,14 @@ import {
 
 const RESULTS_DIR = join(ROOT_DIR, 'test-results');
 
-interface Rendered {
-  tenant: string | null;
-  channel: string;
-  offset: number;
-  ts: number;
-  /** When the row entered the DOM (ms, wall clock). */
-  at: number;
-  /** The tenant's pill when the row appeared. */
-  pill: string | null;
-  source: string;
-}
-
-interface Published {
-  offset: number;
-  ts: number;
-  channel: string;
-}
-
-declare global {
-  interface Window {
-    __rendered: Rendered[];
-  }
-}
-
-/** Runs in the page before its scripts: records each order row the moment React commits it. */
-function renderProbe() {
-  window.__rendered = [];
-  new MutationObserver((records) => {
-    const at = Date.now();
-    for (const record of records) {
-      for (const node of record.addedNodes) {
-        if (!(node instanceof HTMLElement)) continue;
-        const rows = node.matches('li[data-testid="order"]')
-          ? [node]
-          : Array.from(node.querySelectorAll<HTMLElement>('li[data-testid="order"]'));
-        for (const row of rows) {
-          const panel = row.closest('[data-tenant]');
-          window.__rendered.push({
-            tenant: panel?.getAttribute('data-tenant') ?? null,
-            channel: row.dataset.channel ?? '',
-            offset: Number(row.dataset.offset),
-            ts: Number(row.dataset.ts),
-            at,
-            pill: panel?.querySelector('[data-testid="status"]')?.getAttribute('data-state') ?? null,
-            source: row.querySelector('.via')?.textContent ?? '',
-          });
-        }
-      }
-    }
-  }).observe(document, { childList: true, subtree: true });
-}
-
 let server: DemoServer;
 let browser: TestBrowser;
-const tokens = new Map<string, string>();
+let api: DemoApi;
 
 beforeAll(async () => {
   await ensureBuild();
   server = await startDemo();
+  api = new DemoApi(server.url);
   browser = await launchBrowser();
   await browser.context.addInitScript(renderProbe);
 }, 320_000);
@@ -87,25 +40,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function token(tenant: string): Promise<string> {
-  let value = tokens.get(tenant);
-  if (!value) {
-    const response = await fetch(`${server.url}/api/demo/token?tenant=${tenant}`);
-    value = ((await response.json()) as { token: string }).token;
-    tokens.set(tenant, value);
-  }
-  return value;
-}
-
-async function publish(tenant: string, order: Record<string, unknown> = {}): Promise<Published> {
-  const response = await fetch(`${server.url}/api/demo/orders?source=api`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${await token(tenant)}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(order),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { event: Published }).event;
-}
+const token = (tenant: string) => api.token(tenant);
+const publish = (tenant: string, order?: Record<string, unknown>) => api.publish(tenant, order);
 
 async function openDashboard(): Promise<Page> {
   const page = await browser.context.newPage();
@@ -115,18 +51,6 @@ async function openDashboard(): Promise<Page> {
   return page;
 }
 
-function waitForPill(page: Page, tenant: string, states: string[], timeout = 15_000) {
-  return page.waitForFunction(
-    ([t, s]) =>
-      s.includes(
-        document.querySelector(`[data-tenant="${t}"] [data-testid="status"]`)?.getAttribute('data-state') ??
-          '',
-      ),
-    [tenant, states] as const,
-    { timeout, polling: 20 },
-  );
-}
-
 /** Publishes three acme orders into `published`, then waits until the page shows all of `published`. */
 async function publishShown(page: Page, published: Published[]): Promise<void> {
   for (let i = 0; i < 3; i++) published.push(await publish('acme'));
@@ -134,17 +58,6 @@ async function publishShown(page: Page, published: Published[]): Promise<void> {
     page,
     'acme',
     published.map((e) => e.offset),
-  );
-}
-
-function waitForOffsets(page: Page, tenant: string, offsets: number[], timeout = 15_000) {
-  return page.waitForFunction(
-    ([t, wanted]) => {
-      const seen = new Set(window.__rendered.filter((r) => r.tenant === t).map((r) => r.offset));
-      return wanted.every((offset) => seen.has(offset));
-    },
-    [tenant, offsets] as const,
-    { timeout, polling: 10 },
   );
 }
 
@@ -179,7 +92,8 @@ function expectNoDuplicates(offsets: number[]) {
 }
 
 describe('the live dashboard (next start, Chromium)', () => {
-  it('shows each of 50 events published one by one, p99 publish→render ≤ 200 ms', async () => {
+  it('shows each of 50 events published one by one, once each, over an uncompressed stream', async () => {
+    // Correctness only; the publish → render latency is measured by `npm run bench:demo`.
     const page = await browser.context.newPage();
     const encodings: string[] = [];
     page.on('response', (response) => {
@@ -192,30 +106,16 @@ describe('the live dashboard (next start, Chromium)', () => {
 
     const published: Published[] = [];
     for (let i = 0; i < 50; i++) {
-      const event = await publish('acme', { customer: `Latency probe ${i + 1}` });
+      const event = await publish('acme', { customer: `Probe ${i + 1}` });
       published.push(event);
-      await waitForOffsets(page, 'acme', [event.offset], 5_000);
+      await waitForOffsets(page, 'acme', [event.offset]);
     }
 
     const rendered = await page.evaluate(() => window.__rendered);
-    const latencies = published.map((event) => {
+    for (const event of published) {
       const row = rendered.find((r) => r.tenant === 'acme' && r.offset === event.offset);
-      expect(row, `offset ${event.offset} rendered`).toBeDefined();
-      return row!.at - event.ts;
-    });
-    const p50 = quantile(latencies, 0.5);
-    const p99 = quantile(latencies, 0.99);
-    const max = Math.max(...latencies);
-    console.log(
-      `publish→render over ${latencies.length} events: p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`,
-    );
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(
-      join(RESULTS_DIR, 'demo-latency.json'),
-      JSON.stringify({ p50, p99, max, latencies }, null, 2),
-    );
-
-    expect(p99).toBeLessThanOrEqual(200);
+      expect(row, `offset ${event.offset} rendered`).toMatchObject({ channel: event.channel });
+    }
     // Nothing between the hub and the browser compressed (and so buffered) the stream.
     expect(encodings.length).toBeGreaterThan(0);
     expect(encodings.every((encoding) => encoding === 'identity')).toBe(true);
@@ -361,6 +261,8 @@ describe('the live dashboard (next start, Chromium)', () => {
         .then((handle) => handle.jsonValue()),
     );
     expect(published).toBeGreaterThanOrEqual(3);
+    // The thing under test is an absence: no order for longer than the generator's longest
+    // interval (2 s). Only waiting that long can show it; no condition marks "never".
     await page.waitForTimeout(2_500);
     await settledCounters(page, 'globex', published);
     expectNoDuplicates(await listedOffsets(page, 'globex'));
@@ -390,7 +292,17 @@ describe('the live dashboard (next start, Chromium)', () => {
     await settledCounters(page, 'acme', customers.length);
     await settledCounters(page, 'globex', customers.length);
     mkdirSync(RESULTS_DIR, { recursive: true });
-    await page.waitForTimeout(700); // let the arrival highlight fade
+    // Let the arrival highlight finish.
+    await page.waitForFunction(
+      () =>
+        document
+          .getAnimations()
+          .every(
+            (a) => !(a instanceof CSSAnimation && a.animationName === 'arrive') || a.playState === 'finished',
+          ),
+      undefined,
+      { timeout: 15_000, polling: 50 },
+    );
     await page.screenshot({ path: join(RESULTS_DIR, 'demo-dashboard.png'), fullPage: true });
 
     await page.click('[data-tenant="globex"] [data-testid="cut"]');

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium, type TestBrowser } from '../../../packages/tandem/test/helpers/chromium';
 import { freePort } from '../../../packages/tandem/test/helpers/free-port';
 
@@ -152,4 +152,112 @@ export function sleep(ms: number): Promise<void> {
 export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** An order row as the page rendered it (see `renderProbe`). */
+export interface Rendered {
+  tenant: string | null;
+  channel: string;
+  offset: number;
+  ts: number;
+  /** When the row entered the DOM (ms, wall clock). */
+  at: number;
+  /** The tenant's pill when the row appeared. */
+  pill: string | null;
+  source: string;
+}
+
+/** The event `POST /api/demo/orders` answers with. */
+export interface Published {
+  offset: number;
+  /** Publish time (ms, wall clock of the server). */
+  ts: number;
+  channel: string;
+}
+
+declare global {
+  interface Window {
+    __rendered: Rendered[];
+  }
+}
+
+/** Runs in the page before its scripts: records each order row the moment React commits it. */
+export function renderProbe() {
+  window.__rendered = [];
+  new MutationObserver((records) => {
+    const at = Date.now();
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (!(node instanceof HTMLElement)) continue;
+        const rows = node.matches('li[data-testid="order"]')
+          ? [node]
+          : Array.from(node.querySelectorAll<HTMLElement>('li[data-testid="order"]'));
+        for (const row of rows) {
+          const panel = row.closest('[data-tenant]');
+          window.__rendered.push({
+            tenant: panel?.getAttribute('data-tenant') ?? null,
+            channel: row.dataset.channel ?? '',
+            offset: Number(row.dataset.offset),
+            ts: Number(row.dataset.ts),
+            at,
+            pill: panel?.querySelector('[data-testid="status"]')?.getAttribute('data-state') ?? null,
+            source: row.querySelector('.via')?.textContent ?? '',
+          });
+        }
+      }
+    }
+  }).observe(document, { childList: true, subtree: true });
+}
+
+/** The demo's HTTP API as a tenant's operator: tokens (cached per tenant) and publishing. */
+export class DemoApi {
+  readonly #tokens = new Map<string, string>();
+  constructor(readonly url: string) {}
+
+  async token(tenant: string): Promise<string> {
+    let value = this.#tokens.get(tenant);
+    if (!value) {
+      const response = await fetch(`${this.url}/api/demo/token?tenant=${tenant}`);
+      value = ((await response.json()) as { token: string }).token;
+      this.#tokens.set(tenant, value);
+    }
+    return value;
+  }
+
+  /** Publishes an order through `POST /api/demo/orders`; throws unless it answers 201. */
+  async publish(tenant: string, order: Record<string, unknown> = {}): Promise<Published> {
+    const response = await fetch(`${this.url}/api/demo/orders?source=api`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await this.token(tenant)}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(order),
+    });
+    if (response.status !== 201)
+      throw new Error(`publish answered ${response.status}: ${await response.text()}`);
+    return ((await response.json()) as { event: Published }).event;
+  }
+}
+
+/** Waits until the tenant's status pill shows one of `states`. */
+export function waitForPill(page: Page, tenant: string, states: string[], timeout = 15_000) {
+  return page.waitForFunction(
+    ([t, s]) =>
+      s.includes(
+        document.querySelector(`[data-tenant="${t}"] [data-testid="status"]`)?.getAttribute('data-state') ??
+          '',
+      ),
+    [tenant, states] as const,
+    { timeout, polling: 20 },
+  );
+}
+
+/** Waits until the tenant's panel has rendered every one of `offsets`. */
+export function waitForOffsets(page: Page, tenant: string, offsets: number[], timeout = 15_000) {
+  return page.waitForFunction(
+    ([t, wanted]) => {
+      const seen = new Set(window.__rendered.filter((r) => r.tenant === t).map((r) => r.offset));
+      return wanted.every((offset) => seen.has(offset));
+    },
+    [tenant, offsets] as const,
+    { timeout, polling: 10 },
+  );
 }
