@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { type FeedSource, LiveFeed } from '../../src/redis/feed';
 import type { ReadResult } from '../../src/server/broker';
@@ -10,6 +10,8 @@ class FakeLog implements FeedSource {
   exists = true;
   down = false;
   reads = 0;
+  /** Calls of `position()` or `read()` answered while the log was up. */
+  answered = 0;
 
   append(channel = 'c'): LiveEvent {
     const event: LiveEvent = {
@@ -32,6 +34,7 @@ class FakeLog implements FeedSource {
 
   async position(): Promise<{ epoch: string | undefined; head: number }> {
     if (this.down) throw new Error('down');
+    this.answered++;
     return this.exists ? { epoch: this.epoch, head: this.events.length } : { epoch: undefined, head: 0 };
   }
 
@@ -42,6 +45,7 @@ class FakeLog implements FeedSource {
   async read(_channel: string, after: number, epoch: string | undefined): Promise<ReadResult> {
     this.reads++;
     if (this.down) throw new Error('down');
+    this.answered++;
     const from = epoch !== undefined && epoch !== this.epoch ? 0 : after;
     return {
       epoch: this.epoch,
@@ -144,8 +148,8 @@ describe('LiveFeed', () => {
     expect(offsets()).toEqual([]);
     feed.notify(log.append());
     log.down = false;
-    await new Promise((r) => setTimeout(r, 30));
-    expect(offsets()).toEqual(['e1:1', 'e1:2', 'e1:3']);
+    // The feed retries every 5 ms (its retryMs) until the log answers.
+    await vi.waitFor(() => expect(offsets()).toEqual(['e1:1', 'e1:2', 'e1:3']), { timeout: 10_000 });
   });
 
   it('delivers a new log from its first event when the epoch changes', async () => {
@@ -202,7 +206,9 @@ describe('LiveFeed', () => {
     feed.subscribe('c', (e) => seen.push(e.offset));
     await settle();
     log.down = false;
-    await new Promise((r) => setTimeout(r, 30));
+    // The feed retries every 5 ms (its retryMs) until the log answers.
+    await vi.waitFor(() => expect(log.answered).toBeGreaterThan(0), { timeout: 10_000 });
+    await settle();
     feed.notify(log.append());
     await settle();
     expect(seen).toEqual([2]);

@@ -4,7 +4,7 @@
  */
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createParser, type ParsedEvent } from '../../src/protocol';
 import { createHub, type Hub } from '../../src/server';
 
@@ -36,10 +36,8 @@ describe('HTTP/2', () => {
     const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => req.on('response', resolve));
     req.on('data', (chunk: Buffer) => parser.feed(chunk));
     const ended = new Promise<void>((resolve) => req.on('end', () => resolve()));
-    const until = async (done: () => boolean) => {
-      for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
-      expect(done()).toBe(true);
-    };
+    const until = (done: () => boolean) =>
+      vi.waitFor(() => expect(done()).toBe(true), { timeout: 10_000, interval: 10 });
 
     expect(headers[':status']).toBe(200);
     expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');

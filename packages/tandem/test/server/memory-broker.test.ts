@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { memoryBroker } from '../../src/server';
 import { trackServerTimers } from './timers';
@@ -7,7 +7,11 @@ let timers: ReturnType<typeof trackServerTimers> | undefined;
 afterEach(() => {
   timers?.restore();
   timers = undefined;
+  vi.useRealTimers();
 });
+
+/** The sweep's interval timer, under the test's control; the clock is the broker's `now`. */
+const fakeSweepTimers = () => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
 
 describe('memoryBroker', () => {
   it('numbers events 1, 2, 3… per channel under one epoch, and reads after an offset', async () => {
@@ -71,35 +75,37 @@ describe('memoryBroker', () => {
 
   it('drops a channel untouched for idleTtlMs with no subscriber; a later read gets a new epoch', async () => {
     let now = 1_000_000;
+    fakeSweepTimers();
     const broker = memoryBroker({ retentionMs: 1000, idleTtlMs: 5000, sweepMs: 5, now: () => now });
-    const sweeps = () => new Promise((r) => setTimeout(r, 30)); // several sweeps of the real timer
+    const sweeps = () => vi.advanceTimersByTime(30); // six sweeps
     const first = await broker.append('gone', 't', 1);
     await broker.append('read', 't', 1);
     const off = broker.subscribe('held', () => {});
     now += 4000;
     await broker.read('read', 0); // touched: idle from now
-    await sweeps();
+    sweeps();
     expect(broker.stats().channels).toBe(3);
 
     now += 1000; // 'gone' untouched for 5 s, 'read' for 1 s, 'held' subscribed
-    await sweeps();
+    sweeps();
     expect(broker.stats().channels).toBe(2);
     const again = await broker.info('gone');
     expect(again.epoch).not.toBe(first.epoch); // a client coming back resyncs, never misreads
     expect(again.head).toBe(0);
 
     now += 10_000; // everything idle for long: only the subscribed channel stays
-    await sweeps();
+    sweeps();
     expect(broker.stats().channels).toBe(1);
     off(); // idle from now, and dropped once that is long enough
     now += 5000;
-    await sweeps();
+    sweeps();
     expect(broker.stats()).toEqual({ channels: 0, events: 0, listeners: 0 });
     await broker.close();
   });
 
   it('stops its sweep timer once no channel is left, and keeps channels forever with idleTtlMs 0', async () => {
     let now = 1_000_000;
+    fakeSweepTimers();
     timers = trackServerTimers();
     const dropping = memoryBroker({ idleTtlMs: 100, sweepMs: 5, now: () => now });
     const keeping = memoryBroker({ idleTtlMs: 0, sweepMs: 5, now: () => now });
@@ -107,7 +113,7 @@ describe('memoryBroker', () => {
     await keeping.append('a', 't', 1);
     expect(timers.live()).toBe(2);
     now += 1_000_000;
-    await new Promise((r) => setTimeout(r, 30));
+    vi.advanceTimersByTime(30); // six sweeps
     expect(dropping.stats().channels).toBe(0);
     expect(keeping.stats().channels).toBe(1);
     expect(timers.live()).toBe(1); // the keeping broker's sweep only

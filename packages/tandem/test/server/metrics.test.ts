@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prometheusMetrics } from '../../src/prometheus';
 import { encodeCursor, type PollResponse } from '../../src/protocol';
 import { createHub, type HubOptions, type MetricsSink } from '../../src/server';
@@ -79,7 +79,7 @@ describe('/metrics', () => {
     await getJson(`${url}/stream?channels=bad%20name`);
     streams[0]!.close();
     await streams[0]!.ended;
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(hub.connectionCount()).toBe(2), { timeout: 10_000 });
 
     const response = await fetch(`${url}/metrics`);
     expect(response.status).toBe(200);

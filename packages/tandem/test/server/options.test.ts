@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HelloPayload, PollResponse } from '../../src/protocol';
 import { createHub, globalHub } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
@@ -21,8 +21,7 @@ describe('maxConnections', () => {
     expect(refused.body).toMatchObject({ error: { code: 'too_many_connections' } });
     a.close();
     await a.ended;
-    for (let i = 0; i < 100 && server.hub.connectionCount() > 1; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    await vi.waitFor(() => expect(server!.hub.connectionCount()).toBe(1), { timeout: 10_000 });
     const c = await openRaw(`${server.url}/stream?channels=x`);
     expect(c.status).toBe(200);
     b.close();
