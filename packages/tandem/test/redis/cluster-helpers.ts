@@ -81,6 +81,8 @@ export class Follower {
   readonly events: Envelope[] = [];
   readonly resyncs: ResyncPayload[] = [];
   readonly hellos: HelloPayload[] = [];
+  /** Heartbeats received, over all connections. */
+  pings = 0;
   connections = 0;
   #cursor = '';
   #stream: RawStream | undefined;
@@ -120,6 +122,7 @@ export class Follower {
       for (; this.#seen < stream.events.length; this.#seen++) {
         const event = stream.events[this.#seen]!;
         if (event.type === 'tandem:resync') this.resyncs.push(JSON.parse(event.data) as ResyncPayload);
+        else if (event.type === 'tandem:ping') this.pings++;
         else if (!event.type.startsWith('tandem:')) {
           this.events.push({
             ...(JSON.parse(event.data) as EventEnvelope),

@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import type { Hub } from '../../src/server';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
@@ -75,12 +75,12 @@ describe('hubs on one Redis', () => {
     const { a, b } = await setup();
     const first = await getJson(`${b.url}/poll?channels=orders`);
     const { cursor } = first.body as { cursor: string };
-    const started = Date.now();
     const polling = getJson(`${b.url}/poll?channels=orders&wait=20&cursor=${encodeURIComponent(cursor)}`);
-    await sleep(300);
+    await vi.waitFor(() => expect(b.hub.stats().waiters).toBe(1), { timeout: 10_000 });
     await a.hub.publish('orders', 'tick', 'woken');
+    // The event wakes the poll, long before its 20 s deadline.
+    await vi.waitFor(() => expect(b.hub.stats().waiters).toBe(0), { timeout: 10_000 });
     const woken = await polling;
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(woken.status).toBe(200);
     expect((woken.body as { events: LiveEvent[] }).events.map((e) => e.data)).toEqual(['woken']);
   });
@@ -118,8 +118,9 @@ describe('hubs on one Redis', () => {
     await client.waitFor(250);
     stop = true;
     await publisher;
+    // A fence: once an event published after all others has arrived, so has any duplicate.
+    await a.hub.publish('orders', 'tick', ++published);
     await client.waitFor(published);
-    await sleep(100);
     expect(offsets(client.events)).toEqual(range(1, published));
     expect(client.resyncs).toEqual([]);
     expect(client.hellos.slice(1).map((h) => h.channels.orders?.recovered)).toEqual([true, true]);
@@ -130,20 +131,24 @@ describe('hubs on one Redis', () => {
     const a = await startChildHub(server.url);
     children.push(a);
     const clients = await Promise.all(range(1, 5).map(() => follow([a.url, b.url], 'feed')));
+    // Publishes until 50 events after the kill, pacing itself (5 ms per 5 events) so that the
+    // kill lands mid-stream.
     let published = 0;
+    let killed = false;
     const publisher = (async () => {
-      for (; published < 300; ) {
+      for (let after = 0; after < 50; ) {
         await b.hub.publish('feed', 'tick', ++published);
+        if (killed) after++;
         if (published % 5 === 0) await sleep(5);
       }
     })();
     await Promise.all(clients.map((c) => c.waitFor(60)));
     await a.kill9();
-    expect(published).toBeLessThan(300); // killed mid-stream
+    killed = true;
     await publisher;
     for (const client of clients) {
-      await client.waitFor(300, 15_000);
-      expect(offsets(client.events)).toEqual(range(1, 300));
+      await client.waitFor(published, 15_000);
+      expect(offsets(client.events)).toEqual(range(1, published));
       expect(client.resyncs).toEqual([]);
       expect(client.connections).toBeGreaterThanOrEqual(2);
     }
@@ -165,7 +170,15 @@ describe('hubs on one Redis', () => {
     const refused = await openRaw(`${b.url}/stream?channels=audit`);
     expect(refused.status).toBe(503);
     refused.close();
-    await sleep(1200); // more than two heartbeats with Redis down
+    // More than two heartbeats with Redis down: the streams stay open.
+    const pings = [onA.pings, onB.pings];
+    await vi.waitFor(
+      () => {
+        expect(onA.pings).toBeGreaterThanOrEqual(pings[0]! + 3);
+        expect(onB.pings).toBeGreaterThanOrEqual(pings[1]! + 3);
+      },
+      { timeout: 15_000 },
+    );
     await server.restart();
     for (let i = 11; i <= 20; i++) await publishRetrying(i % 2 ? a.hub : b.hub, 'audit', i);
     await onA.waitFor(20);

@@ -131,10 +131,11 @@ describe('redisBroker on one Redis server', () => {
     } finally {
       admin.destroy();
     }
-    await waitForCount(seen, 100, 10_000);
-    await sleep(100);
-    expect(seen.map((e) => e.offset)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    expect(seen.map((e) => e.data)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // A fence: once an event appended after all others has arrived, so has any duplicate.
+    await publisher.append(channel, 't', 101);
+    await waitForCount(seen, 101, 10_000);
+    expect(seen.map((e) => e.offset)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+    expect(seen.map((e) => e.data)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
   });
 
   it('gives all concurrent publishers of several processes one contiguous order', async () => {
@@ -186,10 +187,9 @@ describe('redisBroker when Redis fails', () => {
     const { epoch } = seen[0]!;
 
     await redis.kill9();
-    const started = Date.now();
+    // Rejected while Redis is still down (Redis comes back only below): not queued until then.
     const failure = await rejection(publisher.append(channel, 't', 'lost?'));
     expect(failure).toMatchObject({ code: 'broker_unavailable' });
-    expect(Date.now() - started).toBeLessThan(1500);
     expect(await rejection(publisher.read(channel, 0))).toMatchObject({ code: 'broker_unavailable' });
 
     await redis.restart();
@@ -299,9 +299,8 @@ describe('redisBroker when Redis fails', () => {
     const broker = await open(redis);
     broker.subscribe(fresh('closing'), () => {});
     await redis.kill9();
-    const started = Date.now();
+    // Resolves while Redis stays down: close() does not wait for a reconnect that never comes.
     await broker.close();
-    expect(Date.now() - started).toBeLessThan(1000);
     brokers.splice(brokers.indexOf(broker), 1);
   });
 });
