@@ -68,6 +68,17 @@ export interface RedisBrokerStats {
   listeners: number;
 }
 
+/** Most data per append script call, in JSON characters (at least one event goes). */
+const MAX_BATCH_BYTES = 1_048_576;
+
+interface PendingAppend {
+  type: string;
+  data: unknown;
+  json: string;
+  resolve(event: LiveEvent): void;
+  reject(error: unknown): void;
+}
+
 /** Redis replies that mean "not now" rather than "wrong". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
 
@@ -187,6 +198,43 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     }
   };
 
+  /**
+   * Appends in call order. A channel has at most one append script in flight: the appends
+   * made meanwhile wait and go together in the next one. Pipelining them instead could reorder
+   * them whenever Redis has not cached the script (first use, a restart, `SCRIPT FLUSH`): a
+   * call failing with NOSCRIPT and retried would come after calls sent behind it that found
+   * the script, loaded meanwhile by its own retry or another process. Batching keeps the
+   * throughput of pipelining: the busier a channel, the more events per script call.
+   */
+  const appending = new Map<string, PendingAppend[]>();
+  const appendBatch = async (channel: string, batch: PendingAppend[]): Promise<void> => {
+    const args = [String(maxEvents), feedChannelPrefix + channel];
+    for (const p of batch) args.push(p.type, p.json);
+    try {
+      const [epoch, first, ts] = (await runScript(append, channel, args)) as [string, number, number];
+      let offset = Number(first);
+      for (const p of batch) {
+        p.resolve({ channel, type: p.type, data: p.data, offset: offset++, epoch, ts: Number(ts) });
+      }
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+    const waiting = appending.get(channel) ?? [];
+    if (waiting.length === 0) {
+      appending.delete(channel);
+      return;
+    }
+    // At most MAX_BATCH_BYTES of data per script (and at least one event): Redis runs a script
+    // alone, so one huge call would hold every other client.
+    let bytes = 0;
+    let take = 0;
+    while (take < waiting.length && (take === 0 || bytes + waiting[take]!.json.length <= MAX_BATCH_BYTES)) {
+      bytes += waiting[take]!.json.length;
+      take++;
+    }
+    void appendBatch(channel, waiting.splice(0, take));
+  };
+
   const readLog = async (
     channel: string,
     after: number,
@@ -260,13 +308,16 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     async append(channel, type, data, serialised) {
       assertFieldValue('event', type);
       const json = serialised ?? JSON.stringify(data === undefined ? null : data);
-      const [epoch, offset, ts] = (await runScript(append, channel, [
-        type,
-        json,
-        String(maxEvents),
-        feedChannelPrefix + channel,
-      ])) as [string, number, number];
-      return { channel, type, data, offset: Number(offset), epoch, ts: Number(ts) };
+      return new Promise<LiveEvent>((resolve, reject) => {
+        const pending: PendingAppend = { type, data, json, resolve, reject };
+        const waiting = appending.get(channel);
+        if (waiting) {
+          waiting.push(pending);
+          return;
+        }
+        appending.set(channel, []);
+        void appendBatch(channel, [pending]);
+      });
     },
 
     async info(channel): Promise<ChannelInfo> {

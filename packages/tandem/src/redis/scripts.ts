@@ -75,19 +75,24 @@ end
 `;
 
 /**
- * Append. ARGV[4] type, ARGV[5] data JSON, ARGV[6] max events, ARGV[7] notification channel.
- * Returns `{epoch, offset, ts}`. The notification carries the whole event, so subscribers need
- * no read on the common path: `epoch \n offset \n ts \n type \n data`.
+ * Append one or more events, in order. ARGV[4] max events, ARGV[5] notification channel, then
+ * a type and a data JSON per event (ARGV[6], ARGV[7], ARGV[8]…). Returns `{epoch, first offset,
+ * ts}`: the events take the offsets from there on and share the ts. Each event is notified with
+ * the whole of it, so subscribers need no read on the common path:
+ * `epoch \n offset \n ts \n type \n data`.
  */
 export const APPEND_SCRIPT = `${PROLOGUE}
 if now < last_ts then now = last_ts end
-local offset = head + 1
-redis.call('XADD', log, 'MAXLEN', ARGV[6], offset .. '-0', 'ts', now, 't', ARGV[4], 'd', ARGV[5])
+local offset = head
+for i = 6, #ARGV, 2 do
+  offset = offset + 1
+  redis.call('XADD', log, 'MAXLEN', ARGV[4], offset .. '-0', 'ts', now, 't', ARGV[i], 'd', ARGV[i + 1])
+  redis.call('PUBLISH', ARGV[5], epoch .. '\\n' .. offset .. '\\n' .. now .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+end
 trim_age()
 redis.call('HSET', meta, 'head', offset, 'ts', now, 'trim', next_trim)
 touch()
-redis.call('PUBLISH', ARGV[7], epoch .. '\\n' .. offset .. '\\n' .. now .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5])
-return {epoch, offset, now}
+return {epoch, head + 1, now}
 `;
 
 /**

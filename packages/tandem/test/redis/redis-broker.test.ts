@@ -2,7 +2,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
-import { type RedisServer, startRedis } from '../helpers/redis-server';
+import { type RedisServer, rawCommand, startRedis } from '../helpers/redis-server';
 import { waitForCount } from './broker-contract';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -157,6 +157,82 @@ describe('redisBroker on one Redis server', () => {
     await waitForCount(seenB, 200);
     expect(seenA.map((e) => e.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(seenB).toEqual(seenA);
+  });
+});
+
+describe('redisBroker publish order when Redis has not cached its scripts', () => {
+  let redis: RedisServer | undefined;
+  const brokers: RedisBroker[] = [];
+  afterEach(async () => {
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+    await redis?.stop();
+    redis = undefined;
+  });
+
+  /**
+   * Fires `count` appends without awaiting any, ten per macrotask (as when they come from
+   * separate requests, so some go out after the first replies came back); returns each call's
+   * offset, in call order.
+   */
+  const burst = async (broker: RedisBroker, channel: string, count: number, from: number) => {
+    const calls: Promise<LiveEvent>[] = [];
+    for (let i = 0; i < count; i++) {
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      calls.push(broker.append(channel, 't', from + i));
+    }
+    return (await Promise.all(calls)).map((e) => e.offset);
+  };
+  /** Calls whose offset is below an earlier call's. */
+  const outOfOrder = (offsets: number[]) => {
+    let max = 0;
+    let count = 0;
+    for (const o of offsets) {
+      if (o < max) count++;
+      max = Math.max(max, o);
+    }
+    return count;
+  };
+
+  it('gives offsets in call order on first use, after SCRIPT FLUSH and after a restart', async () => {
+    redis = await startRedis({ aof: true });
+    const broker = redisBroker({ url: redis.url, commandTimeoutMs: 2000 });
+    // Another process publishing on the same Redis, which loads the scripts too.
+    const other = redisBroker({ url: redis.url, commandTimeoutMs: 2000 });
+    brokers.push(broker, other);
+    await Promise.all([broker.ready(), other.ready()]);
+    const channel = fresh('order');
+    const runs: number[][] = [];
+
+    // First use: nothing cached yet.
+    await rawCommand(redis.port, 'SCRIPT FLUSH');
+    runs.push(await burst(broker, channel, 300, 0));
+    for (let round = 1; round <= 3; round++) {
+      await rawCommand(redis.port, 'SCRIPT FLUSH');
+      const [mine] = await Promise.all([
+        burst(broker, channel, 300, round * 300),
+        burst(other, fresh('o'), 50, 0),
+      ]);
+      runs.push(mine);
+    }
+    await redis.restart();
+    const deadline = Date.now() + 10_000;
+    while (
+      !(await broker.read(channel, 0, 0).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error('the broker did not reconnect');
+      await sleep(50);
+    }
+    runs.push(await burst(broker, channel, 300, 1200));
+
+    expect(runs.map(outOfOrder)).toEqual([0, 0, 0, 0, 0]);
+    const all = runs.flat();
+    expect(all).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+    // And the log holds the events in call order.
+    const read = await broker.read(channel, 0);
+    expect(read.events.map((e) => e.data)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
   });
 });
 
