@@ -1,5 +1,6 @@
+import { jwtAuthorizer } from 'tandem/jwt';
 import { encodeCursor, parseChannelList } from 'tandem/protocol';
-import { type Broker, createHub, type Hub, jwtAuthorizer, memoryBroker } from 'tandem/server';
+import { type Broker, createHub, type Hub, memoryBroker } from 'tandem/server';
 import { ORDER_CREATED, type Order, randomOrder } from './orders';
 import { ordersChannel, type Tenant, tenantPattern } from './tenants';
 import { demoSecret } from './tokens';

@@ -3,6 +3,7 @@ import type { Connection, ConnectionHost } from './connection';
 import type { HubContext, Settings } from './context';
 import { corsFrom } from './cors';
 import { pingFrame } from './encode';
+import { Expiries } from './expiry';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
 import { memoryBroker } from './memory-broker';
@@ -102,13 +103,11 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   let closed: Promise<void> | null = null;
   let onDrained: (() => void) | null = null;
 
-  // One timer for every stream: heartbeats and token expiry.
+  // One timer for every stream's heartbeat.
   const ticker = new Ticker(settings.heartbeatMs, (now) => {
     let ping: SharedBytes | undefined;
     for (const connection of connections.values()) {
-      if (connection.expiresAt <= now) {
-        connection.bye('token_expired');
-      } else if (connection.state !== 'live') {
+      if (connection.state !== 'live') {
         // Still writing its replay: that is traffic enough.
       } else if (connection.active) {
         connection.active = false;
@@ -121,12 +120,16 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     }
   });
 
+  // One timer for every token expiry, armed for the earliest: a stream ends at its expiry.
+  const expiries = new Expiries<Connection>((connection) => connection.bye('token_expired'));
+
   const host: ConnectionHost = {
     maxBufferedBytes: settings.maxBufferedBytes,
     markDirty: (connection) => fanout.markDirty(connection),
     released(connection, reason) {
       connections.delete(connection.id);
       fanout.detach(connection);
+      expiries.closed(connection);
       metrics.connectionClosed(reason);
       if (connections.size === 0) ticker.stop();
     },
@@ -151,6 +154,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     addConnection(connection) {
       connections.set(connection.id, connection);
       metrics.connectionOpened();
+      expiries.add(connection);
       ticker.start();
     },
     deliveredMark: marks ? (channel) => marks.get(channel) ?? null : undefined,
@@ -196,6 +200,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       for (const sink of [...sinks]) sink.destroy();
     }
     ticker.stop();
+    expiries.stop();
     fanout.close();
     detachMetrics?.();
     if (ownBroker) await broker.close();

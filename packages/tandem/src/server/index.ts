@@ -6,8 +6,6 @@ export type { Broker, ChannelInfo, ReadResult } from './broker';
 export { globalHub } from './global';
 export type { DisconnectFilter, Hub, HubStats } from './hub';
 export { createHub } from './hub';
-export type { JwtAuthorizerOptions } from './jwt';
-export { jwtAuthorizer } from './jwt';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
 export { memoryBroker } from './memory-broker';
 export type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from './metrics';

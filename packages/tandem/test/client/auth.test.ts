@@ -2,7 +2,7 @@ import { EventSource } from 'eventsource';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventSourceConstructor, FetchLike } from '../../src/client';
-import { jwtAuthorizer } from '../../src/server';
+import { jwtAuthorizer } from '../../src/jwt';
 import { NodeEventSource, type Rig, recordedClient, sleep, startRig, until } from './harness';
 
 const SECRET = 'a-test-secret-of-enough-length-for-hs256';

@@ -1,8 +1,9 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { jwtAuthorizer } from '../../src/jwt';
 import type { ByePayload, HelloPayload, ResyncPayload } from '../../src/protocol';
-import { createHub, jwtAuthorizer } from '../../src/server';
+import { createHub } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { getJson, openRaw, type RawStream } from './sse-reader';
 

@@ -1,0 +1,2 @@
+export type { JwtAuthorizerOptions, JwtSecret } from './authorizer';
+export { jwtAuthorizer } from './authorizer';

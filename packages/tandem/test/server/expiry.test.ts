@@ -1,0 +1,82 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Expiries } from '../../src/server/expiry';
+
+class Item {
+  closed = false;
+  constructor(
+    readonly id: number,
+    readonly expiresAt: number,
+  ) {}
+  isClosed() {
+    return this.closed;
+  }
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Expiries', () => {
+  it('expires each open item at its own time, in order, on one timer', () => {
+    const expired: number[] = [];
+    const queue = new Expiries<Item>((item) => {
+      expired.push(item.id);
+      item.closed = true;
+      queue.closed(item);
+    });
+    const times = [500, 120, 900, 120, 40, 3000, 700];
+    const items = times.map((at, id) => new Item(id, at));
+    for (const item of items) queue.add(item);
+    queue.add(new Item(99, Number.POSITIVE_INFINITY)); // never expires, never kept
+    expect(vi.getTimerCount()).toBe(1);
+    // Item 2 closes by itself before its time.
+    items[2]!.closed = true;
+    queue.closed(items[2]!);
+
+    vi.advanceTimersByTime(39);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(expired).toEqual([4]);
+    vi.advanceTimersByTime(80);
+    expect(expired).toEqual([4, 1, 3]);
+    vi.advanceTimersByTime(2880);
+    expect(expired).toEqual([4, 1, 3, 0, 6, 5]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('an earlier item re-arms the timer', () => {
+    const expired: number[] = [];
+    const queue = new Expiries<Item>((item) => expired.push(item.id));
+    queue.add(new Item(1, 10_000));
+    queue.add(new Item(2, 50));
+    vi.advanceTimersByTime(50);
+    expect(expired).toEqual([2]);
+  });
+
+  it('stays bounded under churn, and keeps no timer once every item closed', () => {
+    const queue = new Expiries<Item>(() => {
+      throw new Error('nothing should expire');
+    });
+    const open: Item[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const item = new Item(i, 60_000 + (i % 977));
+      queue.add(item);
+      open.push(item);
+      if (open.length > 20) {
+        const gone = open.splice(i % open.length, 1)[0]!;
+        gone.closed = true;
+        queue.closed(gone);
+      }
+      expect(queue.size).toBeLessThanOrEqual(2 * open.length + 64 + 1);
+    }
+    for (const item of open) {
+      item.closed = true;
+      queue.closed(item);
+    }
+    expect(queue.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
