@@ -30,6 +30,8 @@ export type TandemErrorCode =
   | 'validation_failed'
   /** The SSE parser met a line or event larger than its `maxEventBytes`. */
   | 'event_too_large'
+  /** 413: `publish` refused data whose JSON is larger than the hub's `maxEventBytes`. */
+  | 'payload_too_large'
   /** Client side: the network failed or the response was not an event stream. */
   | 'network'
   /** Client side: the heartbeat watchdog saw no byte in time. */
@@ -46,6 +48,7 @@ export const ERROR_STATUS: Readonly<Partial<Record<TandemErrorCode, number>>> = 
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  payload_too_large: 413,
   too_many_connections: 429,
   internal: 500,
   shutting_down: 503,

@@ -15,6 +15,27 @@ export interface ConnectionHost {
 
 type State = 'starting' | 'live' | 'closed';
 
+/** Bytes of a replay written at once: a quarter of the buffer bound, between 1 and 64 KiB. */
+export function replayChunkBytes(maxBufferedBytes: number): number {
+  return Math.max(1024, Math.min(65_536, maxBufferedBytes >> 2));
+}
+
+/**
+ * Room a frame takes beyond its data's JSON: `id:` (up to 64 cursor entries on a multi-channel
+ * stream), `event:` (a type of at most 200 characters) and the envelope (channel, offset,
+ * epoch, ts).
+ */
+export const FRAME_OVERHEAD_BYTES = 4096;
+
+/**
+ * The largest data JSON a stream with this buffer bound can always take without being cut:
+ * a replay writes while at most half the bound is unsent, one chunk at a time, and a chunk
+ * can end with a whole frame.
+ */
+export function largestEventBytes(maxBufferedBytes: number): number {
+  return (maxBufferedBytes >> 1) - replayChunkBytes(maxBufferedBytes) - FRAME_OVERHEAD_BYTES;
+}
+
 type Buffered = { slot: number; encoded: EncodedEvent }[];
 /**
  * What an idle connection holds instead of its own empty queues: tens of thousands of idle
@@ -204,7 +225,7 @@ export class Connection {
     }
     this.sink = sink;
     this.enqueue(prelude);
-    const chunkBytes = Math.max(1024, Math.min(65_536, this.host.maxBufferedBytes >> 2));
+    const chunkBytes = replayChunkBytes(this.host.maxBufferedBytes);
     const pause = this.host.maxBufferedBytes >> 1;
     for (const { slot, encoded } of replay) {
       this.accept(slot, encoded);

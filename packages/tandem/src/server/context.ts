@@ -15,6 +15,7 @@ export interface Settings {
   heartbeatMs: number;
   retryMs: number;
   maxBufferedBytes: number;
+  maxEventBytes: number;
   maxConnections: number;
   retryAfterSeconds: number;
   offline: 'none' | 'undelivered';

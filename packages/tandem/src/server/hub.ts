@@ -1,5 +1,5 @@
 import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
-import type { Connection, ConnectionHost } from './connection';
+import { type Connection, type ConnectionHost, largestEventBytes } from './connection';
 import type { HubContext, Settings } from './context';
 import { corsFrom } from './cors';
 import { pingFrame } from './encode';
@@ -42,7 +42,8 @@ export interface Hub<E extends EventMap = EventMap> {
    * Appends an event to a channel's log and fans it out. Resolves with the stored event
    * (offset, epoch, ts); rejects with a TandemError: `invalid_channel`, `invalid_field` (CR, LF
    * or NUL in the type), `bad_request` (reserved `tandem:` type, data not JSON-serialisable),
-   * `validation_failed`, `broker_unavailable`, `shutting_down`.
+   * `payload_too_large` (data JSON over `maxEventBytes`), `validation_failed`, `broker_unavailable`,
+   * `shutting_down`.
    */
   publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
   /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
@@ -61,15 +62,38 @@ export interface Hub<E extends EventMap = EventMap> {
   close(): Promise<void>;
 }
 
+/**
+ * `maxEventBytes`, checked against the stream buffer: an event that fits must never get a
+ * stream cut as a slow consumer (it would reconnect, replay it, and be cut again).
+ */
+function eventLimit(requested: number | undefined, maxBufferedBytes: number): number {
+  const largest = largestEventBytes(maxBufferedBytes);
+  if (!(largest > 0)) {
+    throw new RangeError(`maxBufferedBytes (${maxBufferedBytes}) is too small to carry any event`);
+  }
+  if (requested === undefined) return Math.min(DEFAULTS.maxEventBytes, largest);
+  if (!(requested > 0)) throw new RangeError('maxEventBytes must be positive');
+  if (requested > largest) {
+    throw new RangeError(
+      `maxEventBytes (${requested}) does not fit maxBufferedBytes (${maxBufferedBytes}): with that buffer ` +
+        `an event may have at most ${largest} bytes, or a stream receiving one could be cut as a slow ` +
+        'consumer, again at every replay. Lower maxEventBytes or raise maxBufferedBytes.',
+    );
+  }
+  return requested;
+}
+
 /** Creates a hub: the server side of Tandem. See docs/server.md. */
 export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> = {}): Hub<E> {
   const ownBroker = !options.broker;
   const broker = options.broker ?? memoryBroker();
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
   const settings: Settings = {
     authorize: options.authorize,
     heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
     retryMs: options.retryMs ?? DEFAULTS.retryMs,
-    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    maxBufferedBytes,
+    maxEventBytes: eventLimit(options.maxEventBytes, maxBufferedBytes),
     maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
     retryAfterSeconds: options.retryAfterSeconds ?? DEFAULTS.retryAfterSeconds,
     offline: options.offline ?? DEFAULTS.offline,
@@ -209,9 +233,15 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   const hub: Hub<E> = {
     publish: (channel, type, data) => {
       if (closing) return Promise.reject(new TandemError('shutting_down', 'the hub is closed'));
-      return publishEvent(broker, options.schemas ?? {}, metrics, channel, type, data) as Promise<
-        LiveEvent<E[typeof type]>
-      >;
+      return publishEvent(
+        broker,
+        options.schemas ?? {},
+        metrics,
+        settings.maxEventBytes,
+        channel,
+        type,
+        data,
+      ) as Promise<LiveEvent<E[typeof type]>>;
     },
     fetch: createFetchHandler(ctx),
     node: createNodeHandler(ctx),

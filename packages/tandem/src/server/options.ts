@@ -66,6 +66,16 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxBufferedBytes?: number;
   /**
+   * Largest event `publish` accepts: the UTF-8 bytes of its data's JSON. Larger ones are refused
+   * with `payload_too_large` (status 413). It must leave room in a stream's buffer for the
+   * frame around it and one replay chunk, so that an event that fits can never get its stream
+   * cut as a slow consumer: at most `maxBufferedBytes / 2 − min(64 KiB, maxBufferedBytes / 4)
+   * − 4 KiB` (446 KiB with the default buffer); `createHub` refuses more. Without it, the
+   * default is lowered to that bound when `maxBufferedBytes` is small.
+   * @default 262_144 (256 KiB)
+   */
+  maxEventBytes?: number;
+  /**
    * Most concurrent streams; beyond it `/stream` answers `429` with `Retry-After`.
    * @default Infinity
    */
@@ -143,6 +153,7 @@ export const DEFAULTS = {
   heartbeatMs: 2000,
   retryMs: 1000,
   maxBufferedBytes: 1_048_576,
+  maxEventBytes: 262_144,
   maxConnections: Number.POSITIVE_INFINITY,
   retryAfterSeconds: 2,
   offline: 'none',

@@ -7,6 +7,25 @@ import { brokerError } from './stream';
 /** Longest event type accepted. */
 const MAX_TYPE_LENGTH = 200;
 
+/** Bytes of `text` in UTF-8 (a lone surrogate counts 3, as its replacement character). */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A pair: 2 units, 4 bytes.
+        bytes += 2;
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
 /**
  * Validates and appends one event. Everything that could corrupt the wire or the log is
  * refused here, with a TandemError, before the broker sees it: a bad channel, a type that could
@@ -16,6 +35,7 @@ export async function publishEvent(
   broker: Broker,
   schemas: Record<string, StandardSchemaV1 | undefined>,
   metrics: MetricsReporter,
+  maxEventBytes: number,
   channel: string,
   type: string,
   data: unknown,
@@ -58,6 +78,13 @@ export async function publishEvent(
     });
   }
   if (json === undefined) throw new TandemError('bad_request', 'event data is not JSON-serialisable');
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count exactly only near the limit.
+  if (json.length > maxEventBytes || (json.length * 3 > maxEventBytes && utf8Length(json) > maxEventBytes)) {
+    throw new TandemError(
+      'payload_too_large',
+      `event data is ${utf8Length(json)} bytes of JSON; the limit (maxEventBytes) is ${maxEventBytes}`,
+    );
+  }
   // Serialised once here: the broker stores this text (or a copy made from it), and the fan-out
   // reuses it for the frame.
   let event: LiveEvent;
