@@ -4,9 +4,12 @@ import { defineConfig } from 'tsdown';
 /** The package's subpaths: `tandem/<name>` is built from `src/<name>/index.ts`. */
 const SUBPATHS = ['protocol', 'server', 'client', 'react', 'redis', 'jwt', 'prometheus'];
 
+/** Where a subpath's published entry differs from its folder's index (the door for sibling folders). */
+const PUBLIC_ENTRY: Record<string, string> = { protocol: 'src/protocol/public.ts' };
+
 const entry: Record<string, string> = {};
 for (const name of SUBPATHS) {
-  const file = `src/${name}/index.ts`;
+  const file = PUBLIC_ENTRY[name] ?? `src/${name}/index.ts`;
   if (existsSync(new URL(file, import.meta.url))) entry[name] = file;
 }
 

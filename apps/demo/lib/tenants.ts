@@ -17,8 +17,13 @@ export function findTenant(id: string | null | undefined): Tenant | undefined {
 }
 
 /** The channel a tenant's orders go to. */
+/** A tenant's channel, `tenant:<id>/<suffix>`: a tenant is a channel prefix. */
+export function tenantChannel(tenantId: string, suffix: string): string {
+  return `tenant:${tenantId}/${suffix}`;
+}
+
 export function ordersChannel(tenantId: string): string {
-  return `tenant:${tenantId}/orders`;
+  return tenantChannel(tenantId, 'orders');
 }
 
 /** The channel patterns a tenant's token may read. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ResyncReason, TandemErrorCode } from '../protocol';
-import type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from '../server/metrics';
+import type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from '../server';
 
 export interface PrometheusMetricsOptions {
   /**

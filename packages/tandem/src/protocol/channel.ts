@@ -33,13 +33,6 @@ export function parseChannelList(value: string | null | undefined): string[] {
   return names;
 }
 
-/** A tenant's channel, `tenant:<id>` or `tenant:<id>/<suffix>`: a tenant is a channel prefix. */
-export function tenantChannel(tenant: string, suffix?: string): string {
-  const name = suffix ? `tenant:${tenant}/${suffix}` : `tenant:${tenant}`;
-  assertChannel(name);
-  return name;
-}
-
 const patternCache = new Map<string, RegExp>();
 
 /**

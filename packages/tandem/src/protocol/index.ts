@@ -6,7 +6,6 @@ export {
   isValidChannel,
   MAX_CHANNELS_PER_REQUEST,
   parseChannelList,
-  tenantChannel,
 } from './channel';
 export type { DecodedCursor, Position } from './cursor';
 export {
@@ -42,4 +41,4 @@ export { CONTROL_EVENTS, isReservedType, RESERVED_TYPE_PREFIX } from './messages
 export type { ParsedEvent, Parser, ParserOptions } from './parser';
 export { createParser } from './parser';
 export type { TimerHandle, Timers } from './timers';
-export { defaultTimers, TimerSlot } from './timers';
+export { defaultTimers, TimerSlot, unrefTimers } from './timers';

@@ -16,6 +16,21 @@ export const defaultTimers: Timers = {
 };
 
 /**
+ * Timers whose handles do not keep a Node process alive (`unref`), for housekeeping that must
+ * never hold a server open on its own. Elsewhere they are the given timers unchanged.
+ */
+export function unrefTimers(timers: Timers): Timers {
+  return {
+    setTimeout(callback, ms) {
+      const handle = timers.setTimeout(callback, ms);
+      (handle as { unref?: () => void } | null)?.unref?.();
+      return handle;
+    },
+    clearTimeout: (handle) => timers.clearTimeout(handle),
+  };
+}
+
+/**
  * One pending timer at most: `set` replaces the previous one, `clear` is idempotent, and
  * `pending` tells whether one waits.
  */

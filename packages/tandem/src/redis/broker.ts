@@ -5,9 +5,9 @@
  * fans it out locally; holes in the feed are repaired from the stream.
  */
 import { createClient, ErrorReply } from 'redis';
+import type { Broker, ChannelInfo, ReadResult } from '../broker';
+import { BROKER_DEFAULTS as DEFAULTS } from '../broker';
 import { assertFieldValue, type LiveEvent, newEpoch, TandemError } from '../protocol';
-import type { Broker, ChannelInfo, ReadResult } from '../server/broker';
-import { DEFAULTS } from '../server/options';
 import { entryToEvent, parseNotification } from './codec';
 import { LiveFeed } from './feed';
 import { APPEND_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, type Script, script } from './scripts';

@@ -7,8 +7,9 @@
  * It knows nothing about Redis: the log is reached through `FeedSource`, so the ordering rules
  * are tested without a server.
  */
+
+import type { ReadResult } from '../broker';
 import type { LiveEvent } from '../protocol';
-import type { ReadResult } from '../server/broker';
 
 export type Listener = (event: LiveEvent) => void;
 

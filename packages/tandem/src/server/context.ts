@@ -1,6 +1,6 @@
+import type { Broker } from '../broker';
 import type { Position } from '../protocol';
 import type { Authorize } from './auth';
-import type { Broker } from './broker';
 import type { Connection, ConnectionHost } from './connection';
 import type { Cors } from './cors';
 import type { Fanout } from './fanout';

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { jsonOf } from '../broker';
 import {
   type ByeReason,
   CONTROL_EVENTS,
@@ -32,19 +33,9 @@ export class EncodedEvent {
 }
 
 const cache = new WeakMap<LiveEvent, EncodedEvent>();
-/** JSON of published data, set by `publish` so fan-out does not stringify it again. */
-const dataJson = new WeakMap<object, string>();
-
-/** Remembers the JSON of published `data` (objects only) for the encoder. */
-export function rememberJson(data: unknown, json: string): void {
-  if (typeof data === 'object' && data !== null) dataJson.set(data, json);
-}
 
 function envelopeJson(event: LiveEvent): string {
-  const data =
-    (typeof event.data === 'object' && event.data !== null ? dataJson.get(event.data) : undefined) ??
-    JSON.stringify(event.data) ??
-    'null';
+  const data = jsonOf(event.data);
   // Channel and epoch names are from JSON-safe alphabets, so only `data` needs stringifying.
   return `{"channel":"${event.channel}","offset":${event.offset},"epoch":"${event.epoch}","ts":${event.ts},"data":${data}}`;
 }

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
+import type { Broker } from '../broker';
 import type { LiveEvent } from '../protocol';
-import type { Broker } from './broker';
 import type { Connection } from './connection';
 import { type EncodedEvent, encodeEvent } from './encode';
 import { SharedBytes } from './sink';

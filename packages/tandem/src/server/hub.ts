@@ -1,3 +1,4 @@
+import { memoryBroker } from '../broker';
 import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
 import { type Connection, type ConnectionHost, largestEventBytes } from './connection';
 import type { HubContext, Settings } from './context';
@@ -6,7 +7,6 @@ import { pingFrame } from './encode';
 import { Expiries } from './expiry';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
-import { memoryBroker } from './memory-broker';
 import { metricsReporter } from './metrics';
 import { createNodeHandler, type NodeHandler } from './node-adapter';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';

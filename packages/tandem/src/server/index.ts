@@ -1,13 +1,19 @@
+export type {
+  Broker,
+  ChannelInfo,
+  MemoryBroker,
+  MemoryBrokerOptions,
+  MemoryBrokerStats,
+  ReadResult,
+} from '../broker';
+export { memoryBroker } from '../broker';
 export type { ByeReason, EventsOf, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
 export { isTandemError, TandemError } from '../protocol';
 export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
 export { extractToken } from './auth';
-export type { Broker, ChannelInfo, ReadResult } from './broker';
 export { globalHub } from './global';
 export type { DisconnectFilter, Hub, HubStats } from './hub';
 export { createHub } from './hub';
-export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
-export { memoryBroker } from './memory-broker';
 export type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from './metrics';
 export type { NodeHandler } from './node-adapter';
 export type { CorsOptions, EventMap, HubOptions, MetricsEndpointOptions } from './options';

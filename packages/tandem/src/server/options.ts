@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { BROKER_DEFAULTS, type Broker } from '../broker';
 import type { Authorize, HubRequest } from './auth';
-import type { Broker } from './broker';
 import type { MetricsSink } from './metrics';
 
 /** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
@@ -163,8 +163,8 @@ export const DEFAULTS = {
   closeTimeoutMs: 5000,
   corsMaxAgeSeconds: 600,
   /** Memory broker: how long events are kept, and a per-channel cap. */
-  retentionMs: 300_000,
-  maxEventsPerChannel: 10_000,
+  retentionMs: BROKER_DEFAULTS.retentionMs,
+  maxEventsPerChannel: BROKER_DEFAULTS.maxEventsPerChannel,
   /** Brokers: a channel untouched this long (and unsubscribed) is dropped; 0 keeps it. */
-  idleTtlMs: 86_400_000,
+  idleTtlMs: BROKER_DEFAULTS.idleTtlMs,
 } as const;

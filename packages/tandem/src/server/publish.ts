@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Broker } from '../broker';
 import { assertChannel, assertFieldValue, isReservedType, type LiveEvent, TandemError } from '../protocol';
-import type { Broker } from './broker';
 import type { MetricsReporter } from './metrics';
 import { brokerError } from './stream';
 

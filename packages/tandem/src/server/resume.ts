@@ -1,5 +1,5 @@
+import type { Broker } from '../broker';
 import type { DecodedCursor, LiveEvent, Position, ResyncReason } from '../protocol';
-import type { Broker } from './broker';
 
 /** Where one channel of a new stream or poll starts, and what it replays. */
 export interface ChannelPlan {

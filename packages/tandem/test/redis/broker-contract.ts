@@ -3,9 +3,9 @@
  * keep the promises the hub relies on.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Broker } from '../../src/broker';
 import type { LiveEvent } from '../../src/protocol';
 import { isValidEpoch } from '../../src/protocol';
-import type { Broker } from '../../src/server/broker';
 
 export interface ContractOptions {
   retentionMs?: number;

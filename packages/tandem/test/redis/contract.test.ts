@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
+import { memoryBroker } from '../../src/broker';
 import { redisBroker } from '../../src/redis';
-import { memoryBroker } from '../../src/server/memory-broker';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
 import { brokerContract } from './broker-contract';
 

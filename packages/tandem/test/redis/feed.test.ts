@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { ReadResult } from '../../src/broker';
 import type { LiveEvent } from '../../src/protocol';
 import { type FeedSource, LiveFeed } from '../../src/redis/feed';
-import type { ReadResult } from '../../src/server/broker';
 
 /** A log in memory standing in for Redis, with switches to make it fail or lose itself. */
 class FakeLog implements FeedSource {

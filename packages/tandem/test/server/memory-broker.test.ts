@@ -1,17 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { memoryBroker } from '../../src/server';
-import { trackServerTimers } from './timers';
-
-let timers: ReturnType<typeof trackServerTimers> | undefined;
-afterEach(() => {
-  timers?.restore();
-  timers = undefined;
-  vi.useRealTimers();
-});
-
-/** The sweep's interval timer, under the test's control; the clock is the broker's `now`. */
-const fakeSweepTimers = () => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+import { manualTimers } from '../helpers/manual-timers';
 
 describe('memoryBroker', () => {
   it('numbers events 1, 2, 3… per channel under one epoch, and reads after an offset', async () => {
@@ -41,9 +31,8 @@ describe('memoryBroker', () => {
 
   it('expires events by age without a timer per channel', async () => {
     let now = 1_000_000;
-    // getActiveResourcesInfo() does not list unref'd timers: count the broker's own.
-    timers = trackServerTimers();
-    const broker = memoryBroker({ retentionMs: 1000, now: () => now });
+    const timers = manualTimers();
+    const broker = memoryBroker({ retentionMs: 1000, now: () => now, timers: timers.timers });
     for (let c = 0; c < 50; c++) await broker.append(`c${c}`, 't', 'old');
     now += 600;
     await broker.append('c0', 't', 'new');
@@ -75,9 +64,14 @@ describe('memoryBroker', () => {
 
   it('drops a channel untouched for idleTtlMs with no subscriber; a later read gets a new epoch', async () => {
     let now = 1_000_000;
-    fakeSweepTimers();
-    const broker = memoryBroker({ retentionMs: 1000, idleTtlMs: 5000, sweepMs: 5, now: () => now });
-    const sweeps = () => vi.advanceTimersByTime(30); // six sweeps
+    const timers = manualTimers();
+    const broker = memoryBroker({
+      retentionMs: 1000,
+      idleTtlMs: 5000,
+      now: () => now,
+      timers: timers.timers,
+    });
+    const sweeps = () => timers.fire();
     const first = await broker.append('gone', 't', 1);
     await broker.append('read', 't', 1);
     const off = broker.subscribe('held', () => {});
@@ -105,15 +99,14 @@ describe('memoryBroker', () => {
 
   it('stops its sweep timer once no channel is left, and keeps channels forever with idleTtlMs 0', async () => {
     let now = 1_000_000;
-    fakeSweepTimers();
-    timers = trackServerTimers();
-    const dropping = memoryBroker({ idleTtlMs: 100, sweepMs: 5, now: () => now });
-    const keeping = memoryBroker({ idleTtlMs: 0, sweepMs: 5, now: () => now });
+    const timers = manualTimers();
+    const dropping = memoryBroker({ idleTtlMs: 100, now: () => now, timers: timers.timers });
+    const keeping = memoryBroker({ idleTtlMs: 0, now: () => now, timers: timers.timers });
     await dropping.append('a', 't', 1);
     await keeping.append('a', 't', 1);
     expect(timers.live()).toBe(2);
     now += 1_000_000;
-    vi.advanceTimersByTime(30); // six sweeps
+    timers.fire();
     expect(dropping.stats().channels).toBe(0);
     expect(keeping.stats().channels).toBe(1);
     expect(timers.live()).toBe(1); // the keeping broker's sweep only

@@ -1,7 +1,15 @@
-import { type LiveEvent, newEpoch, TandemError } from '../protocol';
-import type { Broker, ChannelInfo, ReadResult } from './broker';
-import { rememberJson } from './encode';
-import { DEFAULTS } from './options';
+import {
+  defaultTimers,
+  type LiveEvent,
+  newEpoch,
+  TandemError,
+  TimerSlot,
+  type Timers,
+  unrefTimers,
+} from '../protocol';
+import type { Broker, ChannelInfo, ReadResult } from './contract';
+import { BROKER_DEFAULTS as DEFAULTS } from './defaults';
+import { rememberJson } from './json';
 
 export interface MemoryBrokerOptions {
   /**
@@ -28,6 +36,8 @@ export interface MemoryBrokerOptions {
    * @default 86_400_000 (1 day)
    */
   idleTtlMs?: number;
+  /** Timers of the sweep, for tests. @default setTimeout, unref'd in Node */
+  timers?: Timers;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
@@ -121,7 +131,8 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
   const now = options.now ?? Date.now;
   const logs = new Map<string, Log>();
-  let sweeper: ReturnType<typeof setInterval> | undefined;
+  const sweeper = new TimerSlot(options.timers ?? unrefTimers(defaultTimers));
+  const sweepEvery = Number.isFinite(sweepMs) && sweepMs > 0 ? sweepMs : 0;
   let closed = false;
 
   function log(channel: string): Log {
@@ -131,10 +142,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
     if (!l) {
       l = new Log(t);
       logs.set(channel, l);
-      if (!sweeper && Number.isFinite(sweepMs) && sweepMs > 0) {
-        sweeper = setInterval(sweep, sweepMs);
-        sweeper.unref?.();
-      }
+      if (sweepEvery > 0) sweeper.setIfIdle(sweepEvery, sweep);
     }
     l.touchedAt = t;
     l.prune(t - retentionMs);
@@ -149,10 +157,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       else l.prune(cutoff);
     }
     // No channel left: no timer either, until the next one.
-    if (logs.size === 0 && sweeper) {
-      clearInterval(sweeper);
-      sweeper = undefined;
-    }
+    if (logs.size > 0) sweeper.setIfIdle(sweepEvery, sweep);
   }
 
   function info(l: Log): ChannelInfo {
@@ -210,8 +215,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
 
     async close() {
       closed = true;
-      if (sweeper) clearInterval(sweeper);
-      sweeper = undefined;
+      sweeper.clear();
       for (const l of logs.values()) l.listeners.clear();
       logs.clear();
     },
