@@ -11,6 +11,7 @@ import { conditions, cpus } from './lib/harness';
 import { openFileLimit } from './lib/limits';
 import { pin } from './lib/proc';
 import { formatResult } from './lib/table';
+import { runParser } from './scenarios/p-parser';
 import { runS1 } from './scenarios/s1-idle';
 import { runS2 } from './scenarios/s2-fanout';
 import { runS3S4 } from './scenarios/s3-latency';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   if (want.has('S5')) await run('S5', () => runS5(ctx));
   if (want.has('S6')) await run('S6', () => runS6(ctx));
   if (want.has('S7')) await run('S7', () => runS7(ctx));
+  if (want.has('P')) await run('P', () => runParser(ctx));
 
   const seconds = Math.round((performance.now() - started) / 1000);
   const targets = results.flatMap((r) => r.targets.map((t) => ({ scenario: r.id, ...t })));

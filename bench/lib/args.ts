@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench`, with the default sizes of a ~5 minute run. */
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7'] as const;
+export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'P'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -73,7 +73,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
           .split(',')
           .map((s) => s.trim().toUpperCase())
           .filter(Boolean);
-        if (list.length === 0) throw new Error('--scenario needs S1…S7');
+        if (list.length === 0) throw new Error('--scenario needs S1…S7 or P');
         for (const s of list)
           if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
         out.scenarios = list as ScenarioId[];
@@ -129,7 +129,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 }
 
 export const USAGE = `npm run bench [-- options]
-  --scenario S3[,S5]   scenarios to run (default: all, S1…S7)
+  --scenario S3[,S5]   scenarios to run (default: all, S1…S7 and P, the client's parser)
   --clients N          client count (S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000)
   --steps a,b,c        S1 steps (default 1000,10000,20000)
   --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 10, S7 6)
