@@ -4,7 +4,16 @@
  * Lua scripts. Event types never contain line breaks (refused at publish) and the data is JSON,
  * whose encoder escapes them, so the first four line breaks delimit the fields.
  */
+
+import { rememberJson } from '../broker';
 import type { LiveEvent } from '../protocol';
+
+/** Parses data JSON and remembers the text, so the hub's frames and polls need not stringify it. */
+function parseData(json: string): unknown {
+  const data: unknown = JSON.parse(json);
+  rememberJson(data, json);
+  return data;
+}
 
 export function entryToEvent(channel: string, epoch: string, id: string, fields: string[]): LiveEvent {
   let ts = 0;
@@ -20,7 +29,7 @@ export function entryToEvent(channel: string, epoch: string, id: string, fields:
         type = value;
         break;
       case 'd':
-        data = JSON.parse(value);
+        data = parseData(value);
         break;
     }
   }
@@ -41,7 +50,7 @@ export function parseNotification(channel: string, message: string): LiveEvent |
       offset: Number(message.slice(a + 1, b)),
       ts: Number(message.slice(b + 1, c)),
       type: message.slice(c + 1, d),
-      data: JSON.parse(message.slice(d + 1)),
+      data: parseData(message.slice(d + 1)),
     };
   } catch {
     return undefined;

@@ -24,6 +24,7 @@ export interface Settings {
   tokenCookie: string;
   maxPollWaitSeconds: number;
   maxPollEvents: number;
+  maxPollBytes: number;
   closeTimeoutMs: number;
 }
 

@@ -35,9 +35,13 @@ export class EncodedEvent {
 const cache = new WeakMap<LiveEvent, EncodedEvent>();
 
 function envelopeJson(event: LiveEvent): string {
-  const data = jsonOf(event.data);
   // Channel and epoch names are from JSON-safe alphabets, so only `data` needs stringifying.
-  return `{"channel":"${event.channel}","offset":${event.offset},"epoch":"${event.epoch}","ts":${event.ts},"data":${data}}`;
+  return `{"channel":"${event.channel}","offset":${event.offset},"epoch":"${event.epoch}","ts":${event.ts},"data":${jsonOf(event.data)}}`;
+}
+
+/** An event as a poll answer lists it (`LiveEvent` as JSON), reusing its data's JSON. */
+export function eventJson(event: LiveEvent): string {
+  return `{"channel":"${event.channel}","type":${JSON.stringify(event.type)},"offset":${event.offset},"epoch":"${event.epoch}","ts":${event.ts},"data":${jsonOf(event.data)}}`;
 }
 
 /** Encodes an event once; later calls with the same event object return the same buffers. */

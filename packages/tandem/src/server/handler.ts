@@ -69,11 +69,16 @@ export function asTandemError(error: unknown): TandemError | null {
 }
 
 export function json(status: number, body: unknown, headers: HeaderMap): PlainOutcome {
+  return jsonText(status, JSON.stringify(body), headers);
+}
+
+/** A JSON answer whose text is already made. */
+export function jsonText(status: number, text: string, headers: HeaderMap): PlainOutcome {
   return {
     kind: 'response',
     status,
     headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
-    body: JSON.stringify(body),
+    body: text,
   };
 }
 

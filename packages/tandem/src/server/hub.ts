@@ -62,6 +62,11 @@ export interface Hub<E extends EventMap = EventMap> {
   close(): Promise<void>;
 }
 
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new RangeError(`${name} must be positive`);
+  return value;
+}
+
 /**
  * `maxEventBytes`, checked against the stream buffer: an event that fits must never get a
  * stream cut as a slow consumer (it would reconnect, replay it, and be cut again).
@@ -103,6 +108,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
     maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
     maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
+    maxPollBytes: positive('maxPollBytes', options.maxPollBytes ?? DEFAULTS.maxPollBytes),
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
   };
 

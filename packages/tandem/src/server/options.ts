@@ -136,6 +136,13 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxPollEvents?: number;
   /**
+   * Most bytes of events one poll answers, all channels together. Past it the answer says
+   * `more: true`, each channel's cursor stops after its last event sent, and the client polls
+   * again at once. An event larger than this still goes, alone.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxPollBytes?: number;
+  /**
    * How long `close()` waits for streams to drain before destroying them, in ms.
    * @default 5000
    */
@@ -160,6 +167,7 @@ export const DEFAULTS = {
   tokenCookie: 'tandem_token',
   maxPollWaitSeconds: 25,
   maxPollEvents: 1000,
+  maxPollBytes: 1_048_576,
   closeTimeoutMs: 5000,
   corsMaxAgeSeconds: 600,
   /** Memory broker: how long events are kept, and a per-channel cap. */

@@ -10,10 +10,12 @@ import {
 import type { HubRequest } from './auth';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
-import { json, type PlainOutcome, type SignalSource } from './handler';
+import { eventJson } from './encode';
+import { jsonText, type PlainOutcome, type SignalSource } from './handler';
 import type { PollResult } from './metrics';
 import { type ChannelPlan, planChannels, resyncGroups } from './resume';
 import { brokerError } from './stream';
+import { byteLength } from './utf8';
 
 /** A poll's ETag is its resulting cursor: equal cursors mean nothing new. */
 function etagOf(cursor: string): string {
@@ -99,22 +101,37 @@ function respond(
   plans: ChannelPlan[],
   headers: HeaderMap,
 ): PlainOutcome {
-  const events: LiveEvent[] = [];
+  const events: string[] = [];
   const entries: string[] = [];
   const channels: Record<string, HelloChannel> = {};
   let recovered = false;
   let more = false;
+  // The body's events, in bytes: past maxPollBytes the rest waits for the next poll (at least
+  // one event goes, however large, or it would never go).
+  let budget = ctx.settings.maxPollBytes;
   for (const plan of plans) {
-    events.push(...plan.events);
-    const last = plan.events[plan.events.length - 1];
+    let last: LiveEvent | undefined;
+    for (const event of plan.events) {
+      if (budget <= 0) break;
+      const text = eventJson(event);
+      const bytes = byteLength(text);
+      if (bytes > budget && events.length > 0) {
+        budget = 0;
+        break;
+      }
+      budget -= bytes;
+      events.push(text);
+      last = event;
+    }
     const offset = last ? last.offset : plan.start;
-    // Capped by maxPollEvents: the cursor stops after the last event sent; the rest comes next poll.
+    // Capped by maxPollEvents or maxPollBytes: the cursor stops after the last event sent; the
+    // rest comes next poll.
     if (offset < plan.head && !plan.resync) more = true;
     entries.push(cursorEntry(plan.channel, { epoch: plan.epoch, offset }));
     channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
     // A cursor proves its client received everything up to it (offline: 'undelivered').
     if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
-    if (plan.recovered && plan.events.length > 0) recovered = true;
+    if (plan.recovered && last) recovered = true;
   }
   const groups = resyncGroups(plans);
   for (const group of groups) ctx.metrics.resynced(group.reason, group.channels.length);
@@ -133,6 +150,7 @@ function respond(
   if (recovered) ctx.metrics.replayed();
   ctx.metrics.replayedEvents(events.length);
   if (result === 'not_modified') return { kind: 'response', status: 304, headers: tagged, body: null };
-  const body: PollResponse = { events, cursor, resync, channels, more };
-  return json(200, body, tagged);
+  // A PollResponse, its events written from their data's JSON rather than stringified again.
+  const rest: Omit<PollResponse, 'events'> = { cursor, resync, channels, more };
+  return jsonText(200, `{"events":[${events.join(',')}],${JSON.stringify(rest).slice(1)}`, tagged);
 }

@@ -3,28 +3,10 @@ import type { Broker } from '../broker';
 import { assertChannel, assertFieldValue, isReservedType, type LiveEvent, TandemError } from '../protocol';
 import type { MetricsReporter } from './metrics';
 import { brokerError } from './stream';
+import { utf8Length } from './utf8';
 
 /** Longest event type accepted. */
 const MAX_TYPE_LENGTH = 200;
-
-/** Bytes of `text` in UTF-8 (a lone surrogate counts 3, as its replacement character). */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        // A pair: 2 units, 4 bytes.
-        bytes += 2;
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /**
  * Validates and appends one event. Everything that could corrupt the wire or the log is

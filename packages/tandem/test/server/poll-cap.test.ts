@@ -46,4 +46,47 @@ describe('poll answer size', () => {
       'orders#7',
     ]);
   });
+
+  it('caps the body at maxPollBytes and says more, so following the cursor loses nothing', async () => {
+    const maxPollBytes = 64 * 1024;
+    served = await startHubServer(createHub({ broker: memoryBroker(), maxPollBytes }));
+    const channels = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    const url = `${served.url}/poll?channels=${channels.join(',')}`;
+    const first = (await (await fetch(url)).json()) as PollResponse;
+    // 8 channels × 100 events of 1 KB: 800 KB retained, twelve times the cap.
+    for (const channel of channels) {
+      for (let n = 1; n <= 100; n++) await served.hub.publish(channel, 'blob', { n, pad: 'x'.repeat(1000) });
+    }
+    let cursor = first.cursor;
+    const sizes: number[] = [];
+    const seen = new Map<string, number[]>(channels.map((c) => [c, []]));
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${url}&cursor=${encodeURIComponent(cursor)}`);
+      const text = await res.text();
+      sizes.push(Buffer.byteLength(text));
+      const body = JSON.parse(text) as PollResponse<{ n: number }>;
+      for (const event of body.events) seen.get(event.channel)!.push(event.data.n);
+      cursor = body.cursor;
+      if (!body.more) break;
+    }
+    // Every answer within the cap (plus at most the one event that crossed it).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(maxPollBytes + 1200);
+    expect(sizes.length).toBeGreaterThan(10);
+    for (const channel of channels) {
+      expect(seen.get(channel)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    }
+  });
+
+  it('sends an event larger than maxPollBytes on its own rather than never', async () => {
+    served = await startHubServer(createHub({ broker: memoryBroker(), maxPollBytes: 1024 }));
+    const first = await poll(served.url, '');
+    await served.hub.publish('orders', 'order', { n: 1, pad: 'x'.repeat(4000) });
+    await served.hub.publish('orders', 'order', { n: 2, pad: 'x'.repeat(4000) });
+    const one = await poll(served.url, first.cursor);
+    expect(one.events.map((e) => e.data.n)).toEqual([1]);
+    expect(one.more).toBe(true);
+    const two = await poll(served.url, one.cursor);
+    expect(two.events.map((e) => e.data.n)).toEqual([2]);
+    expect(two.more).toBe(false);
+  });
 });
