@@ -1,8 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { launchChromium } from '../helpers/chromium';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
-import { childEnv, type JsonChild, type Packed, packAndInstall, ROOT, run, spawnJson } from './packed';
+import { freePort } from '../helpers/free-port';
+import {
+  childEnv,
+  type JsonChild,
+  type Packed,
+  packAndInstall,
+  ROOT,
+  run,
+  spawnJson,
+  subpaths,
+} from './packed';
 
 /**
  * The package as users get it: built, packed, and installed from its tarball into a project
@@ -59,9 +70,7 @@ describe('the tarball', () => {
     const report = JSON.parse(output.slice(output.indexOf('{'))) as {
       analysis: { problems: { resolutionKind?: string }[]; entrypoints: Record<string, unknown> };
     };
-    expect(Object.keys(report.analysis.entrypoints)).toEqual(
-      expect.arrayContaining(['./server', './client', './react', './redis', './protocol']),
-    );
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual([...subpaths(), './package.json'].sort());
     // The node16 profile leaves out node10 (no `exports` support), where nothing resolves.
     expect(report.analysis.problems.filter((problem) => problem.resolutionKind !== 'node10')).toEqual([]);
     expect(report.analysis.problems.length).toBeLessThanOrEqual(
@@ -74,10 +83,17 @@ describe('on plain Node (no TypeScript loader)', () => {
   it('requires every subpath from CommonJS and serves a poll', async () => {
     const output = await run(process.execPath, ['smoke/require.cjs'], { cwd: packed.consumer });
     const result = JSON.parse(output.trim().split('\n').at(-1) ?? '') as {
+      loaded: Record<string, number>;
       status: number;
       offset: number;
       body: { events: { data: unknown; offset: number }[] };
     };
+    expect(Object.keys(result.loaded).sort()).toEqual(
+      subpaths()
+        .map((subpath) => `tandem${subpath.slice(1)}`)
+        .sort(),
+    );
+    for (const count of Object.values(result.loaded)) expect(count).toBeGreaterThan(0);
     expect(result.status).toBe(200);
     expect(result.body.events.map((event) => [event.data, event.offset])).toEqual([
       [{ n: 1 }, result.offset],
@@ -146,4 +162,50 @@ describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('a hub served 
     expect(client.lines.filter((line) => 'resync' in line)).toEqual([]);
     expect(statuses()).toContain('reconnecting');
   });
+});
+
+describe('a consumer type-checked against the declarations alone', () => {
+  // The files use the API as an app does, with `@ts-expect-error` where the types must refuse.
+  it.each(['nodenext', 'bundler'])(
+    'passes tsc under moduleResolution %s, strict and exactOptionalPropertyTypes',
+    async (resolution) => {
+      const tsc = join(packed.consumer, 'node_modules/typescript/bin/tsc');
+      await run(process.execPath, [tsc, '-p', `types/tsconfig.${resolution}.json`], { cwd: packed.consumer });
+    },
+  );
+});
+
+describe('a Next.js app with create-next-app’s configuration', () => {
+  it('builds, serves the hub from a route, and a page in Chromium shows a live event', async () => {
+    const next = join(packed.consumer, 'node_modules/next/dist/bin/next');
+    const env = childEnv({ NODE_ENV: 'production' });
+    // No secret, no transpilePackages, no segment config: the hub is created at the first request.
+    await run(process.execPath, [next, 'build'], { cwd: packed.consumer, env, timeoutMs: 300_000 });
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = spawnJson(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: packed.consumer,
+      env,
+    });
+    children.push(server);
+    await vi.waitFor(
+      async () => {
+        const response = await fetch(`${base}/`);
+        expect(response.status, server.output()).toBe(200);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${base}/`);
+      await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toBe('open');
+      const response = await fetch(`${base}/api/publish?n=7`, { method: 'POST' });
+      expect(response.status).toBe(200);
+      await expect.poll(() => page.getByTestId('ticks').textContent(), { timeout: 20_000 }).toBe('7');
+    } finally {
+      await browser.close();
+    }
+  }, 400_000);
 });

@@ -48,6 +48,14 @@ export function workspaceVersion(name: string): string {
   return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
 }
 
+/** The package's subpaths, from its `exports`: `./server`, `./client`… */
+export function subpaths(): string[] {
+  const manifest = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as {
+    exports: Record<string, unknown>;
+  };
+  return Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json');
+}
+
 export interface Packed {
   /** The temporary folder holding everything below, outside the workspace. */
   dir: string;
@@ -102,7 +110,9 @@ export async function packAndInstall(): Promise<Packed> {
           scripts: { build: 'next build', start: 'next start' },
           dependencies: {
             tandem: `file:${tarball}`,
-            ...Object.fromEntries(['next', 'react', 'react-dom', 'redis'].map(version)),
+            ...Object.fromEntries(
+              ['next', 'react', 'react-dom', 'redis', 'jose', 'prom-client'].map(version),
+            ),
           },
           devDependencies: Object.fromEntries(
             ['typescript', '@types/node', '@types/react', '@types/react-dom'].map(version),
