@@ -38,7 +38,10 @@ afterEach(async () => {
 
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
 
-describe('the tarball', () => {
+// Each step runs a tool or a process of its own; a busy machine may take a while.
+const STEP = { timeout: 120_000 };
+
+describe('the tarball', STEP, () => {
   it('holds the build, the README and the LICENSE, and nothing else', () => {
     const others = packed.files.filter(
       (file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file),
@@ -79,7 +82,7 @@ describe('the tarball', () => {
   });
 });
 
-describe('on plain Node (no TypeScript loader)', () => {
+describe('on plain Node (no TypeScript loader)', STEP, () => {
   it('requires every subpath from CommonJS and serves a poll', async () => {
     const output = await run(process.execPath, ['smoke/require.cjs'], { cwd: packed.consumer });
     const result = JSON.parse(output.trim().split('\n').at(-1) ?? '') as {
@@ -111,7 +114,7 @@ const RUNTIMES = {
   ],
 } satisfies Record<string, () => [string, string[]]>;
 
-describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('a hub served on %s', (runtime) => {
+describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('a hub served on %s', STEP, (runtime) => {
   it('delivers live events, and after a cut resumes exactly: nothing lost, nothing twice', async () => {
     const [file, args] = RUNTIMES[runtime]();
     const server = spawnJson(file, args, {
@@ -164,7 +167,7 @@ describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('a hub served 
   });
 });
 
-describe('a consumer type-checked against the declarations alone', () => {
+describe('a consumer type-checked against the declarations alone', STEP, () => {
   // The files use the API as an app does, with `@ts-expect-error` where the types must refuse.
   it.each(['nodenext', 'bundler'])(
     'passes tsc under moduleResolution %s, strict and exactOptionalPropertyTypes',
