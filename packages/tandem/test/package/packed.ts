@@ -122,10 +122,14 @@ export async function packAndInstall(): Promise<Packed> {
         2,
       )}\n`,
     );
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: consumer,
-      timeoutMs: 300_000,
-    });
+    await run(
+      'npm',
+      ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+      {
+        cwd: consumer,
+        timeoutMs: 300_000,
+      },
+    );
     return {
       dir,
       tarball,
