@@ -88,12 +88,6 @@ export class Merge {
     return snap;
   }
 
-  /** Whether some channel holds events past a hole. */
-  hasHoles(): boolean {
-    for (const s of this.state.values()) if (s.held.size > 0) return true;
-    return false;
-  }
-
   /**
    * Takes one event from either path. `snapshot` is the delivering stream's: an event in the
    * current epoch proves that stream follows the client's current lineage, so its later resync

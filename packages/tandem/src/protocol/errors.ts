@@ -89,8 +89,21 @@ export interface ErrorBody {
   error: { code: TandemErrorCode; message: string };
 }
 
+/**
+ * Whether `value` is a TandemError: an instance of this class, or of another copy of this module
+ * (a hub kept on globalThis across a dev reload, the ES module and CommonJS builds side by side),
+ * recognised by its name and a known code. The one way Tandem recognises its errors.
+ */
 export function isTandemError(value: unknown): value is TandemError {
-  return value instanceof TandemError;
+  if (value instanceof TandemError) return true;
+  const e = value as { name?: unknown; code?: unknown } | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    e.name === 'TandemError' &&
+    typeof e.code === 'string' &&
+    e.code in ERROR_STATUS
+  );
 }
 
 /**

@@ -7,7 +7,7 @@
 import { createClient, ErrorReply } from 'redis';
 import type { Broker, ChannelInfo, ReadResult } from '../broker';
 import { BROKER_DEFAULTS as DEFAULTS } from '../broker';
-import { assertFieldValue, type LiveEvent, newEpoch, TandemError } from '../protocol';
+import { assertFieldValue, isTandemError, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import { entryToEvent, parseNotification } from './codec';
 import { LiveFeed } from './feed';
 import { APPEND_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, type Script, script } from './scripts';
@@ -173,7 +173,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   };
 
   const toTandemError = (error: unknown): TandemError => {
-    if (error instanceof TandemError) return error;
+    if (isTandemError(error)) return error;
     if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) {
       return new TandemError('internal', `Redis replied: ${error.message}`, { cause: error });
     }
@@ -192,7 +192,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     try {
       return await command(['EVALSHA', s.sha, ...tail]);
     } catch (error) {
-      const cause = error instanceof TandemError ? error.cause : undefined;
+      const cause = isTandemError(error) ? error.cause : undefined;
       if (!(cause instanceof ErrorReply) || !cause.message.startsWith('NOSCRIPT')) throw error;
       return command(['EVAL', s.source, ...tail]);
     }

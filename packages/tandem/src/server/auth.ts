@@ -63,7 +63,11 @@ export function extractToken(headers: HeaderReader, url: URL, cookieName: string
 }
 
 /** Runs the hook: a grant, or `401` (`unauthorized`, `token_expired`). */
-export async function authenticate(authorize: Authorize | undefined, request: HubRequest): Promise<Grant> {
+export async function authenticate(
+  authorize: Authorize | undefined,
+  request: HubRequest,
+  now: number,
+): Promise<Grant> {
   const grant = authorize ? await authorize(request) : OPEN_GRANT;
   if (!grant) {
     throw new TandemError(
@@ -71,7 +75,7 @@ export async function authenticate(authorize: Authorize | undefined, request: Hu
       request.token ? 'the token was not accepted' : 'authentication required',
     );
   }
-  if (grant.expiresAt !== undefined && grant.expiresAt <= Date.now()) {
+  if (grant.expiresAt !== undefined && grant.expiresAt <= now) {
     throw new TandemError('token_expired', 'the token has expired');
   }
   return grant;

@@ -3,11 +3,12 @@ import type { Position } from '../protocol';
 import type { Authorize } from './auth';
 import type { Connection, ConnectionHost } from './connection';
 import type { Cors } from './cors';
+import type { Deadlines } from './deadlines';
+import type { ServerEnvironment } from './environment';
 import type { Fanout } from './fanout';
 import type { MetricsReporter, MetricsSink } from './metrics';
 import type { MetricsEndpointOptions } from './options';
 import type { Sink } from './sink';
-import type { Deadlines } from './ticker';
 
 /** Options with every default applied. */
 export interface Settings {
@@ -41,6 +42,8 @@ export interface HubContext {
   readonly cors: Cors | null;
   readonly connections: Map<string, Connection>;
   readonly host: ConnectionHost;
+  /** The hub's clock and timers. */
+  readonly env: ServerEnvironment;
   /** Long polls' deadlines, all on one timer. */
   readonly deadlines: Deadlines;
   /** Responses (streams) still open, so `close()` can wait for them to drain. */

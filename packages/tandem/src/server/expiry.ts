@@ -1,3 +1,6 @@
+import { TimerSlot } from '../protocol';
+import type { ServerEnvironment } from './environment';
+
 /** What the expiry queue needs of a stream. */
 export interface Expiring {
   readonly expiresAt: number;
@@ -16,10 +19,15 @@ const MAX_DELAY_MS = 2_147_483_647;
 export class Expiries<T extends Expiring> {
   private heap: T[] = [];
   private open = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timer: TimerSlot;
   private armedAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly expire: (item: T) => void) {}
+  constructor(
+    private readonly env: ServerEnvironment,
+    private readonly expire: (item: T) => void,
+  ) {
+    this.timer = new TimerSlot(env.timers);
+  }
 
   /** Streams in the heap, closed ones included (for tests). */
   get size(): number {
@@ -47,8 +55,7 @@ export class Expiries<T extends Expiring> {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.clear();
     this.armedAt = Number.POSITIVE_INFINITY;
   }
 
@@ -57,17 +64,12 @@ export class Expiries<T extends Expiring> {
     const first = this.heap[0];
     if (!first) return;
     this.armedAt = first.expiresAt;
-    this.timer = setTimeout(
-      () => this.run(),
-      Math.min(MAX_DELAY_MS, Math.max(0, first.expiresAt - Date.now())),
-    );
-    this.timer.unref?.();
+    this.timer.set(Math.min(MAX_DELAY_MS, Math.max(0, first.expiresAt - this.env.now())), () => this.run());
   }
 
   private run(): void {
-    this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
+    const now = this.env.now();
     while (this.heap.length > 0 && this.heap[0]!.expiresAt <= now) {
       const item = this.pop();
       // `expire` closes it, and `closed` counts it out.

@@ -42,6 +42,7 @@ export class Fanout {
   constructor(
     private readonly broker: Broker,
     private readonly observer: FanoutObserver,
+    private readonly now: () => number,
   ) {}
 
   private feed(channel: string): Feed {
@@ -129,7 +130,7 @@ export class Fanout {
   /** Delivers every queued batch, then writes each touched connection once. */
   flush(): void {
     this.scheduled = false;
-    const now = Date.now();
+    const now = this.now();
     for (const feed of this.dirtyFeeds) {
       const batch = feed.batch;
       feed.batch = [];

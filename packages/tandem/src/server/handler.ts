@@ -1,5 +1,5 @@
 import type { Buffer } from 'node:buffer';
-import { parseChannelList, TandemError, type TandemErrorCode } from '../protocol';
+import { isTandemError, parseChannelList, TandemError } from '../protocol';
 import { authenticate, type HubRequest, permit } from './auth';
 import type { Connection } from './connection';
 import type { HubContext } from './context';
@@ -53,21 +53,6 @@ export function route(pathname: string, basePath: string | undefined, metrics: b
   return null;
 }
 
-/**
- * A thrown value as a TandemError. Checked by name and code, not `instanceof`: a hub kept on
- * globalThis across a dev reload meets errors from a fresh copy of the module.
- */
-export function asTandemError(error: unknown): TandemError | null {
-  if (error instanceof TandemError) return error;
-  const e = error as { name?: unknown; code?: unknown; message?: unknown; status?: unknown } | null;
-  if (e && e.name === 'TandemError' && typeof e.code === 'string') {
-    return new TandemError(e.code as TandemErrorCode, String(e.message), {
-      status: typeof e.status === 'number' ? e.status : undefined,
-    });
-  }
-  return null;
-}
-
 export function json(status: number, body: unknown, headers: HeaderMap): PlainOutcome {
   return jsonText(status, JSON.stringify(body), headers);
 }
@@ -83,8 +68,10 @@ export function jsonText(status: number, text: string, headers: HeaderMap): Plai
 }
 
 export function errorOutcome(ctx: HubContext, error: unknown, headers: HeaderMap): PlainOutcome {
-  let tandem = asTandemError(error);
-  if (!tandem) {
+  let tandem: TandemError;
+  if (isTandemError(error)) {
+    tandem = error;
+  } else {
     ctx.reportError(error);
     tandem = new TandemError('internal', 'internal server error');
   }
@@ -130,7 +117,7 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
       throw new TandemError('method_not_allowed', `${request.method} is not allowed`);
     if (ctx.closing) throw new TandemError('shutting_down', 'the server is shutting down');
     if (endpoint === 'metrics') return await metrics(ctx, request, headers);
-    const grant = await authenticate(ctx.settings.authorize, request);
+    const grant = await authenticate(ctx.settings.authorize, request, ctx.env.now());
     const channels = parseChannelList(request.url.searchParams.get('channels'));
     permit(grant, channels);
     if (endpoint === 'stream') return await openStream(ctx, request, grant, channels, headers);

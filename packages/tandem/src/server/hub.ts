@@ -3,7 +3,9 @@ import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemEr
 import { type Connection, type ConnectionHost, largestEventBytes } from './connection';
 import type { HubContext, Settings } from './context';
 import { corsFrom } from './cors';
+import { Deadlines } from './deadlines';
 import { pingFrame } from './encode';
+import { resolveServerEnvironment } from './environment';
 import { Expiries } from './expiry';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
@@ -12,7 +14,7 @@ import { createNodeHandler, type NodeHandler } from './node-adapter';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
 import { publishEvent } from './publish';
 import { SharedBytes, type Sink } from './sink';
-import { Deadlines, Ticker } from './ticker';
+import { Ticker } from './ticker';
 
 /**
  * Which streams `disconnect` ends: a connection id, or every stream matching all given fields.
@@ -90,8 +92,9 @@ function eventLimit(requested: number | undefined, maxBufferedBytes: number): nu
 
 /** Creates a hub: the server side of Tandem. See docs/server.md. */
 export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> = {}): Hub<E> {
+  const env = resolveServerEnvironment(options);
   const ownBroker = !options.broker;
-  const broker = options.broker ?? memoryBroker();
+  const broker = options.broker ?? memoryBroker({ now: env.now, timers: env.timers });
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
   const settings: Settings = {
     authorize: options.authorize,
@@ -116,16 +119,21 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   const sinks = new Set<Sink>();
   const metrics = metricsReporter(options.metrics);
   const detachMetrics = options.metrics?.attach?.({ connections: () => connections.size });
-  const fanout = new Fanout(broker, {
-    delivered(batch, deliveries, now) {
-      if (deliveries > 0 && options.metrics) {
-        metrics.delivered(deliveries);
-        for (const { event } of batch) metrics.deliveryLag(Math.max(0, now - event.ts) / 1000);
-      }
-      const last = batch[batch.length - 1];
-      if (deliveries > 0 && last) ctx.markDelivered(last.event.channel, last.event.epoch, last.event.offset);
+  const fanout = new Fanout(
+    broker,
+    {
+      delivered(batch, deliveries, now) {
+        if (deliveries > 0 && options.metrics) {
+          metrics.delivered(deliveries);
+          for (const { event } of batch) metrics.deliveryLag(Math.max(0, now - event.ts) / 1000);
+        }
+        const last = batch[batch.length - 1];
+        if (deliveries > 0 && last)
+          ctx.markDelivered(last.event.channel, last.event.epoch, last.event.offset);
+      },
     },
-  });
+    env.now,
+  );
   const marks = settings.offline === 'undelivered' ? new Map<string, Position>() : null;
   const hubId = Math.random().toString(36).slice(2, 8);
   let connectionSeq = 0;
@@ -134,7 +142,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   let onDrained: (() => void) | null = null;
 
   // One timer for every stream's heartbeat.
-  const ticker = new Ticker(settings.heartbeatMs, (now) => {
+  const ticker = new Ticker(env, settings.heartbeatMs, (now) => {
     let ping: SharedBytes | undefined;
     for (const connection of connections.values()) {
       if (connection.state !== 'live') {
@@ -151,7 +159,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   });
 
   // One timer for every token expiry, armed for the earliest: a stream ends at its expiry.
-  const expiries = new Expiries<Connection>((connection) => connection.bye('token_expired'));
+  const expiries = new Expiries<Connection>(env, (connection) => connection.bye('token_expired'));
 
   const host: ConnectionHost = {
     maxBufferedBytes: settings.maxBufferedBytes,
@@ -175,7 +183,8 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     cors: corsFrom(options.cors),
     connections,
     host,
-    deadlines: new Deadlines(),
+    env,
+    deadlines: new Deadlines(env),
     sinks,
     get closing() {
       return closing;
@@ -219,10 +228,9 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     for (const connection of [...connections.values()]) connection.bye('shutdown', settings.retryMs);
     if (sinks.size > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, settings.closeTimeoutMs);
-        timer.unref?.();
+        const timer = env.timers.setTimeout(resolve, settings.closeTimeoutMs);
         onDrained = () => {
-          clearTimeout(timer);
+          env.timers.clearTimeout(timer);
           resolve();
         };
       });

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { BROKER_DEFAULTS, type Broker } from '../broker';
+import type { Timers } from '../protocol';
 import type { Authorize, HubRequest } from './auth';
 import type { MetricsSink } from './metrics';
 
@@ -153,6 +154,16 @@ export interface HubOptions<E extends EventMap = EventMap> {
    * @default {}
    */
   schemas?: { [K in keyof E]?: StandardSchemaV1<unknown, E[K]> };
+  /**
+   * The hub's clock (token expiry, long-poll deadlines, `serverTime`, delivery lag), for tests.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * The hub's timers (heartbeat, expiries, long-poll deadlines, the memory broker it creates),
+   * for tests. @default setTimeout/clearTimeout, unref'd so that a hub never keeps Node alive
+   */
+  timers?: Timers;
 }
 
 /** Every default of the server, in one place. */

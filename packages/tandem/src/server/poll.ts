@@ -11,10 +11,10 @@ import type { HubRequest } from './auth';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
 import { eventJson } from './encode';
+import { brokerError } from './errors';
 import { jsonText, type PlainOutcome, type SignalSource } from './handler';
 import type { PollResult } from './metrics';
 import { type ChannelPlan, planChannels, resyncGroups } from './resume';
-import { brokerError } from './stream';
 import { byteLength } from './utf8';
 
 /** A poll's ETag is its resulting cursor: equal cursors mean nothing new. */
@@ -76,7 +76,7 @@ export async function poll(
       wake = resolve;
     });
     const cancelWaiter = ctx.fanout.wait(channels, wake);
-    const cancelDeadline = ctx.deadlines.add(Date.now() + wait * 1000, wake);
+    const cancelDeadline = ctx.deadlines.add(ctx.env.now() + wait * 1000, wake);
     signal.addEventListener('abort', wake);
     try {
       plans = await plan();

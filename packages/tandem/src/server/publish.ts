@@ -1,8 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Broker } from '../broker';
 import { assertChannel, assertFieldValue, isReservedType, type LiveEvent, TandemError } from '../protocol';
+import { brokerError } from './errors';
 import type { MetricsReporter } from './metrics';
-import { brokerError } from './stream';
 import { utf8Length } from './utf8';
 
 /** Longest event type accepted. */

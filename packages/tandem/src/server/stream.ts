@@ -12,6 +12,7 @@ import { Connection } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
 import { controlFrame, encodeEvent } from './encode';
+import { brokerError } from './errors';
 import type { StreamOutcome } from './handler';
 import { planChannels, resyncGroups } from './resume';
 
@@ -69,7 +70,7 @@ export async function openStream(
   const hello: HelloPayload = {
     connectionId: connection.id,
     heartbeatMs: settings.heartbeatMs,
-    serverTime: Date.now(),
+    serverTime: ctx.env.now(),
     channels: {},
   };
   const replay: StreamOutcome['replay'] = [];
@@ -109,11 +110,4 @@ export async function openStream(
     prelude: frames.length === 1 ? frames[0]! : Buffer.concat(frames),
     replay,
   };
-}
-
-/** A broker failure while planning: `503 broker_unavailable` unless it already has a code. */
-export function brokerError(error: unknown): unknown {
-  const e = error as { name?: unknown } | null;
-  if (e && e.name === 'TandemError') return error;
-  return new TandemError('broker_unavailable', 'the event log is unavailable', { cause: error });
 }

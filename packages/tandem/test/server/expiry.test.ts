@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { defaultTimers } from '../../src/protocol';
 import { Expiries } from '../../src/server/expiry';
+
+/** Vitest's fake clock and timers, injected as the hub would inject its own. */
+const env = { now: () => Date.now(), timers: defaultTimers };
 
 class Item {
   closed = false;
@@ -22,7 +26,7 @@ afterEach(() => {
 describe('Expiries', () => {
   it('expires each open item at its own time, in order, on one timer', () => {
     const expired: number[] = [];
-    const queue = new Expiries<Item>((item) => {
+    const queue = new Expiries<Item>(env, (item) => {
       expired.push(item.id);
       item.closed = true;
       queue.closed(item);
@@ -49,7 +53,7 @@ describe('Expiries', () => {
 
   it('an earlier item re-arms the timer', () => {
     const expired: number[] = [];
-    const queue = new Expiries<Item>((item) => expired.push(item.id));
+    const queue = new Expiries<Item>(env, (item) => expired.push(item.id));
     queue.add(new Item(1, 10_000));
     queue.add(new Item(2, 50));
     vi.advanceTimersByTime(50);
@@ -57,7 +61,7 @@ describe('Expiries', () => {
   });
 
   it('stays bounded under churn, and keeps no timer once every item closed', () => {
-    const queue = new Expiries<Item>(() => {
+    const queue = new Expiries<Item>(env, () => {
       throw new Error('nothing should expire');
     });
     const open: Item[] = [];

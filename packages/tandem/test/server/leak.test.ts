@@ -1,31 +1,35 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHub, memoryBroker } from '../../src/server';
+import { countingTimers } from '../helpers/counting-timers';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { openRaw } from './sse-reader';
-import { trackServerTimers } from './timers';
 
 let server: HubServer | undefined;
-let tracker: ReturnType<typeof trackServerTimers>;
-beforeEach(() => {
-  tracker = trackServerTimers();
-});
 afterEach(async () => {
   await server?.close();
   server = undefined;
-  tracker.restore();
 });
 
-const timers = () => tracker.live();
 /** Waits until `check` holds; fails the test if it never does. */
 const settle = (check: () => boolean) =>
   vi.waitFor(() => expect(check()).toBe(true), { timeout: 10_000, interval: 10 });
 
 describe('cleanup', () => {
   it('1 000 connections opened and closed leave no connection, listener, response or timer behind', async () => {
-    const broker = memoryBroker();
+    // One set of counted timers for the hub and its broker: every timer of the server side.
+    const tracker = countingTimers();
+    const timers = () => tracker.live();
+    const broker = memoryBroker({ timers: tracker.timers });
     let closed = 0;
     server = await startHubServer(
-      createHub({ broker, heartbeatMs: 50, metrics: { connectionClosed: () => closed++ } }),
+      createHub({
+        broker,
+        // No beat fires during the test (each beat re-arms a timer): what is counted is what the
+        // connections cost, and the shared heartbeat timer is still started and stopped.
+        heartbeatMs: 60_000,
+        timers: tracker.timers,
+        metrics: { connectionClosed: () => closed++ },
+      }),
     );
     const { hub, url } = server;
     await hub.publish('a', 'warm', 0);
@@ -75,8 +79,10 @@ describe('cleanup', () => {
   }, 60_000);
 
   it('long polls that end (event, timeout, abort) leave no waiter nor timer behind', async () => {
-    const broker = memoryBroker();
-    server = await startHubServer(createHub({ broker }));
+    const tracker = countingTimers();
+    const timers = () => tracker.live();
+    const broker = memoryBroker({ timers: tracker.timers });
+    server = await startHubServer(createHub({ broker, timers: tracker.timers }));
     const { hub, url } = server;
     await broker.info('warm'); // the broker's one sweep timer
     const startTimers = timers();
