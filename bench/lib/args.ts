@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench`, with the default sizes of a ~5 minute run. */
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'P'] as const;
+export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'P', 'POLL'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -23,8 +23,6 @@ export interface BenchOptions {
   servers: string[];
   /** Record a V8 CPU profile of each server process into bench/results/profiles. */
   cpuProf: boolean;
-  /** Run peers at every S1 step, not only the top one. */
-  allSteps: boolean;
   help: boolean;
 }
 
@@ -39,7 +37,6 @@ export const DEFAULTS: BenchOptions = {
   size: 100,
   servers: ['tandem', 'better-sse', 'socketio', 'bare'],
   cpuProf: false,
-  allSteps: false,
   help: false,
 };
 
@@ -64,7 +61,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const flag = name === 'cpu-prof' || name === 'help' || name === 'all-steps';
+    const flag = name === 'cpu-prof' || name === 'help';
     const value = eq >= 0 ? arg.slice(eq + 1) : flag ? undefined : argv[++i];
     switch (name) {
       case 'scenario':
@@ -73,7 +70,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
           .split(',')
           .map((s) => s.trim().toUpperCase())
           .filter(Boolean);
-        if (list.length === 0) throw new Error('--scenario needs S1…S7 or P');
+        if (list.length === 0) throw new Error('--scenario needs S1…S7, P or POLL');
         for (const s of list)
           if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
         out.scenarios = list as ScenarioId[];
@@ -115,9 +112,6 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case 'cpu-prof':
         out.cpuProf = true;
         break;
-      case 'all-steps':
-        out.allSteps = true;
-        break;
       case 'help':
         out.help = true;
         break;
@@ -129,14 +123,13 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 }
 
 export const USAGE = `npm run bench [-- options]
-  --scenario S3[,S5]   scenarios to run (default: all, S1…S7 and P, the client's parser)
+  --scenario S3[,S5]   scenarios to run (default: all: S1…S7, P the client's parser, POLL a 304 poll)
   --clients N          client count (S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000)
-  --steps a,b,c        S1 steps (default 1000,10000,20000)
+  --steps a,b,c        S1 steps, the same for every server (default 1000,10000,20000)
   --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 10, S7 6)
   --rate n             events per second (S2 50, S3 10, S5 2, S7 10)
   --burst n            events in the S4 burst (default 100)
   --batch n            S2: events published per macrotask (default 1)
   --size bytes         payload size (default 100)
   --servers a,b        peers to compare (default tandem,better-sse,socketio,bare)
-  --all-steps          peers at every S1 step too
   --cpu-prof           write V8 CPU profiles of the servers to bench/results/profiles`;
