@@ -12,6 +12,7 @@ import { openFileLimit } from './lib/limits';
 import { pin } from './lib/proc';
 import { formatResult } from './lib/table';
 import { runParser } from './scenarios/p-parser';
+import { runPollCost } from './scenarios/poll-cost';
 import { runS1 } from './scenarios/s1-idle';
 import { runS2 } from './scenarios/s2-fanout';
 import { runS3S4 } from './scenarios/s3-latency';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   if (want.has('S6')) await run('S6', () => runS6(ctx));
   if (want.has('S7')) await run('S7', () => runS7(ctx));
   if (want.has('P')) await run('P', () => runParser(ctx));
+  if (want.has('POLL')) await run('POLL', () => runPollCost(ctx));
 
   const seconds = Math.round((performance.now() - started) / 1000);
   const targets = results.flatMap((r) => r.targets.map((t) => ({ scenario: r.id, ...t })));
