@@ -9,6 +9,9 @@ import { resolvePoll } from './poll-schedule';
 import { createPoller, type Poller } from './poller';
 import { cursorOf, loadPositions, PositionSaver, positionsFromCursor, positionsKey } from './positions';
 import { StreamSession } from './session';
+import type { ClientCore, EngineTap, TabShare } from './share/core';
+import { createTabShare } from './share/member';
+import { tapTransport } from './share/tap';
 import { StateStore } from './state';
 import { TokenProvider } from './token';
 import { eventSourceTransport } from './transports/eventsource';
@@ -26,6 +29,11 @@ export function createLiveClient<E extends EventMap = EventMap>(options: LiveCli
   return new LiveClientImpl<E>(options);
 }
 
+/** The stream of a group of tabs (see share/): a client over the union of their channels. */
+function createEngine(options: LiveClientOptions, tap: EngineTap): LiveClient {
+  return new LiveClientImpl(options, tap);
+}
+
 function resolveTransport(options: LiveClientOptions, doFetch: FetchLike): Transport {
   const choice = options.transport ?? 'fetch';
   if (typeof choice === 'function') return choice;
@@ -39,25 +47,30 @@ function resolveTransport(options: LiveClientOptions, doFetch: FetchLike): Trans
   return fetchTransport({ fetch: doFetch, credentials: options.credentials });
 }
 
-class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
-  private readonly env: Environment;
-  private readonly channels: readonly string[];
+class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
+  readonly env: Environment;
+  readonly channels: readonly string[];
   private readonly merge: Merge;
   private readonly poller: Poller;
   private readonly state = new StateStore();
   private readonly emitter: Emitter;
-  private readonly tokens: TokenProvider;
-  private readonly types = new Set<string>();
+  readonly tokens: TokenProvider;
+  readonly types = new Set<string>();
   private readonly saver: PositionSaver;
   private readonly session: StreamSession;
   private readonly polls: PollPath;
+  /** Tab sharing: null when off or impossible here (and for a group's own stream). */
+  private readonly share: TabShare | null;
 
   private running = false;
   private closed = false;
   private mounts = 0;
   private unsubscribeOnline: (() => void) | null = null;
 
-  constructor(options: LiveClientOptions) {
+  constructor(
+    options: LiveClientOptions,
+    private readonly tap?: EngineTap,
+  ) {
     this.env = resolveEnvironment(environmentOf(options));
     this.emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
     this.tokens = new TokenProvider(options.token, this.env.now);
@@ -102,22 +115,24 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
       fetch: doFetch,
       credentials: options.credentials ?? 'same-origin',
       poll: pollOptions,
-      pollNow: () => this.poller.pollNow(),
+      pollNow: () => this.pollNow(),
       get stopped() {
         return !client.running;
       },
     });
+    const transport = resolveTransport(options, doFetch);
     this.session = new StreamSession({
       ...shared,
       state: this.state,
       poller: this.poller,
-      transport: resolveTransport(options, doFetch),
+      transport: tap ? tapTransport(transport, tap) : transport,
       backoff: resolveBackoff(options.backoff),
       streamUrl: endpointUrl(options.url, 'stream', channels),
       watchdog: options.watchdog ?? {},
       types: this.types,
       updatePolling: () => this.updatePolling(),
     });
+    this.share = tap ? null : createTabShare(options, this, createEngine);
   }
 
   // ---- subscriptions ----------------------------------------------------------------------
@@ -127,6 +142,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     if (!this.types.has(type)) {
       this.types.add(type);
       this.session.listen(type);
+      this.share?.listen();
     }
     return off;
   }
@@ -162,6 +178,13 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     if (this.running || this.closed) return;
     this.running = true;
     this.state.set({ status: 'connecting', attempt: 0, lastError: null });
+    if (this.share) this.share.start();
+    else this.runOwn();
+  }
+
+  /** Runs this client's own stream and poller (not shared, or sharing is impossible). */
+  runOwn(): void {
+    if (!this.running || this.unsubscribeOnline) return;
     this.session.start();
     this.poller.start();
     // Back online: a retry waiting out its backoff goes now (the poller polls at once too).
@@ -173,6 +196,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   stop(): void {
     if (!this.running) return;
     this.running = false;
+    this.share?.stop();
     this.session.stop();
     this.poller.stop();
     this.polls.stop();
@@ -199,11 +223,12 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   }
 
   pollNow(): Promise<void> {
-    return this.poller.pollNow();
+    return this.share?.driven ? this.share.pollNow() : this.poller.pollNow();
   }
 
   reconnect(): void {
-    this.session.reconnect();
+    if (this.share?.driven) this.share.reconnect();
+    else this.session.reconnect();
   }
 
   close(): void {
@@ -214,6 +239,32 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
     this.state.set({ status: 'closed', polling: false });
   }
 
+  // ---- driven by the tab group (share/) -----------------------------------------------------
+
+  get started(): boolean {
+    return this.running;
+  }
+
+  ingest(event: IncomingEvent): void {
+    if (this.running && this.merge.channels.includes(event.channel)) this.accept(event);
+  }
+
+  learn(positions: Record<string, Position>): void {
+    const none = new Map();
+    for (const [channel, position] of Object.entries(positions)) {
+      this.merge.learn(channel, { epoch: position.epoch, head: position.offset }, none);
+    }
+    this.saver.queue();
+  }
+
+  setState(patch: Partial<LiveState>): void {
+    this.state.set(patch);
+  }
+
+  pollOnce(): Promise<number | undefined> {
+    return this.polls.once();
+  }
+
   // ---- inside -----------------------------------------------------------------------------
 
   private updatePolling(): void {
@@ -222,13 +273,14 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   }
 
   /** 400/403: retrying cannot help. Stop everything and keep the error in the state. */
-  private fail(error: TandemError): void {
+  fail(error: TandemError): void {
     if (this.closed) return;
     this.close();
     this.state.set({ lastError: error });
   }
 
   private accept(event: IncomingEvent, snapshot?: Snapshot): void {
+    this.tap?.event(event);
     const result = this.merge.accept(event, snapshot);
     if (result === 'held' || result === 'foreign') this.polls.requestFollowUp();
     if (result === 'delivered') this.saver.queue();
@@ -240,6 +292,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E> {
   }
 
   private resynced(payload: ResyncPayload, snapshot: Snapshot, adoptFrom?: Map<string, Position>): void {
+    this.tap?.resync(payload.channels, payload.reason);
     const channels = this.merge.resync(payload.channels, snapshot, adoptFrom, payload.reason);
     this.saver.queue();
     if (channels.length === 0) return;

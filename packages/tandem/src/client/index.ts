@@ -32,6 +32,7 @@ export type {
   LiveClient,
   LiveState,
   ResyncHandler,
+  ShareState,
 } from './types';
 export type { WatchdogOptions } from './watchdog';
 export { WATCHDOG_DEFAULTS } from './watchdog';

@@ -42,6 +42,18 @@ export interface LiveClientOptions {
   tokenIn?: 'query' | 'cookie';
   /** Event types the `eventsource` transport listens for besides those given to `on`. @default [] */
   eventTypes?: readonly string[];
+  /**
+   * Share one stream between the tabs of this browser that follow the same hub as the same
+   * identity: one tab (the leader) holds the stream and relays it to the others. Needs Web Locks
+   * and BroadcastChannel (else each client has its own stream, as with `false`). @default true
+   */
+  shareAcrossTabs?: boolean;
+  /**
+   * Who this client is, for sharing: clients with the same `url` and `shareKey` share a stream.
+   * @default derived from the token when it is a JWT (its claims but `exp`, `iat`, `nbf`,
+   * `jti`); with an opaque token or cookies and no key, the client does not share
+   */
+  shareKey?: string;
   /** Called with errors thrown by the app's handlers. @default console.error */
   onHandlerError?: (error: unknown) => void;
 

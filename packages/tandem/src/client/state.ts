@@ -6,6 +6,7 @@ export const INITIAL_STATE: LiveState = {
   attempt: 0,
   lastError: null,
   lastEventAt: null,
+  share: { role: 'alone', members: 1, id: '', leader: null },
 };
 
 /** The client's public state: a new object on every change, listeners told synchronously. */

@@ -22,6 +22,27 @@ export interface LiveState {
   lastError: TandemError | null;
   /** When the last app event was delivered (ms), or null. */
   lastEventAt: number | null;
+  /** How this client shares one stream with the other tabs of the browser. */
+  share: ShareState;
+}
+
+/**
+ * A client's place in its group of tabs: the clients of one origin that follow the same hub as
+ * the same identity share one stream, held by one of them (the leader).
+ */
+export interface ShareState {
+  /**
+   * - `alone`: the client runs its own stream (sharing is off, impossible here, or not started);
+   * - `leader`: this client holds the group's stream and relays it to the others;
+   * - `follower`: another client (usually another tab) holds it.
+   */
+  role: 'alone' | 'leader' | 'follower';
+  /** Clients in the group, this one included (1 when alone). */
+  members: number;
+  /** This client's id in its group ('' when alone). */
+  id: string;
+  /** The leader's id, or null when alone or while no leader is known. */
+  leader: string | null;
 }
 
 /** Details of one delivered event. */

@@ -1,7 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { build } from 'esbuild';
 import { SignJWT } from 'jose';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { jwtAuthorizer } from '../../src/jwt';
 import { createHub, type Hub, memoryBroker } from '../../src/server';
 import { launchChromium, type TestBrowser } from '../helpers/chromium';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
+import { clientScript } from '../helpers/tabs';
 import { until } from './harness';
 
 /**
@@ -64,16 +63,7 @@ async function startSite(options: Parameters<typeof createHub>[0] = {}): Promise
 }
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [resolve(import.meta.dirname, '../../src/client/index.ts')],
-    bundle: true,
-    format: 'iife',
-    globalName: 'Tandem',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-  });
-  script = bundle.outputFiles[0]!.text;
+  script = await clientScript();
   site = await startSite();
   browser = await launchChromium();
   context = browser.context;

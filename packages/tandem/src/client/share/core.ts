@@ -1,0 +1,59 @@
+import type { Position, ResyncReason, TandemError } from '../../protocol';
+import type { Environment } from '../environment';
+import type { IncomingEvent } from '../merge';
+import type { LiveClientOptions } from '../options';
+import type { TokenProvider } from '../token';
+import type { LiveClient, LiveState } from '../types';
+
+/**
+ * What the tab-sharing layer needs from a client: the parts of it that a group drives when the
+ * group's stream, not the client's own, brings its events.
+ */
+export interface ClientCore {
+  readonly env: Environment;
+  readonly channels: readonly string[];
+  readonly tokens: TokenProvider;
+  /** Event types the app listens for (the `eventsource` transport needs them). */
+  readonly types: ReadonlySet<string>;
+  /** Whether the client is started. */
+  readonly started: boolean;
+  /** Runs the client's own stream and poller, as an unshared client does. */
+  runOwn(): void;
+  /** An event the group's stream or poller brought: merged like one of the client's own. */
+  ingest(event: IncomingEvent): void;
+  /** Where the group's stream stands: channels with no position yet start there. */
+  learn(positions: Record<string, Position>): void;
+  /** The group's connection state (and the share's own description). */
+  setState(patch: Partial<LiveState>): void;
+  /** One poll of the client's own channels with its own positions and token, now. */
+  pollOnce(): Promise<unknown>;
+  getPositions(): Record<string, Position>;
+  getState(): LiveState;
+  /** Retrying cannot help (the hub refused these channels for good): stop, keeping the error. */
+  fail(error: TandemError): void;
+}
+
+/** What a group's stream (a client over the union of the group's channels) reports besides its state. */
+export interface EngineTap {
+  /** Every event the stream or the poller brought, before the merge (duplicates included). */
+  event(event: IncomingEvent): void;
+  /** Every resync report of either path. */
+  resync(channels: readonly string[], reason: ResyncReason): void;
+  /** Bytes arrived on the stream (the server's heartbeats included). */
+  activity(): void;
+}
+
+/** Creates the client that runs a group's stream. */
+export type EngineFactory = (options: LiveClientOptions, tap: EngineTap) => LiveClient;
+
+/** A client's membership in its group of tabs. */
+export interface TabShare {
+  /** Whether the group (not the client's own stream) feeds the client right now. */
+  readonly driven: boolean;
+  start(): void;
+  stop(): void;
+  /** The app listens for a new event type. */
+  listen(): void;
+  pollNow(): Promise<void>;
+  reconnect(): void;
+}

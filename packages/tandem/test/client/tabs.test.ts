@@ -1,0 +1,202 @@
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { groupName } from '../../src/client/share/identity';
+import { launchChromium, type TestBrowser } from '../helpers/chromium';
+import {
+  deliveryProblems,
+  openTabs as open,
+  type Site,
+  startSite,
+  tokenFor,
+  untilTabs,
+} from '../helpers/tabs';
+
+/**
+ * Tabs of one browser share one stream: in Chromium, with real Web Locks and BroadcastChannel,
+ * against a real hub over HTTP/1.1.
+ */
+
+let site: Site;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  site = await startSite();
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+/** Every tab a test opened is closed after it, and its streams are gone before the next. */
+const opened = new Set<Page>();
+async function openTabs(...args: Parameters<typeof open>): Promise<Page[]> {
+  const pages = await open(...args);
+  for (const page of pages) opened.add(page);
+  return pages;
+}
+
+afterEach(async () => {
+  for (const page of opened) if (!page.isClosed()) await page.close();
+  opened.clear();
+  await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(0), { timeout: 10_000 });
+});
+
+/** Publishes `count` ticks round-robin over `channels` at `perSecond`; returns what went where. */
+async function publish(
+  channels: readonly string[],
+  count: number,
+  perSecond: number,
+  from = 0,
+  expected = new Map<string, number[]>(),
+): Promise<Map<string, number[]>> {
+  for (let i = from; i < from + count; i++) {
+    const channel = channels[i % channels.length]!;
+    await site.hub.publish(channel, 'tick', { i });
+    const list = expected.get(channel) ?? [];
+    expected.set(channel, list);
+    list.push(i);
+    await new Promise((r) => setTimeout(r, 1000 / perSecond));
+  }
+  return expected;
+}
+
+describe('tabs of one browser', () => {
+  it('6 tabs open one stream between them; events at 20/s reach all 6, each once, in order', async () => {
+    const channels = ['six:a', 'six:b'];
+    const token = await tokenFor('user-six');
+    const before = site.streams().length;
+    const network: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (request.url().includes('/live/stream')) network.push(request.url());
+    };
+    browser.context.on('request', onRequest);
+    const pages = await openTabs(browser.context, site, 6, () => ({ channels, token }));
+    const open = await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 6);
+    expect(open.filter((rec) => rec.share.role === 'leader')).toHaveLength(1);
+    expect(open.filter((rec) => rec.share.role === 'follower')).toHaveLength(5);
+    const leader = open.find((rec) => rec.share.role === 'leader')!.share.id;
+    expect(open.every((rec) => rec.share.leader === leader)).toBe(true);
+
+    const expected = await publish(channels, 60, 20);
+    const records = await untilTabs(pages, (rec) => rec.events.length >= 60);
+    for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
+    // One stream, counted by the hub and by the browser.
+    expect(site.streams().length - before).toBe(1);
+    expect(site.hub.connectionCount()).toBe(1);
+    expect(network).toHaveLength(1);
+    browser.context.off('request', onRequest);
+  }, 60_000);
+
+  it('tabs with different channel sets share one stream; each gets only its own channels', async () => {
+    const token = await tokenFor('user-sets');
+    const sets = [['sets:a'], ['sets:b'], ['sets:a', 'sets:c']];
+    const pages = await openTabs(browser.context, site, 3, (i) => ({ channels: sets[i]!, token }));
+    await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
+    await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1));
+    // The union is what the stream follows, whatever the order the tabs came in.
+    const expected = await publish(['sets:a', 'sets:b', 'sets:c'], 30, 50);
+    const only = (channels: string[]) => new Map(channels.map((c) => [c, expected.get(c) ?? []]));
+    const records = await untilTabs(pages, (rec, i) => rec.events.length >= 10 * sets[i]!.length);
+    records.forEach((rec, i) => {
+      expect(deliveryProblems(rec, only(sets[i]!))).toEqual([]);
+    });
+
+    // The tab with the widest set leaves: the stream follows the smaller union; nothing is lost.
+    await pages[2]!.close();
+    await untilTabs(pages.slice(0, 2), (rec) => rec.share.members === 2);
+    await publish(['sets:a', 'sets:b', 'sets:c'], 30, 50, 30, expected);
+    const after = await untilTabs(pages.slice(0, 2), (rec) => rec.events.length >= 20);
+    after.forEach((rec, i) => {
+      expect(deliveryProblems(rec, only(sets[i]!))).toEqual([]);
+    });
+    await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1));
+  }, 60_000);
+
+  it("two tenants with different tokens never share a stream, nor see each other's channels", async () => {
+    const alice = await tokenFor('alice', ['alice/**', 'news']);
+    const bob = await tokenFor('bob', ['bob/**', 'news']);
+    const tabs = [
+      { token: alice, channels: ['alice/feed', 'news'] },
+      { token: alice, channels: ['alice/feed'] },
+      { token: bob, channels: ['bob/feed', 'news'] },
+      { token: bob, channels: ['news'] },
+    ];
+    const pages = await openTabs(browser.context, site, 4, (i) => tabs[i]!);
+    const open = await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 2);
+    expect(open[0]!.share.leader).toBe(open[1]!.share.leader);
+    expect(open[2]!.share.leader).toBe(open[3]!.share.leader);
+    expect(open[0]!.share.leader).not.toBe(open[2]!.share.leader);
+    expect(site.hub.connectionCount()).toBe(2);
+
+    const expected = await publish(['alice/feed', 'bob/feed', 'news'], 30, 50);
+    const only = (channels: string[]) => new Map(channels.map((c) => [c, expected.get(c) ?? []]));
+    const records = await untilTabs(pages, (rec, i) => rec.events.length >= 10 * tabs[i]!.channels.length);
+    records.forEach((rec, i) => {
+      expect(deliveryProblems(rec, only(tabs[i]!.channels))).toEqual([]);
+    });
+  }, 60_000);
+
+  it('with shareAcrossTabs: false each tab has its own stream, as before', async () => {
+    const token = await tokenFor('user-apart');
+    const pages = await openTabs(browser.context, site, 3, () => ({
+      channels: ['apart:a'],
+      token,
+      shareAcrossTabs: false,
+    }));
+    const open = await untilTabs(pages, (rec) => rec.status === 'open');
+    expect(open.map((rec) => rec.share.role)).toEqual(['alone', 'alone', 'alone']);
+    expect(site.hub.connectionCount()).toBe(3);
+    const expected = await publish(['apart:a'], 10, 50);
+    const records = await untilTabs(pages, (rec) => rec.events.length >= 10);
+    for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
+  }, 60_000);
+
+  it("a malformed or foreign message on the group's channel is ignored; no tab breaks", async () => {
+    const token = await tokenFor('user-noise');
+    const pages = await openTabs(browser.context, site, 3, () => ({ channels: ['noise:a'], token }));
+    await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
+    const name = groupName(`${site.url}/live`, undefined, token)!;
+    const errors: string[] = [];
+    for (const page of pages) page.on('pageerror', (error) => errors.push(error.message));
+    // A hostile neighbour: garbage, other versions, forged events of channels nobody follows,
+    // forged leaders and beats.
+    await pages[0]!.evaluate((name) => {
+      const channel = new BroadcastChannel(name);
+      const junk: unknown[] = [
+        null,
+        'hello',
+        42,
+        { v: 2, t: 'event' },
+        { v: 1, t: 'event', from: 'x', term: 1, event: { channel: 'noise:a', offset: 'NaN' } },
+        {
+          v: 1,
+          t: 'event',
+          from: 'x',
+          term: 1,
+          event: {
+            channel: 'secret',
+            type: 'tick',
+            epoch: '1',
+            offset: 1,
+            ts: 0,
+            data: { i: -1 },
+            source: 'stream',
+          },
+        },
+        { v: 1, t: 'beat', from: 'x', term: 1, state: { status: 'exploded' }, positions: {}, members: [] },
+        { v: 1, t: 'join', from: 'x', channels: 'not a list', positions: {}, types: [], hidden: false },
+        { v: 1, t: 'resync', from: 'x', term: 1, channels: [1, 2], reason: 'epoch' },
+        { v: 1, t: 'alone', from: 'x' },
+      ];
+      for (const message of junk) channel.postMessage(message);
+      channel.close();
+    }, name);
+    const expected = await publish(['noise:a'], 20, 50);
+    const records = await untilTabs(pages, (rec) => rec.events.length >= 20);
+    for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
+    expect(records.map((rec) => rec.status)).toEqual(['open', 'open', 'open']);
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
