@@ -1,5 +1,5 @@
-import { Buffer } from 'node:buffer';
 import { type ByeReason, CONTROL_EVENTS, joinCursor, type ResyncReason } from '../protocol';
+import { concatBytes } from './bytes';
 import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
 import type { SharedBytes, Sink } from './sink';
 
@@ -56,7 +56,7 @@ export class Connection {
   /** Live events that arrived while the replay was written, in arrival order. */
   private startBuffer: Buffered = NOTHING;
   private startBufferBytes = 0;
-  private pending: Buffer[] = NOTHING;
+  private pending: Uint8Array[] = NOTHING;
   private pendingBytes = 0;
   private sink: Sink | null = null;
   readonly channels: readonly string[];
@@ -166,7 +166,7 @@ export class Connection {
     this.host.resynced(reason, channels.length);
   }
 
-  enqueue(chunk: Buffer): void {
+  enqueue(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
     if (this.pending.length === 0) {
       this.host.markDirty(this);
@@ -193,15 +193,14 @@ export class Connection {
   /** Writes what is pending as one chunk. */
   flush(): void {
     if (this.state === 'closed' || !this.sink || this.pending.length === 0) return;
-    const chunk =
-      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const chunk = this.pending.length === 1 ? this.pending[0]! : concatBytes(this.pending, this.pendingBytes);
     this.pending = NOTHING;
     this.pendingBytes = 0;
     this.write(chunk);
   }
 
   /** Writes one chunk; cuts the connection if the client is too far behind. */
-  private write(chunk: Buffer): void {
+  private write(chunk: Uint8Array): void {
     const sink = this.sink!;
     this.written(sink, sink.write(chunk));
   }
@@ -218,7 +217,7 @@ export class Connection {
    * replay, pausing whenever the client falls behind, then the live events that arrived
    * meanwhile (duplicates dropped by offset). Then the connection is live.
    */
-  async start(sink: Sink, prelude: Buffer, replay: readonly { slot: number; encoded: EncodedEvent }[]) {
+  async start(sink: Sink, prelude: Uint8Array, replay: readonly { slot: number; encoded: EncodedEvent }[]) {
     if (this.state === 'closed') {
       sink.destroy();
       return;
@@ -269,7 +268,7 @@ export class Connection {
     }
     // Whatever is pending and the bye go out with the end of the response, in one write.
     this.enqueue(bye.plain);
-    const last = Buffer.concat(this.pending, this.pendingBytes);
+    const last = concatBytes(this.pending, this.pendingBytes);
     this.release(reason);
     sink?.end(last);
   }

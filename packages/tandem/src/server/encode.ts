@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { jsonOf } from '../broker';
 import {
   type ByeReason,
@@ -8,6 +7,7 @@ import {
   joinCursor,
   type LiveEvent,
 } from '../protocol';
+import { concatBytes, utf8 } from './bytes';
 import { SharedBytes } from './sink';
 
 /**
@@ -17,17 +17,17 @@ import { SharedBytes } from './sink';
  * line, then `body`.
  */
 export class EncodedEvent {
-  private fullFrame: Buffer | undefined;
+  private fullFrame: Uint8Array | undefined;
 
   constructor(
     readonly event: LiveEvent,
     /** This channel's part of a cursor at this event. */
     readonly entry: string,
-    readonly body: Buffer,
+    readonly body: Uint8Array,
   ) {}
 
-  get full(): Buffer {
-    this.fullFrame ??= Buffer.concat([Buffer.from(`id: ${joinCursor([this.entry])}\n`), this.body]);
+  get full(): Uint8Array {
+    this.fullFrame ??= concatBytes([utf8(`id: ${joinCursor([this.entry])}\n`), this.body]);
     return this.fullFrame;
   }
 }
@@ -51,18 +51,18 @@ export function encodeEvent(event: LiveEvent): EncodedEvent {
   const entry = cursorEntry(event.channel, { epoch: event.epoch, offset: event.offset });
   // encodeFrame refuses a type with CR/LF/NUL, so an event from another node cannot inject.
   const body = encodeFrame({ event: event.type, data: envelopeJson(event) });
-  encoded = new EncodedEvent(event, entry, Buffer.from(body));
+  encoded = new EncodedEvent(event, entry, utf8(body));
   cache.set(event, encoded);
   return encoded;
 }
 
 /** The `id:` line of a multi-channel cursor. */
-export function idLine(entries: readonly string[]): Buffer {
-  return Buffer.from(`id: ${joinCursor(entries)}\n`);
+export function idLine(entries: readonly string[]): Uint8Array {
+  return utf8(`id: ${joinCursor(entries)}\n`);
 }
 
-export function controlFrame(name: string, payload: unknown, id?: string): Buffer {
-  return Buffer.from(encodeFrame({ id, event: name, data: JSON.stringify(payload) }));
+export function controlFrame(name: string, payload: unknown, id?: string): Uint8Array {
+  return utf8(encodeFrame({ id, event: name, data: JSON.stringify(payload) }));
 }
 
 const byeFrames = new Map<string, SharedBytes>();
@@ -83,6 +83,6 @@ export function byeFrame(reason: ByeReason, reconnectMs?: number): SharedBytes {
   return frame;
 }
 
-export function pingFrame(now: number): Buffer {
+export function pingFrame(now: number): Uint8Array {
   return controlFrame(CONTROL_EVENTS.ping, { t: now });
 }

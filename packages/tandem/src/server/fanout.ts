@@ -1,6 +1,6 @@
-import { Buffer } from 'node:buffer';
 import type { Broker } from '../broker';
 import type { LiveEvent } from '../protocol';
+import { concatBytes } from './bytes';
 import type { Connection } from './connection';
 import { type EncodedEvent, encodeEvent } from './encode';
 import { SharedBytes } from './sink';
@@ -31,7 +31,7 @@ const defer: (fn: () => void) => void =
 /**
  * Fan-out: each live event is serialised once (`encodeEvent`) and queued on its channel; at the
  * end of the tick every channel's batch goes to its subscribers (a single-channel connection
- * gets one Buffer shared by all of them), then each touched connection makes one write.
+ * gets one byte array shared by all of them), then each touched connection makes one write.
  */
 export class Fanout {
   private readonly feeds = new Map<string, Feed>();
@@ -143,7 +143,7 @@ export class Fanout {
       }
       // Built on first use: only single-channel connections at the next offset take it.
       const shared = new SharedBytes(() =>
-        batch.length === 1 ? batch[0]!.full : Buffer.concat(batch.map((e) => e.full)),
+        batch.length === 1 ? batch[0]!.full : concatBytes(batch.map((e) => e.full)),
       );
       let deliveries = 0;
       for (const [connection, slot] of feed.subscribers) {

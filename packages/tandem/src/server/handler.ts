@@ -1,4 +1,3 @@
-import type { Buffer } from 'node:buffer';
 import { isTandemError, parseChannelList, TandemError } from '../protocol';
 import { authenticate, type HubRequest, permit } from './auth';
 import type { Connection } from './connection';
@@ -21,7 +20,7 @@ export interface StreamOutcome {
   kind: 'stream';
   headers: HeaderMap;
   connection: Connection;
-  prelude: Buffer;
+  prelude: Uint8Array;
   replay: { slot: number; encoded: EncodedEvent }[];
 }
 

@@ -1,34 +1,18 @@
-import { Buffer } from 'node:buffer';
-
-const CRLF = Buffer.from('\r\n');
-
 /**
- * One chunk of HTTP/1.1 chunked transfer coding around `bytes`: size in hex, CRLF, bytes, CRLF.
- * `bytes` must not be empty: a chunk of size 0 is the last one.
- */
-export function chunkFrame(bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]);
-}
-
-/**
- * Bytes written to many streams at once (a fan-out batch, a heartbeat). Each form is built once,
- * on first use, and shared by every stream: `plain` for sinks that frame nothing themselves,
- * `framed` (one HTTP/1.1 chunk) for sinks that write to the socket directly.
+ * Bytes written to many streams at once (a fan-out batch, a heartbeat). `plain` is built once,
+ * on first use, and shared by every stream. `framed` holds a sink's own form of them, built by
+ * the first sink that needs it and shared by the others: the Node adapter keeps there one
+ * HTTP/1.1 chunk (a Buffer) for every socket it writes to directly.
  */
 export class SharedBytes {
-  private plainBytes: Buffer | undefined;
-  private framedBytes: Buffer | undefined;
+  private plainBytes: Uint8Array | undefined;
+  framed: Uint8Array | undefined;
 
-  constructor(private readonly build: () => Buffer) {}
+  constructor(private readonly build: () => Uint8Array) {}
 
-  get plain(): Buffer {
+  get plain(): Uint8Array {
     this.plainBytes ??= this.build();
     return this.plainBytes;
-  }
-
-  get framed(): Buffer {
-    this.framedBytes ??= chunkFrame(this.plain);
-    return this.framedBytes;
   }
 }
 

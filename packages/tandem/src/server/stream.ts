@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import {
   CONTROL_EVENTS,
   cursorEntry,
@@ -8,6 +7,7 @@ import {
   TandemError,
 } from '../protocol';
 import type { Grant, HubRequest } from './auth';
+import { concatBytes, utf8 } from './bytes';
 import { Connection } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
@@ -93,8 +93,8 @@ export async function openStream(
   // The hello carries the starting cursor, so an EventSource that drops before any event
   // still resumes from here rather than from a later head.
   const id = connection.cursor;
-  const frames: Buffer[] = [
-    Buffer.from(
+  const frames: Uint8Array[] = [
+    utf8(
       encodeFrame({ retry: settings.retryMs, id, event: CONTROL_EVENTS.hello, data: JSON.stringify(hello) }),
     ),
   ];
@@ -107,7 +107,7 @@ export async function openStream(
     // The request's own header object (see handle), extended rather than copied.
     headers: Object.assign(headers, STREAM_HEADERS),
     connection,
-    prelude: frames.length === 1 ? frames[0]! : Buffer.concat(frames),
+    prelude: frames.length === 1 ? frames[0]! : concatBytes(frames),
     replay,
   };
 }
