@@ -66,62 +66,38 @@ class PrometheusSink implements PrometheusMetrics {
         this.set(open);
       },
     });
-    this.connectionsOpened = new Counter({
-      name: `${prefix}connections_opened_total`,
-      help: 'Event streams opened.',
-      registers,
-    });
-    this.connectionsClosed = new Counter({
-      name: `${prefix}connections_closed_total`,
-      help: 'Event streams closed, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.publishes = new Counter({ name: `${prefix}publishes_total`, help: 'Events published.', registers });
-    this.deliveries = new Counter({
-      name: `${prefix}deliveries_total`,
-      help: 'Live events written to streams (one per event per connection).',
-      registers,
-    });
+    const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
+      new Counter<L>({ name: `${prefix}${name}`, help, labelNames, registers });
+    this.connectionsOpened = counter('connections_opened_total', 'Event streams opened.');
+    this.connectionsClosed = counter('connections_closed_total', 'Event streams closed, by reason.', [
+      'reason',
+    ]);
+    this.publishes = counter('publishes_total', 'Events published.');
+    this.deliveries = counter(
+      'deliveries_total',
+      'Live events written to streams (one per event per connection).',
+    );
     this.deliveryLagSeconds = new Histogram({
       name: `${prefix}delivery_lag_seconds`,
       help: 'Time from publish to the write of a live event to its subscribers.',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.replays = new Counter({
-      name: `${prefix}replays_total`,
-      help: 'Streams and polls whose cursor was honoured by a replay of missed events.',
-      registers,
-    });
-    this.replayedEventsTotal = new Counter({
-      name: `${prefix}replayed_events_total`,
-      help: 'Events sent from the log rather than live (replays, polls, offline delivery).',
-      registers,
-    });
-    this.resyncs = new Counter({
-      name: `${prefix}resyncs_total`,
-      help: 'Channels told to resync, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.slowConsumerDrops = new Counter({
-      name: `${prefix}slow_consumer_drops_total`,
-      help: 'Streams closed because their unsent bytes passed maxBufferedBytes.',
-      registers,
-    });
-    this.polls = new Counter({
-      name: `${prefix}polls_total`,
-      help: 'Poll requests answered, by result.',
-      labelNames: ['result'],
-      registers,
-    });
-    this.errors = new Counter({
-      name: `${prefix}errors_total`,
-      help: 'Requests refused, by error code.',
-      labelNames: ['code'],
-      registers,
-    });
+    this.replays = counter(
+      'replays_total',
+      'Streams and polls whose cursor was honoured by a replay of missed events.',
+    );
+    this.replayedEventsTotal = counter(
+      'replayed_events_total',
+      'Events sent from the log rather than live (replays, polls, offline delivery).',
+    );
+    this.resyncs = counter('resyncs_total', 'Channels told to resync, by reason.', ['reason']);
+    this.slowConsumerDrops = counter(
+      'slow_consumer_drops_total',
+      'Streams closed because their unsent bytes passed maxBufferedBytes.',
+    );
+    this.polls = counter('polls_total', 'Poll requests answered, by result.', ['result']);
+    this.errors = counter('errors_total', 'Requests refused, by error code.', ['code']);
   }
 
   attach(source: MetricsSource): () => void {
