@@ -8,7 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { TandemError } from '../protocol';
-import type { Authorize, Grant } from '../server/auth';
+import type { Authorize, Grant } from '../server';
 
 /** An HMAC secret, or a function returning it (read at the first request, not before). */
 export type JwtSecret = string | Uint8Array | (() => string | Uint8Array | undefined);
