@@ -1,7 +1,13 @@
 import { EventSource } from 'eventsource';
 import { createLiveClient, type LiveClient, type LiveClientOptions } from '../../src/client';
 import type { EventSourceConstructor } from '../../src/client/transports/eventsource';
-import { createHub, type HubOptions, type MemoryBrokerOptions, memoryBroker } from '../../src/server';
+import {
+  type Broker,
+  createHub,
+  type HubOptions,
+  type MemoryBrokerOptions,
+  memoryBroker,
+} from '../../src/server';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 
@@ -11,6 +17,8 @@ export const NodeEventSource = EventSource as unknown as EventSourceConstructor;
 export interface Rig {
   server: HubServer;
   proxy: FaultProxy;
+  /** The hub's memory broker, for reading a channel's retained range. */
+  broker: Broker;
   /** The base URL clients use: through the proxy. */
   url: string;
   close(): Promise<void>;
@@ -23,6 +31,7 @@ export async function startRig(hub: HubOptions = {}, broker: MemoryBrokerOptions
   return {
     server,
     proxy,
+    broker: log,
     url: proxy.url('/live'),
     async close() {
       await proxy.close();

@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 describe('while no stream can be opened', () => {
-  it('events still arrive through polling within 3 s plus one poll latency', async () => {
+  it('events still arrive, through polling alone, once each and in order', async () => {
     // A hub at capacity: every /stream answers 429 (Retry-After), /poll still answers.
     rig = await startRig({ maxConnections: 0, retryAfterSeconds: 1 });
     const pollLatencies: number[] = [];
@@ -28,6 +28,7 @@ describe('while no stream can be opened', () => {
 
     const published: Array<{ i: number; at: number }> = [];
     for (let i = 0; i < 8; i++) {
+      // Spread over several poll periods, landing at different points of the poll cycle.
       await sleep(300 + ((i * 577) % 1_100));
       await rig.server.hub.publish(i % 2 ? 'poll:a' : 'poll:b', 'tick', { i });
       published.push({ i, at: Date.now() });
@@ -43,8 +44,8 @@ describe('while no stream can be opened', () => {
     console.info(
       `poll fallback: delivery latencies ${latencies.join(',')} ms; slowest poll ${slowestPoll} ms`,
     );
-    // 3 s cadence + the poll's own round trip + timer scheduling slack on a shared machine.
-    for (const latency of latencies) expect(latency).toBeLessThanOrEqual(3_000 + slowestPoll + 400);
+    // How fast is not asserted here (the poll cadence is tested with an injected clock in
+    // poll-schedule.test.ts); the latencies are logged above.
     expect(rec.client.getState()).toMatchObject({ status: 'reconnecting', polling: true });
     expect(rec.violations).toEqual([]);
     expect(rec.resyncs).toEqual([]);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeEventSource, type Rig, recordedClient, sleep, startRig, until } from './harness';
+import { NodeEventSource, type Rig, recordedClient, startRig, until } from './harness';
 
 let rig: Rig | null = null;
 afterEach(async () => {
@@ -27,7 +27,10 @@ describe.each(['fetch', 'eventsource'] as const)('a client away longer than rete
     rig.proxy.cut();
     await rig.server.hub.publish('ret:a', 'tick', { i: 2 });
     await rig.server.hub.publish('ret:a', 'tick', { i: 3 });
-    await sleep(3_500);
+    // Back once all of ret:a's events (offsets 1–3) have aged out.
+    await expect
+      .poll(async () => (await rig!.broker.info('ret:a')).oldest, { timeout: 10_000, interval: 100 })
+      .toBe(4);
     rig.proxy.pass();
 
     expect(await until(() => rec.resyncs.length > 0 && rec.client.getState().status === 'open', 10_000)).toBe(
@@ -38,14 +41,13 @@ describe.each(['fetch', 'eventsource'] as const)('a client away longer than rete
     rec.client.reconnect();
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
     await rec.client.pollNow();
-    await sleep(500);
-    expect(rec.resyncs.map(({ channels, reason }) => ({ channels, reason }))).toEqual([
-      { channels: ['ret:a'], reason: 'retention' },
-    ]);
-
+    // Events published now arrive after anything the poll and the new stream had to report.
     await rig.server.hub.publish('ret:a', 'tick', { i: 4 });
     await rig.server.hub.publish('ret:b', 'tick', { i: 5 });
     expect(await until(() => rec.count() === 4, 5_000)).toBe(true);
+    expect(rec.resyncs.map(({ channels, reason }) => ({ channels, reason }))).toEqual([
+      { channels: ['ret:a'], reason: 'retention' },
+    ]);
     expect(rec.events.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 4, 5]);
     expect(rec.violations).toEqual([]);
     rec.client.close();

@@ -8,7 +8,7 @@ afterEach(async () => {
 });
 
 describe.each(['fetch', 'eventsource'] as const)('a stall without FIN (%s)', (transport) => {
-  it('is detected by the watchdog 6–7 s after the last byte, then the client recovers', async () => {
+  it('is detected by the watchdog, no sooner than 3 heartbeats after the last byte, then the client recovers', async () => {
     rig = await startRig({ heartbeatMs: 2_000 });
     // Polls would also cross the proxy and blur "the last byte"; this test is about the stream.
     const rec = recordedClient({
@@ -37,8 +37,10 @@ describe.each(['fetch', 'eventsource'] as const)('a stall without FIN (%s)', (tr
     expect(await until(() => detectedAt > 0, 10_000)).toBe(true);
     const silence = detectedAt - lastByteAt;
     console.info(`${transport}: stall detected ${silence} ms after the last byte`);
+    // Never early (timers do not fire early); how late depends on the machine, and the stall never
+    // ends by itself, so only the watchdog can have ended it. The exact deadline is checked with
+    // an injected clock in watchdog.test.ts.
     expect(silence).toBeGreaterThanOrEqual(6_000);
-    expect(silence).toBeLessThanOrEqual(7_000);
 
     // The stalled sockets stay stalled; a new connection gets through and resumes exactly.
     expect(await until(() => rec.count() === 2, 5_000)).toBe(true);
