@@ -167,7 +167,8 @@ describe.each(['fetch', 'eventsource'] as const)('in Chromium (%s transport)', (
       await publish(25);
       site.proxy.cut(round % 2 ? 'fin' : 'rst');
       await publish(25);
-      await new Promise((r) => setTimeout(r, 300));
+      // The next cut hits a stream that is back and caught up.
+      await waitFor(page, (r) => r.status === 'open' && r.events.length >= i, 10_000);
     }
     const first = await waitFor(page, (r) => r.events.length >= i, 10_000);
     checkExactlyOnce(
@@ -208,6 +209,8 @@ describe('in Chromium, a forbidden channel', () => {
         await startClient(page, transport, ['secret:x'], token);
         const rec = await waitFor(page, (r) => r.status === 'closed', 10_000);
         expect(rec).toMatchObject({ status: 'closed', error: 'forbidden' });
+        // The thing under test is an absence: nothing sent past the first poll's time (3 s) and a
+        // few backoff windows. Only waiting that long can show it.
         await new Promise((r) => setTimeout(r, 3_500));
         // fetch reads the 403 itself; a browser's EventSource hides it, so one poll learns it.
         const requests = guarded.requests.filter((url) => url.startsWith('/live/'));
