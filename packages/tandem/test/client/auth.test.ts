@@ -58,6 +58,7 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
     });
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
     const total = 50;
+    // The workload spans the token's expiry: 50 events, 100 ms apart, across the 2 s lifetime.
     for (let i = 0; i < total; i++) {
       await rig.server.hub.publish('auth:a', 'tick', { i });
       await sleep(100);
@@ -87,7 +88,8 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
       EventSource: count.EventSource,
     });
     expect(await until(() => rec.client.getState().status === 'closed', 5_000)).toBe(true);
-    // Past the first poll's time and a few backoff windows: nothing more was sent.
+    // Past the first poll's time and a few backoff windows: nothing more was sent. An absence,
+    // which only waiting can show.
     await sleep(4_000);
     expect(count.urls).toHaveLength(1);
     expect(rec.client.getState().lastError?.code).toBe('forbidden');

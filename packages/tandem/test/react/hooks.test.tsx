@@ -233,7 +233,8 @@ describe('useLiveQuery', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => h.hub.publish(CHANNEL, 'order:created', { i })));
     await until(() => delivered === 20);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
-    // Nothing more follows the burst (the connected interval is 10 s).
+    // Nothing more follows the burst (the connected interval is 10 s). An absence: only waiting
+    // past the coalescing window (300 ms) can show it.
     await sleep(500);
     expect(fetches).toBe(2);
   });
@@ -261,6 +262,7 @@ describe('useLiveQuery', () => {
     await waitOpen();
     await h.hub.publish(CHANNEL, 'order:shipped', { id: 1 });
     await until(() => delivered === 1);
+    // An absence: no fetch within many coalescing windows (10 ms) after the event arrived.
     await sleep(200);
     expect(fetches).toBe(1);
   });
@@ -280,6 +282,7 @@ describe('useLiveQuery', () => {
     await until(() => resyncs.length === 1);
     expect(resyncs[0]).toEqual([CHANNEL]);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
+    // An absence: the resync caused one refetch, not more (coalescing window 10 ms).
     await sleep(200);
     expect(fetches).toBe(2);
   });
@@ -315,6 +318,8 @@ describe('useLiveQuery', () => {
     // Back online: the slow interval again.
     h.refuseStreams = false;
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 8_000 });
+    // An absence: over 700 ms, less than half the 1.5 s interval, at most the one fetch that was
+    // already due; the fast 100 ms rate would have made seven.
     await sleep(150);
     const settled = stamps.length;
     await sleep(700);
@@ -353,6 +358,7 @@ describe('useLiveQuery', () => {
     expect(signals[0]!.aborted).toBe(true);
     release!();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
+    // An absence: six 50 ms intervals and an event, and no fetch.
     await sleep(300);
     expect(signals).toHaveLength(1);
     expect(errors).not.toHaveBeenCalled();
@@ -380,6 +386,7 @@ describe('useLiveQuery', () => {
     const view = render(ui(false), { wrapper: wrapper(client) });
     await waitOpen();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
+    // Absences, here and below: six 50 ms intervals (and an event), and no fetch.
     await sleep(300);
     expect(fetches).toBe(0);
     expect(screen.getByTestId('data').textContent).toBe('undefined');
