@@ -25,6 +25,7 @@ export default defineConfig({
             'packages/*/test/**/*.test.{ts,tsx}',
             'bench/test/**/*.test.ts',
             'apps/*/test/**/*.test.{ts,tsx}',
+            'examples/**/*.test.ts',
           ],
         },
       },
