@@ -1,9 +1,6 @@
 import { json, withTenant } from '@/lib/http';
 import { CUT_REFUSAL_MS, getDemo } from '@/lib/hub';
 
-export const runtime = 'nodejs';
-export const dynamic = 'force-dynamic';
-
 /**
  * `POST /api/demo/cut`: drops the tenant's open streams and refuses new ones for a few
  * seconds. Clients fall back to polling, then resume the stream from their cursor.

@@ -1,9 +1,6 @@
 import { errorResponse, json, withTenant } from '@/lib/http';
 import { getDemo } from '@/lib/hub';
 
-export const runtime = 'nodejs';
-export const dynamic = 'force-dynamic';
-
 /** `POST /api/demo/generator` `{ "on": true }`: starts or stops random orders for the tenant. */
 export function POST(request: Request): Promise<Response> {
   return withTenant(request, async (tenant) => {

@@ -2,9 +2,6 @@ import { errorResponse, json, withTenant } from '@/lib/http';
 import { getDemo } from '@/lib/hub';
 import { parseOrderInput } from '@/lib/orders';
 
-export const runtime = 'nodejs';
-export const dynamic = 'force-dynamic';
-
 /** `POST /api/demo/orders` with a partial order: publishes `order:created` on the tenant's channel. */
 export function POST(request: Request): Promise<Response> {
   return withTenant(request, async (tenant) => {

@@ -1,9 +1,6 @@
 import { json, withTenant } from '@/lib/http';
 import { getDemo } from '@/lib/hub';
 
-export const runtime = 'nodejs';
-export const dynamic = 'force-dynamic';
-
 /** `GET /api/demo/stats`: the tenant's channel head (= orders published), generator state. */
 export function GET(request: Request): Promise<Response> {
   return withTenant(request, async (tenant) => json(await (await getDemo()).stats(tenant)));

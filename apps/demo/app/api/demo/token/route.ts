@@ -2,9 +2,6 @@ import { errorResponse, json, tenantParam } from '@/lib/http';
 import { ordersChannel } from '@/lib/tenants';
 import { issueToken } from '@/lib/tokens';
 
-export const runtime = 'nodejs';
-export const dynamic = 'force-dynamic';
-
 /** `GET /api/demo/token?tenant=acme`: signs the demo operator of that tenant in. */
 export async function GET(request: Request): Promise<Response> {
   const tenant = tenantParam(request);
