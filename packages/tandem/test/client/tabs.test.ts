@@ -199,4 +199,14 @@ describe('tabs of one browser', () => {
     expect(records.map((rec) => rec.status)).toEqual(['open', 'open', 'open']);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('10 tabs on HTTP/1.1 to one host are all live (alone, the seventh would wait for a connection)', async () => {
+    const token = await tokenFor('user-ten');
+    const pages = await openTabs(browser.context, site, 10, () => ({ channels: ['ten:a'], token }));
+    await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 10);
+    expect(site.hub.connectionCount()).toBe(1);
+    const expected = await publish(['ten:a'], 20, 50);
+    const records = await untilTabs(pages, (rec) => rec.events.length >= 20);
+    for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
+  }, 90_000);
 });
