@@ -32,6 +32,7 @@ export type {
   HelloChannel,
   HelloPayload,
   LiveEvent,
+  PingHead,
   PingPayload,
   PollResponse,
   ResyncPayload,

@@ -68,9 +68,18 @@ export interface ResyncPayload {
   reason: ResyncReason;
 }
 
+/** A channel's head in a ping: `[epoch, offset]` of its newest event. */
+export type PingHead = [epoch: string, offset: number];
+
 /** `tandem:ping`, the heartbeat: an event, so that a native EventSource sees it too. */
 export interface PingPayload {
   t: number;
+  /**
+   * Per channel of the stream, the newest event the hub has delivered to its streams or seen in
+   * the log. A client whose position (same epoch) stays below it has missed an event: it polls.
+   * Channels whose head the hub does not know yet are left out.
+   */
+  heads?: Record<string, PingHead>;
 }
 
 export type ByeReason = 'shutdown' | 'token_expired' | 'slow_consumer' | 'server_closed';

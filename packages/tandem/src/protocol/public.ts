@@ -34,6 +34,7 @@ export type {
   HelloChannel,
   HelloPayload,
   LiveEvent,
+  PingHead,
   PingPayload,
   PollResponse,
   ResyncPayload,

@@ -53,6 +53,8 @@ export class Connection {
   state: State = 'starting';
   /** Whether bytes were written since the last heartbeat. */
   active = false;
+  /** The heartbeat beat that last told this stream its channels' heads (see heartbeat.ts). */
+  headsBeat = 0;
   /** Live events that arrived while the replay was written, in arrival order. */
   private startBuffer: Buffered = NOTHING;
   private startBufferBytes = 0;

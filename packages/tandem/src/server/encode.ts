@@ -6,6 +6,7 @@ import {
   encodeFrame,
   joinCursor,
   type LiveEvent,
+  type PingPayload,
 } from '../protocol';
 import { concatBytes, utf8 } from './bytes';
 import { SharedBytes } from './sink';
@@ -83,6 +84,7 @@ export function byeFrame(reason: ByeReason, reconnectMs?: number): SharedBytes {
   return frame;
 }
 
-export function pingFrame(now: number): Uint8Array {
-  return controlFrame(CONTROL_EVENTS.ping, { t: now });
+export function pingFrame(now: number, heads?: PingPayload['heads']): Uint8Array {
+  const payload: PingPayload = heads ? { t: now, heads } : { t: now };
+  return controlFrame(CONTROL_EVENTS.ping, payload);
 }

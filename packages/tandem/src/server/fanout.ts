@@ -1,5 +1,5 @@
 import type { Broker } from '../broker';
-import type { LiveEvent } from '../protocol';
+import type { LiveEvent, PingHead } from '../protocol';
 import { concatBytes } from './bytes';
 import type { Connection } from './connection';
 import { type EncodedEvent, encodeEvent } from './encode';
@@ -18,6 +18,8 @@ class Feed {
   readonly subscribers = new Map<Connection, number>();
   readonly waiters = new Set<Waiter>();
   batch: EncodedEvent[] = [];
+  /** The newest event delivered to the subscribers, or seen in the log when a stream started. */
+  head: PingHead | undefined;
   unsubscribe: () => void = () => {};
   constructor(readonly channel: string) {}
   get empty(): boolean {
@@ -109,6 +111,25 @@ export class Fanout {
     return cancel;
   }
 
+  /**
+   * The channel's head as this hub knows it: the newest event delivered to its streams, or a
+   * newer one a stream's start read from the log. Undefined for a channel without streams here,
+   * or whose head nothing has told yet.
+   */
+  head(channel: string): PingHead | undefined {
+    return this.feeds.get(channel)?.head;
+  }
+
+  /**
+   * A head read from the log (a stream's start). Within the known epoch it only moves forward;
+   * an unknown epoch is left to the live feed, whose first event of it says it.
+   */
+  learn(channel: string, epoch: string, offset: number): void {
+    const feed = this.feeds.get(channel);
+    if (!feed) return;
+    if (!feed.head || (feed.head[0] === epoch && feed.head[1] < offset)) feed.head = [epoch, offset];
+  }
+
   markDirty(connection: Connection): void {
     this.dirtyConnections.add(connection);
     this.schedule();
@@ -149,6 +170,9 @@ export class Fanout {
       for (const [connection, slot] of feed.subscribers) {
         deliveries += connection.receive(slot, batch, shared, contiguous);
       }
+      const last = batch[batch.length - 1]!.event;
+      const head = feed.head;
+      if (!head || head[0] !== last.epoch || head[1] < last.offset) feed.head = [last.epoch, last.offset];
       this.observer.delivered(batch, deliveries, now);
     }
     this.dirtyFeeds.clear();

@@ -4,16 +4,16 @@ import { type Connection, type ConnectionHost, largestEventBytes } from './conne
 import type { HubContext, Settings } from './context';
 import { corsFrom } from './cors';
 import { Deadlines } from './deadlines';
-import { pingFrame } from './encode';
 import { resolveServerEnvironment } from './environment';
 import { Expiries } from './expiry';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
+import { beat, headsEveryBeats, PingFrames } from './heartbeat';
 import { metricsReporter } from './metrics';
 import { createNodeHandler, type NodeHandler } from './node-adapter';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
 import { publishEvent } from './publish';
-import { SharedBytes, type Sink } from './sink';
+import type { Sink } from './sink';
 import { Ticker } from './ticker';
 
 /**
@@ -141,21 +141,11 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   let closed: Promise<void> | null = null;
   let onDrained: (() => void) | null = null;
 
-  // One timer for every stream's heartbeat.
+  // One timer for every stream's heartbeat, which also tells each stream its channels' heads.
+  const everyBeats = headsEveryBeats(settings.heartbeatMs);
+  let beats = 0;
   const ticker = new Ticker(env, settings.heartbeatMs, (now) => {
-    let ping: SharedBytes | undefined;
-    for (const connection of connections.values()) {
-      if (connection.state !== 'live') {
-        // Still writing its replay: that is traffic enough.
-      } else if (connection.active) {
-        connection.active = false;
-      } else {
-        // One ping frame (and one HTTP chunk of it) for every idle stream of this beat.
-        ping ??= new SharedBytes(() => pingFrame(now));
-        connection.send(ping);
-        connection.active = false;
-      }
-    }
+    beat(connections.values(), ++beats, everyBeats, new PingFrames(now, (channel) => fanout.head(channel)));
   });
 
   // One timer for every token expiry, armed for the earliest: a stream ends at its expiry.
@@ -192,6 +182,8 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     newConnectionId: () => `${hubId}-${(++connectionSeq).toString(36)}`,
     addConnection(connection) {
       connections.set(connection.id, connection);
+      // Its hello tells the heads: the next are due `everyBeats` beats from now.
+      connection.headsBeat = beats;
       metrics.connectionOpened();
       expiries.add(connection);
       ticker.start();

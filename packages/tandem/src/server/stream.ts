@@ -83,6 +83,7 @@ export async function openStream(
       cursorEntry(plan.channel, { epoch: plan.epoch, offset: plan.start }),
     );
     hello.channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
+    ctx.fanout.learn(plan.channel, plan.epoch, plan.head);
     for (const event of plan.events) replay.push({ slot, encoded: encodeEvent(event) });
     // A cursor proves its client received everything up to it (offline: 'undelivered').
     if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);

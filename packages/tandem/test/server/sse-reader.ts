@@ -9,6 +9,8 @@ export interface RawStream {
   events: ParsedEvent[];
   /** Events received, kept or not. */
   readonly count: number;
+  /** App events received (not `tandem:`), kept or not. */
+  readonly appCount: number;
   /** The latest event received. */
   readonly last: ParsedEvent | undefined;
   /** The last `id:` seen (what an EventSource would send as Last-Event-ID). */
@@ -42,10 +44,12 @@ export function openRaw(
       const events: ParsedEvent[] = [];
       const watchers = new Set<() => void>();
       let count = 0;
+      let appCount = 0;
       let last: ParsedEvent | undefined;
       const parser = createParser({
         onEvent(event) {
           count++;
+          if (!event.type.startsWith('tandem:')) appCount++;
           last = event;
           if (keep) events.push(event);
           for (const watch of [...watchers]) watch();
@@ -69,6 +73,9 @@ export function openRaw(
         events,
         get count() {
           return count;
+        },
+        get appCount() {
+          return appCount;
         },
         get last() {
           return last;
