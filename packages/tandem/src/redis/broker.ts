@@ -10,6 +10,8 @@ import { BROKER_DEFAULTS as DEFAULTS } from '../broker';
 import { assertFieldValue, isTandemError, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import { entryToEvent, parseNotification } from './codec';
 import { LiveFeed } from './feed';
+import type { FeedSource } from './feed-source';
+import { HeadCheck } from './head-check';
 import { APPEND_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, type Script, script } from './scripts';
 
 /** The part of a node-redis v5 client the broker uses. */
@@ -54,6 +56,12 @@ export interface RedisBrokerOptions {
   commandTimeoutMs?: number;
   /** Receives errors thrown by live-feed listeners. Default: ignored. */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Every this many ms, the process reads the heads of the channels it follows (one round trip
+   * for all of them) and repairs from the log any channel whose pub/sub notifications were
+   * lost, so that no loss stays unseen longer than this. 0 turns the check off. Default 10 000.
+   */
+  headCheckMs?: number;
 }
 
 export interface RedisBroker extends Broker {
@@ -66,6 +74,10 @@ export interface RedisBroker extends Broker {
 export interface RedisBrokerStats {
   channels: number;
   listeners: number;
+  /** Head checks made (see `headCheckMs`). */
+  headChecks: number;
+  /** Channels the head checks found behind their log (notifications lost) and repaired. */
+  headRepairs: number;
 }
 
 /** Most data per append script call, in JSON characters (at least one event goes). */
@@ -253,22 +265,30 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     return { epoch, head: Number(head), oldest: Number(oldest), events };
   };
 
-  const feed = new LiveFeed(
-    {
-      position: async (channel) => {
-        const [epoch, head] = (await command(['HMGET', metaKey(channel), 'epoch', 'head'])) as [
-          string | null,
-          string | null,
-        ];
-        return epoch === null ? { epoch: undefined, head: 0 } : { epoch, head: Number(head) };
-      },
-      read: (channel, after, epoch) => readLog(channel, after, -1, epoch),
-      rewound: async (channel, epoch, last) => {
-        await runScript(rewind, channel, [], [epoch, String(last), newEpoch()]);
-      },
+  const feedSource: FeedSource = {
+    position: async (channel) => {
+      const [epoch, head] = (await command(['HMGET', metaKey(channel), 'epoch', 'head'])) as [
+        string | null,
+        string | null,
+      ];
+      return epoch === null ? { epoch: undefined, head: 0 } : { epoch, head: Number(head) };
     },
-    { onListenerError: options.onListenerError },
+    read: (channel, after, epoch) => readLog(channel, after, -1, epoch),
+    rewound: async (channel, epoch, last) => {
+      await runScript(rewind, channel, [], [epoch, String(last), newEpoch()]);
+    },
+  };
+  const feed = new LiveFeed(feedSource, { onListenerError: options.onListenerError });
+
+  const headCheckMs = options.headCheckMs ?? 10_000;
+  const heads = new HeadCheck(
+    feed,
+    feedSource.position,
+    () => subscriber.sendCommand(['PING'], { timeout: commandTimeoutMs }),
+    headCheckMs,
+    Math.min(1000, headCheckMs / 10),
   );
+  heads.start();
 
   const onMessage = (message: string, redisChannel: string) => {
     const channel = redisChannel.slice(feedChannelPrefix.length);
@@ -339,7 +359,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     },
 
     stats() {
-      return feed.stats();
+      return { ...feed.stats(), headChecks: heads.checks, headRepairs: heads.repairs };
     },
 
     async ready() {
@@ -351,6 +371,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     async close() {
       if (closed) return;
       closed = true;
+      heads.stop();
       feed.close();
       client.off('error', onError);
       client.off('ready', onClientReady);

@@ -10,34 +10,9 @@
 
 import type { ReadResult } from '../broker';
 import type { LiveEvent } from '../protocol';
+import type { FeedOptions, FeedSource, Listener } from './feed-source';
 
-export type Listener = (event: LiveEvent) => void;
-
-export interface FeedSource {
-  /**
-   * The channel's epoch and head right now (`epoch` undefined when the log does not exist).
-   * Called synchronously by `subscribe`, so that on an ordered connection it runs before any
-   * read the subscriber issues next: every event after it reaches the listener.
-   */
-  position(channel: string): Promise<{ epoch: string | undefined; head: number }>;
-  /**
-   * Everything retained after `after`; when the log's epoch is not `epoch`, everything retained
-   * of the new log instead.
-   */
-  read(channel: string, after: number, epoch: string | undefined): Promise<ReadResult>;
-  /**
-   * The log of `epoch` has a head below `last`, an offset already delivered: it went back in
-   * time, and its offsets would be reused. The source replaces it with a new epoch.
-   */
-  rewound(channel: string, epoch: string, last: number): Promise<void>;
-}
-
-export interface FeedOptions {
-  /** Delay before retrying a repair that failed (Redis unreachable). Default 250 ms. */
-  retryMs?: number;
-  /** Receives errors thrown by listeners. Default: ignored. */
-  onListenerError?: (error: unknown) => void;
-}
+export type { FeedOptions, FeedSource, Listener } from './feed-source';
 
 interface ChannelState {
   readonly channel: string;
@@ -87,6 +62,27 @@ export class LiveFeed {
 
   has(channel: string): boolean {
     return this.#channels.has(channel);
+  }
+
+  /** The channels followed. */
+  channels(): string[] {
+    return [...this.#channels.keys()];
+  }
+
+  /**
+   * Whether the log, at `epoch` and `head`, is ahead of what the channel delivered; with
+   * `repair`, a channel behind reads the log now and delivers what it missed, as for a hole.
+   */
+  behind(channel: string, epoch: string | undefined, head: number, repair = false): boolean {
+    const s = this.#channels.get(channel);
+    if (!s?.ready || s.unknown || epoch === undefined || s.retired.has(epoch)) return false;
+    // An empty log of another epoch (created by a read) has nothing to miss yet.
+    if (epoch === s.epoch ? head <= s.last : head === 0) return false;
+    if (repair) {
+      s.stale = true;
+      void this.#pump(s);
+    }
+    return true;
   }
 
   subscribe(channel: string, listener: Listener): () => void {

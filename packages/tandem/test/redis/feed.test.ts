@@ -227,6 +227,25 @@ describe('LiveFeed', () => {
     expect(offsets()).toEqual(['e1:4', 'e1r:1']);
   });
 
+  it('tells when the log is ahead of what it delivered, and repairs it on request', async () => {
+    const { log, feed, offsets } = setup(1);
+    await settle();
+    log.append(); // 2 and 3: their notifications are lost, and no later event shows the hole
+    log.append();
+    expect(feed.behind('c', 'e1', 1)).toBe(false);
+    expect(feed.behind('c', 'e1', 3)).toBe(true);
+    expect(log.reads).toBe(0);
+    expect(feed.behind('c', 'e1', 3, true)).toBe(true);
+    await settle();
+    expect(offsets()).toEqual(['e1:2', 'e1:3']);
+    expect(feed.behind('c', 'e1', 3)).toBe(false);
+    // A new log: behind once it has an event; an empty one (created by a read) has none to miss.
+    expect(feed.behind('c', 'e2', 0)).toBe(false);
+    expect(feed.behind('c', 'e2', 1)).toBe(true);
+    expect(feed.behind('other', 'e1', 9)).toBe(false);
+    expect(feed.channels()).toEqual(['c']);
+  });
+
   it('stops delivering after unsubscribe and forgets the channel', async () => {
     const { log, feed, seen, off } = setup();
     await settle();
