@@ -11,6 +11,7 @@ import { conditions, cpus } from './lib/harness';
 import { openFileLimit } from './lib/limits';
 import { pin } from './lib/proc';
 import { formatResult } from './lib/table';
+import { runHostile } from './scenarios/h-hostile';
 import { runParser } from './scenarios/p-parser';
 import { runPollCost } from './scenarios/poll-cost';
 import { runS1 } from './scenarios/s1-idle';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   if (want.has('S7')) await run('S7', () => runS7(ctx));
   if (want.has('P')) await run('P', () => runParser(ctx));
   if (want.has('POLL')) await run('POLL', () => runPollCost(ctx));
+  if (want.has('H')) await run('H', () => runHostile(ctx));
 
   const seconds = Math.round((performance.now() - started) / 1000);
   const targets = results.flatMap((r) => r.targets.map((t) => ({ scenario: r.id, ...t })));

@@ -4,12 +4,14 @@
  * Events are published from inside this process, so publishing costs count as server CPU.
  */
 
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { clockMs } from '../lib/clock';
 import { serveRequests } from '../lib/proc';
 import { type BenchPayload, type BenchServer, CHANNEL, type ServerOptions } from './types';
 
 const now = clockMs;
+let loopDelay: IntervalHistogram | undefined;
 
 const kind = process.argv[2] ?? 'tandem';
 const options: ServerOptions = {
@@ -92,6 +94,22 @@ serveRequests(
     connections: () => server.connections(),
     publish: (a) => publishAt(Number(a.rate), Number(a.count), Number(a.size ?? 100), Number(a.batch ?? 1)),
     disconnect: () => server.disconnectAll(),
+    seed: (a) => server.seed?.(a.channels as string[], Number(a.count), Number(a.size)),
+    stats: () => server.stats?.(),
+    /** Starts recording the event loop's delays (scenario H); `loopStop` reports them. */
+    loopStart: () => {
+      loopDelay?.disable();
+      loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
+      return true;
+    },
+    loopStop: () => {
+      const h = loopDelay;
+      loopDelay = undefined;
+      if (!h) return null;
+      h.disable();
+      return { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6 };
+    },
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();

@@ -22,6 +22,18 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
     publish: (channel: string, data: BenchPayload) => hub.publish(channel, EVENT_TYPE, data),
     connections: () => hub.connectionCount(),
     disconnectAll: () => hub.disconnect({}),
+    async seed(channels, count, size) {
+      const pad = 'x'.repeat(Math.max(0, size - 30));
+      let published = 0;
+      for (const channel of channels) {
+        for (let i = 0; i < count; i++) {
+          await hub.publish(channel, EVENT_TYPE, { bt: i, p: pad });
+          published++;
+        }
+      }
+      return published;
+    },
+    stats: () => ({ hub: hub.stats(), broker: (broker as { stats?: () => object }).stats?.() }),
     async close() {
       await hub.close();
       await closeBroker();

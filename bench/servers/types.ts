@@ -7,6 +7,10 @@ export interface BenchServer {
   connections(): number;
   /** Drops every subscriber connection now; returns how many. */
   disconnectAll(): number;
+  /** Tandem only (scenario H): publishes `count` events of `size` bytes to each channel. */
+  seed?(channels: string[], count: number, size: number): Promise<number>;
+  /** Tandem only: the hub's internal sizes. */
+  stats?(): unknown;
   close(): Promise<void>;
 }
 
