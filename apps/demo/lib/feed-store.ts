@@ -1,4 +1,5 @@
 import type { EventMeta } from 'tandem/client';
+import { isEmptyEpoch } from 'tandem/protocol';
 import type { Order } from './orders';
 
 /** One received order as the page shows it. */
@@ -72,7 +73,10 @@ export class FeedStore {
     const id = `${meta.epoch}:${meta.offset}`;
     const duplicate = this.seen.has(id);
     this.seen.add(id);
-    const { baseline } = this.state;
+    let { baseline } = this.state;
+    // The channel had no log at the baseline: its first event starts the log it is counted in.
+    if (baseline && isEmptyEpoch(baseline.epoch) && meta.offset === 1)
+      baseline = { epoch: meta.epoch, head: 0 };
     const counts =
       !duplicate && baseline !== null && meta.epoch === baseline.epoch && meta.offset > baseline.head;
     const entry: FeedEntry = {
@@ -87,6 +91,7 @@ export class FeedStore {
     };
     this.update({
       ...this.state,
+      baseline,
       nextKey: this.state.nextKey + 1,
       received: this.state.received + (counts ? 1 : 0),
       duplicates: this.state.duplicates + (duplicate ? 1 : 0),

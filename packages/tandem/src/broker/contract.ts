@@ -1,4 +1,4 @@
-import type { LiveEvent } from '../protocol';
+import { type LiveEvent, parseEmptyEpoch } from '../protocol';
 
 /** A channel's log, as a broker reports it. */
 export interface ChannelInfo {
@@ -10,6 +10,8 @@ export interface ChannelInfo {
    * resumed exactly iff its epoch matches and `p >= oldest - 1`.
    */
   oldest: number;
+  /** When the log was created, on the broker's clock; absent for a channel with no log. */
+  created?: number;
 }
 
 export interface ReadResult extends ChannelInfo {
@@ -29,8 +31,14 @@ export interface ReadResult extends ChannelInfo {
  *   holes within an epoch; a broker that notices a hole repairs it from its log before
  *   delivering. When the epoch of a channel changes (log lost), the first event of the new
  *   epoch that reaches a listener carries the new epoch; the hub turns that into `resync`.
- * - `info` and `read` create the channel's log (and epoch) on first use, so a position taken
- *   from `info` is valid for later `read`s while the log lives.
+ * - `info`, `read` and `subscribe` create nothing: a channel with no log reads as empty under
+ *   an empty epoch (`emptyEpoch`), which names no log but when and by which broker the channel
+ *   was seen empty; a later read of the still empty channel may report another. A log is
+ *   created by `append` only, and a position taken from `info` is valid for later `read`s
+ *   while it lives.
+ * - `continues` tells whether a log is the first the channel got since it was seen empty, so
+ *   that a client at offset 0 of an empty epoch receives that log's events from offset 1 without
+ *   a resync; a broker without it makes such a client resync (`epoch`) once the channel has a log.
  */
 export interface Broker {
   /**
@@ -41,7 +49,26 @@ export interface Broker {
   info(channel: string): Promise<ChannelInfo>;
   /** Events after `after`, oldest first. `limit` defaults to everything retained. */
   read(channel: string, after: number, limit?: number): Promise<ReadResult>;
+  /**
+   * Whether `log` (from `info` or `read`) holds every event published to the channel since it
+   * was seen empty under `empty`, an epoch this broker reported.
+   */
+  continues?(empty: string, log: ChannelInfo): boolean;
   /** Subscribes to a channel's live feed; the returned function unsubscribes. */
   subscribe(channel: string, listener: (event: LiveEvent) => void): () => void;
   close(): Promise<void>;
+}
+
+/**
+ * `Broker.continues` for a broker whose empty epochs carry `source` and its clock, and which
+ * drops a log only after `idleTtlMs` untouched (0: never): a log created after the channel was
+ * seen empty lives at least that long, so one created less than `idleTtlMs` after the look is
+ * the first since. A broker that loses logs otherwise (a restart) must change its source.
+ */
+export function emptyContinues(empty: string, log: ChannelInfo, source: string, idleTtlMs: number): boolean {
+  const seen = parseEmptyEpoch(empty);
+  if (!seen || seen.source !== source || !log.created) return false;
+  // Created before the look, which found no log: a clock that stepped back. Resync to be safe.
+  if (log.created < seen.time) return false;
+  return idleTtlMs <= 0 || log.created < seen.time + idleTtlMs;
 }

@@ -1,4 +1,5 @@
 export type { Broker, ChannelInfo, ReadResult } from './contract';
+export { emptyContinues } from './contract';
 export { BROKER_DEFAULTS } from './defaults';
 export { jsonOf, rememberJson } from './json';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';

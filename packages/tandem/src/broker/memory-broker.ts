@@ -1,5 +1,6 @@
 import {
   defaultTimers,
+  emptyEpoch,
   type LiveEvent,
   newEpoch,
   TandemError,
@@ -7,7 +8,7 @@ import {
   type Timers,
   unrefTimers,
 } from '../protocol';
-import type { Broker, ChannelInfo, ReadResult } from './contract';
+import { type Broker, type ChannelInfo, emptyContinues, type ReadResult } from './contract';
 import { BROKER_DEFAULTS as DEFAULTS } from './defaults';
 import { rememberJson } from './json';
 
@@ -63,9 +64,11 @@ class Log {
   ring: (LiveEvent | undefined)[] = new Array(8);
   start = 0;
   size = 0;
-  readonly listeners = new Set<(event: LiveEvent) => void>();
+  readonly created: number;
 
-  constructor(public touchedAt: number) {}
+  constructor(public touchedAt: number) {
+    this.created = touchedAt;
+  }
 
   get oldest(): number {
     return this.head - this.size + 1;
@@ -131,15 +134,25 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
   const now = options.now ?? Date.now;
   const logs = new Map<string, Log>();
+  /** Live listeners per channel, kept apart from the logs: subscribing creates no log. */
+  const listeners = new Map<string, Set<(event: LiveEvent) => void>>();
+  /** This broker's empty epochs: a restart loses the logs, so its clients' looks do not count. */
+  const source = Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0');
   const sweeper = new TimerSlot(options.timers ?? unrefTimers(defaultTimers));
   const sweepEvery = Number.isFinite(sweepMs) && sweepMs > 0 ? sweepMs : 0;
   let closed = false;
 
-  function log(channel: string): Log {
+  /** The channel's log, touched and pruned; created only when `create` (a publish). */
+  function log(channel: string, create: true): Log;
+  function log(channel: string, create?: false): Log | undefined;
+  function log(channel: string, create = false): Log | undefined {
     if (closed) throw new TandemError('broker_unavailable', 'the broker is closed');
     const t = now();
     let l = logs.get(channel);
     if (!l) {
+      if (!create) return undefined;
       l = new Log(t);
       logs.set(channel, l);
       if (sweepEvery > 0) sweeper.setIfIdle(sweepEvery, sweep);
@@ -149,11 +162,14 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
     return l;
   }
 
+  /** A channel with no log reads as empty: nothing is allocated for it. */
+  const empty = (): ReadResult => ({ epoch: emptyEpoch(source, now()), head: 0, oldest: 1, events: [] });
+
   function sweep(): void {
     const t = now();
     const cutoff = t - retentionMs;
     for (const [channel, l] of logs) {
-      if (idleTtlMs > 0 && l.listeners.size === 0 && t - l.touchedAt >= idleTtlMs) logs.delete(channel);
+      if (idleTtlMs > 0 && !listeners.has(channel) && t - l.touchedAt >= idleTtlMs) logs.delete(channel);
       else l.prune(cutoff);
     }
     // No channel left: no timer either, until the next one.
@@ -161,12 +177,12 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   }
 
   function info(l: Log): ChannelInfo {
-    return { epoch: l.epoch, head: l.head, oldest: l.oldest };
+    return { epoch: l.epoch, head: l.head, oldest: l.oldest, created: l.created };
   }
 
   return {
     async append(channel, type, data, json) {
-      const l = log(channel);
+      const l = log(channel, true);
       const event: LiveEvent = {
         channel,
         type,
@@ -177,7 +193,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       };
       l.head = event.offset;
       l.push(event, maxEvents);
-      for (const listener of l.listeners) {
+      for (const listener of listeners.get(channel) ?? []) {
         try {
           listener(event);
         } catch {
@@ -188,46 +204,56 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
     },
 
     async info(channel) {
-      return info(log(channel));
+      const l = log(channel);
+      return l ? info(l) : empty();
     },
 
     async read(channel, after, limit = Number.POSITIVE_INFINITY): Promise<ReadResult> {
       const l = log(channel);
+      if (!l) return empty();
       const from = Math.max(0, after + 1 - l.oldest);
       const to = Math.min(l.size, from + Math.max(0, limit));
       const events: LiveEvent[] = [];
       for (let i = from; i < to; i++) events.push(l.at(i));
       // A literal, not a spread of info(): this runs for every stream that resumes.
-      return { epoch: l.epoch, head: l.head, oldest: l.oldest, events };
+      return { epoch: l.epoch, head: l.head, oldest: l.oldest, events, created: l.created };
     },
 
+    continues: (emptyEpoch, l) => emptyContinues(emptyEpoch, l, source, idleTtlMs),
+
     subscribe(channel, listener) {
-      const l = log(channel);
+      if (closed) throw new TandemError('broker_unavailable', 'the broker is closed');
+      let set = listeners.get(channel);
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+      }
+      const current = set;
       // Wrapped, so one listener subscribed twice is two subscriptions, each removable once.
       const entry = (event: LiveEvent) => listener(event);
-      l.listeners.add(entry);
+      current.add(entry);
       return () => {
-        l.listeners.delete(entry);
+        current.delete(entry);
+        if (current.size === 0 && listeners.get(channel) === current) listeners.delete(channel);
         // Idle from now: a channel is not dropped while it has subscribers.
-        l.touchedAt = now();
+        const l = logs.get(channel);
+        if (l) l.touchedAt = now();
       };
     },
 
     async close() {
       closed = true;
       sweeper.clear();
-      for (const l of logs.values()) l.listeners.clear();
+      listeners.clear();
       logs.clear();
     },
 
     stats() {
       let events = 0;
-      let listeners = 0;
-      for (const l of logs.values()) {
-        events += l.size;
-        listeners += l.listeners.size;
-      }
-      return { channels: logs.size, events, listeners };
+      let count = 0;
+      for (const l of logs.values()) events += l.size;
+      for (const set of listeners.values()) count += set.size;
+      return { channels: logs.size, events, listeners: count };
     },
   };
 }

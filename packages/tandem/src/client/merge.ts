@@ -1,4 +1,4 @@
-import type { HelloChannel, Position, ResyncReason } from '../protocol';
+import { type HelloChannel, isEmptyEpoch, type Position, type ResyncReason } from '../protocol';
 
 /** An app event as either path (stream or poll) delivers it. */
 export interface IncomingEvent {
@@ -105,6 +105,11 @@ export class Merge {
       // First event after a resync (or ever): it starts the channel's position.
       s.awaiting = null;
       s.position = { epoch: event.epoch, offset: event.offset - 1 };
+    }
+    // The channel had no log when the client saw it (an empty epoch, offset 0): the first event
+    // of its log comes next, under that log's epoch.
+    if (s.position.offset === 0 && event.offset === 1 && isEmptyEpoch(s.position.epoch)) {
+      s.position = { epoch: event.epoch, offset: 0 };
     }
     const position = s.position;
     if (event.epoch !== position.epoch) return 'foreign';

@@ -63,6 +63,34 @@ export function newEpoch(): string {
   return n.toString(36).padStart(10, '0').slice(-10);
 }
 
+/** `newEpoch` is always this long; an empty epoch never is. */
+const EMPTY_EPOCH_LENGTH = 13;
+
+/**
+ * The epoch of a channel that has no log: it names no log, only where (`source`, 4 base-36
+ * characters naming the broker) and when (`time`, ms on that broker's clock) the channel was
+ * seen empty, so that reading a channel allocates nothing. Offset 0 of it is followed by offset
+ * 1 of whichever log the channel gets next; the broker tells whether a log is that one.
+ */
+export function emptyEpoch(source: string, time: number): string {
+  return (
+    source +
+    Math.max(0, Math.floor(time))
+      .toString(36)
+      .padStart(EMPTY_EPOCH_LENGTH - 4, '0')
+  );
+}
+
+export function isEmptyEpoch(epoch: string): boolean {
+  return epoch.length === EMPTY_EPOCH_LENGTH;
+}
+
+/** The source and time of an empty epoch. */
+export function parseEmptyEpoch(epoch: string): { source: string; time: number } | null {
+  if (!isEmptyEpoch(epoch)) return null;
+  return { source: epoch.slice(0, 4), time: Number.parseInt(epoch.slice(4), 36) };
+}
+
 /** One channel's part of a cursor; stable for a given (channel, epoch, offset), so it can be cached. */
 export function cursorEntry(channel: string, position: Position): string {
   if (!isValidEpoch(position.epoch)) throw new RangeError(`invalid epoch ${JSON.stringify(position.epoch)}`);

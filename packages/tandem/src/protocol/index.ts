@@ -12,11 +12,14 @@ export {
   channelHash,
   cursorEntry,
   decodeCursor,
+  emptyEpoch,
   encodeCursor,
+  isEmptyEpoch,
   isValidEpoch,
   joinCursor,
   MAX_CURSOR_LENGTH,
   newEpoch,
+  parseEmptyEpoch,
 } from './cursor';
 export type { SseFrame } from './encoder';
 export { assertFieldValue, encodeComment, encodeFrame, encodeFrameBytes } from './encoder';

@@ -16,6 +16,7 @@ export type { DecodedCursor, Position } from './cursor';
 export {
   decodeCursor,
   encodeCursor,
+  isEmptyEpoch,
   isValidEpoch,
   MAX_CURSOR_LENGTH,
   newEpoch,

@@ -6,8 +6,15 @@
  */
 import { createClient, ErrorReply } from 'redis';
 import type { Broker, ChannelInfo, ReadResult } from '../broker';
-import { BROKER_DEFAULTS as DEFAULTS } from '../broker';
-import { assertFieldValue, isTandemError, type LiveEvent, newEpoch, TandemError } from '../protocol';
+import { BROKER_DEFAULTS as DEFAULTS, emptyContinues } from '../broker';
+import {
+  assertFieldValue,
+  emptyEpoch,
+  isTandemError,
+  type LiveEvent,
+  newEpoch,
+  TandemError,
+} from '../protocol';
 import { entryToEvent, parseNotification } from './codec';
 import { LiveFeed } from './feed';
 import type { FeedSource } from './feed-source';
@@ -90,6 +97,9 @@ interface PendingAppend {
   resolve(event: LiveEvent): void;
   reject(error: unknown): void;
 }
+
+/** The source of this broker's empty epochs: the same for every process on one Redis. */
+const EMPTY_SOURCE = 'r000';
 
 /** Redis replies that mean "not now" rather than "wrong". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
@@ -258,11 +268,15 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
       number,
       number,
       [string, string[]][],
+      number,
+      number,
     ];
-    const [epoch, head, oldest, entries] = reply;
+    const [epoch, head, oldest, entries, created, now] = reply;
+    // No log: the channel is read as empty, under an epoch that names when it was seen so.
+    if (epoch === '') return { epoch: emptyEpoch(EMPTY_SOURCE, Number(now)), head: 0, oldest: 1, events: [] };
     const events: LiveEvent[] = [];
     for (const [id, fields] of entries) events.push(entryToEvent(channel, epoch, id, fields));
-    return { epoch, head: Number(head), oldest: Number(oldest), events };
+    return { epoch, head: Number(head), oldest: Number(oldest), events, created: Number(created) };
   };
 
   const feedSource: FeedSource = {
@@ -341,8 +355,12 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     },
 
     async info(channel): Promise<ChannelInfo> {
-      const { epoch, head, oldest } = await readLog(channel, 0, 0, undefined);
-      return { epoch, head, oldest };
+      const { epoch, head, oldest, created } = await readLog(channel, 0, 0, undefined);
+      return { epoch, head, oldest, created };
+    },
+
+    continues(empty, log) {
+      return emptyContinues(empty, log, EMPTY_SOURCE, idleTtlMs);
     },
 
     read(channel, after, limit) {

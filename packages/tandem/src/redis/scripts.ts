@@ -4,33 +4,39 @@
  *
  * Per channel, two keys share one hash tag (same cluster slot):
  * - `<prefix>:{<channel>}:meta`, a hash: `epoch` (the log's identity), `head` (last offset),
- *   `ts` (last publish time, keeps `ts` monotonic when the server clock steps back);
+ *   `ts` (last publish time, keeps `ts` monotonic when the server clock steps back), `trim`
+ *   (time before which no entry can expire), `c` (when the log was created);
  * - `<prefix>:{<channel>}:log`, a stream whose entry IDs are `<offset>-0`, so a range read by
  *   offset is an exact `XRANGE`. Fields: `ts`, `t` (type), `d` (data as JSON).
- * A meta hash without an epoch means the log is gone (never created, flushed, lost in a restart
- * without persistence): the next script to touch the channel starts a new log with the epoch
- * the caller proposes, from offset 1, and deletes any orphaned stream.
+ * A meta hash without an epoch means there is no log (never published, expired, flushed, lost
+ * in a restart without persistence): reads see an empty channel and write nothing; the next
+ * publish starts a new log with the epoch the caller proposes, from offset 1, and deletes any
+ * orphaned stream.
  */
 import { createHash } from 'node:crypto';
 
 // Shared prologue. KEYS[1] meta, KEYS[2] log. ARGV[1] proposed epoch, ARGV[2] retention ms,
-// ARGV[3] key TTL ms (0 = none). Defines `epoch`, `head`, `last_ts`, `now`, `touch()`,
-// `trim_age()`, `oldest()`. Each redis.call costs a few µs, so the hot path makes few of them.
+// ARGV[3] key TTL ms (0 = none). Defines `epoch` (false when there is no log), `head`,
+// `last_ts`, `created`, `now`, `create()`, `touch()`, `trim_age()`, `oldest()`. Each
+// redis.call costs a few µs, so the hot path makes few of them.
 const PROLOGUE = `
 local meta, log = KEYS[1], KEYS[2]
-local m = redis.call('HMGET', meta, 'epoch', 'head', 'ts', 'trim')
+local m = redis.call('HMGET', meta, 'epoch', 'head', 'ts', 'trim', 'c')
 local epoch = m[1]
 local head = tonumber(m[2] or '0')
 local last_ts = tonumber(m[3] or '0')
 -- No entry can expire before 'trim' (ms): until then the age check is skipped.
 local next_trim = tonumber(m[4] or '0')
-if not epoch then
-  epoch, head, last_ts, next_trim = ARGV[1], 0, 0, 0
-  redis.call('DEL', log)
-  redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0, 'trim', 0)
-end
+-- When this log was created (ms); 0 when unknown (a log rewound, or from an older version).
+local created = tonumber(m[5] or '0')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Starts a log with the proposed epoch, deleting any orphaned stream. Only a publish does.
+local function create()
+  epoch, head, last_ts, next_trim, created = ARGV[1], 0, 0, 0, now
+  redis.call('DEL', log)
+  redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0, 'trim', 0, 'c', now)
+end
 local retention = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local function touch()
@@ -82,6 +88,7 @@ end
  * `epoch \n offset \n ts \n type \n data`.
  */
 export const APPEND_SCRIPT = `${PROLOGUE}
+if not epoch then create() end
 if now < last_ts then now = last_ts end
 local offset = head
 for i = 6, #ARGV, 2 do
@@ -98,9 +105,12 @@ return {epoch, head + 1, now}
 /**
  * Read. ARGV[4] after, ARGV[5] limit (-1 = all), ARGV[6] expected epoch ('' = any): when the
  * log's epoch differs from the expected one, the read starts at the new log's beginning.
- * Returns `{epoch, head, oldest, entries}`; a limit of 0 makes it a pure `info`.
+ * Returns `{epoch, head, oldest, entries, created, now}`; a limit of 0 makes it a pure `info`.
+ * A channel with no log is read as empty, with epoch '', and nothing is written: reading a
+ * channel creates no key.
  */
 export const READ_SCRIPT = `${PROLOGUE}
+if not epoch then return {'', 0, 1, {}, 0, now} end
 if trim_age() then redis.call('HSET', meta, 'trim', next_trim) end
 touch()
 local after = tonumber(ARGV[4])
@@ -116,7 +126,7 @@ if limit ~= 0 and after < head then
     entries = redis.call('XRANGE', log, from .. '-0', '+')
   end
 end
-return {epoch, head, first, entries}
+return {epoch, head, first, entries, created, now}
 `;
 
 /**
@@ -131,7 +141,9 @@ local epoch = redis.call('HGET', meta, 'epoch')
 local head = tonumber(redis.call('HGET', meta, 'head') or '0')
 if epoch == ARGV[1] and head < tonumber(ARGV[2]) then
   redis.call('DEL', log)
-  redis.call('HSET', meta, 'epoch', ARGV[3], 'head', 0)
+  -- Creation time unknown ('c' 0): a client that saw the channel empty cannot tell whether
+  -- it missed the rewound log's events, so it resyncs.
+  redis.call('HSET', meta, 'epoch', ARGV[3], 'head', 0, 'c', 0)
   return 1
 end
 return 0

@@ -1,4 +1,4 @@
-import { type ByeReason, CONTROL_EVENTS, joinCursor, type ResyncReason } from '../protocol';
+import { type ByeReason, CONTROL_EVENTS, isEmptyEpoch, joinCursor, type ResyncReason } from '../protocol';
 import { concatBytes } from './bytes';
 import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
 import type { SharedBytes, Sink } from './sink';
@@ -126,8 +126,8 @@ export class Connection {
     if (
       this.single &&
       contiguous &&
-      first.epoch === this.epochOf(0) &&
-      first.offset === this.offsetOf(0) + 1
+      first.offset === this.offsetOf(0) + 1 &&
+      (first.epoch === this.epochOf(0) || (first.offset === 1 && isEmptyEpoch(this.epochOf(0))))
     ) {
       // Fast path: the whole frame, `id:` included, is the buffer shared by every subscriber.
       const last = batch[batch.length - 1]!;
@@ -147,7 +147,10 @@ export class Connection {
   accept(slot: number, encoded: EncodedEvent): boolean {
     const { event } = encoded;
     if (event.epoch !== this.epochOf(slot)) {
-      this.resync([this.channels[slot]!], 'epoch');
+      // The channel had no log when the stream started (listener attached first): the first
+      // event of its first log follows offset 0 of the empty epoch.
+      const first = event.offset === 1 && this.offsetOf(slot) === 0 && isEmptyEpoch(this.epochOf(slot));
+      if (!first) this.resync([this.channels[slot]!], 'epoch');
     } else if (event.offset <= this.offsetOf(slot)) {
       return false;
     } else if (event.offset > this.offsetOf(slot) + 1) {

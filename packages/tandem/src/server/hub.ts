@@ -190,7 +190,9 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     },
     deliveredMark: marks ? (channel) => marks.get(channel) ?? null : undefined,
     markDelivered(channel, epoch, offset) {
-      if (!marks) return;
+      // Offset 0 proves nothing was delivered; no mark either (and none for a read of a
+      // channel that has no log).
+      if (!marks || offset === 0) return;
       const mark = marks.get(channel);
       if (!mark || mark.epoch !== epoch || mark.offset < offset) marks.set(channel, { epoch, offset });
     },

@@ -1,5 +1,11 @@
 import type { Broker } from '../broker';
-import type { DecodedCursor, LiveEvent, Position, ResyncReason } from '../protocol';
+import {
+  type DecodedCursor,
+  isEmptyEpoch,
+  type LiveEvent,
+  type Position,
+  type ResyncReason,
+} from '../protocol';
 
 /** Where one channel of a new stream or poll starts, and what it replays. */
 export interface ChannelPlan {
@@ -49,7 +55,24 @@ export async function planChannel(
       recovered: false,
       resync,
     });
-    if (epoch !== position.epoch) return live('epoch');
+    if (epoch !== position.epoch) {
+      // Offset 0 of an empty epoch: the client saw the channel with no log.
+      const sawEmpty = position.offset === 0 && isEmptyEpoch(position.epoch);
+      if (sawEmpty && isEmptyEpoch(epoch)) {
+        // Still no log: nothing was missed, and the client keeps its position (a stable cursor).
+        return {
+          channel,
+          epoch: position.epoch,
+          head: 0,
+          start: 0,
+          events: [],
+          recovered: true,
+          resync: null,
+        };
+      }
+      // A log since: replayed from its start if it is the first one since the look.
+      if (!sawEmpty || !broker.continues?.(position.epoch, read)) return live('epoch');
+    }
     if (position.offset > head) return live('cursor');
     if (position.offset < read.oldest - 1) return live('retention');
     // The log may have been pruned between our checks: the replay must start right after the cursor.

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Broker } from '../../src/broker';
 import type { LiveEvent } from '../../src/protocol';
-import { isValidEpoch } from '../../src/protocol';
+import { isEmptyEpoch, isValidEpoch } from '../../src/protocol';
 
 export interface ContractOptions {
   retentionMs?: number;
@@ -38,29 +38,39 @@ export function brokerContract(name: string, create: BrokerFactory): void {
       await Promise.all(opened.splice(0).map((b) => b.close()));
     });
 
-    it('creates a channel log on first info: an epoch, head 0, nothing retained', async () => {
+    it('reads a channel with no log as empty, under an empty epoch, and creates nothing', async () => {
       const broker = await open();
       const channel = fresh('info');
       const first = await broker.info(channel);
       expect(isValidEpoch(first.epoch)).toBe(true);
+      expect(isEmptyEpoch(first.epoch)).toBe(true);
       expect(first).toMatchObject({ head: 0, oldest: 1 });
-      expect(await broker.info(channel)).toEqual(first);
+      expect(await broker.read(channel, 0)).toMatchObject({ head: 0, oldest: 1, events: [] });
+      // The first publish creates the log, which continues what was seen empty.
+      const event = await broker.append(channel, 't', 1);
+      expect(isEmptyEpoch(event.epoch)).toBe(false);
+      const info = await broker.info(channel);
+      expect(info).toMatchObject({ epoch: event.epoch, head: 1, oldest: 1 });
+      expect(broker.continues?.(first.epoch, info)).toBe(true);
+      // Not an empty epoch of another broker, nor one seen a day before the log (idle TTL).
+      expect(broker.continues?.(`zzzz${first.epoch.slice(4)}`, info)).toBe(false);
+      expect(broker.continues?.(first.epoch, { ...info, created: info.created! + 86_400_000 })).toBe(false);
     });
 
     it('assigns offsets 1, 2, 3… per channel in the epoch of its log', async () => {
       const broker = await open();
       const a = fresh('a');
       const b = fresh('b');
-      const { epoch } = await broker.info(a);
       const e1 = await broker.append(a, 'order:created', { id: 1 });
+      const { epoch } = e1;
       const e2 = await broker.append(a, 'order:created', { id: 2 });
       const f1 = await broker.append(b, 'x', null);
-      expect(e1).toMatchObject({ channel: a, type: 'order:created', data: { id: 1 }, offset: 1, epoch });
+      expect(e1).toMatchObject({ channel: a, type: 'order:created', data: { id: 1 }, offset: 1 });
       expect(e2.offset).toBe(2);
       expect(f1.offset).toBe(1);
       expect(Math.abs(e1.ts - Date.now())).toBeLessThan(60_000);
       expect(e2.ts).toBeGreaterThanOrEqual(e1.ts);
-      expect(await broker.info(a)).toEqual({ epoch, head: 2, oldest: 1 });
+      expect(await broker.info(a)).toMatchObject({ epoch, head: 2, oldest: 1 });
     });
 
     it('gives concurrent appends distinct contiguous offsets', async () => {
@@ -132,7 +142,7 @@ export function brokerContract(name: string, create: BrokerFactory): void {
       // Both age out 800 ms after their append.
       await expect
         .poll(() => broker.info(channel), { timeout: 10_000, interval: 50 })
-        .toEqual({
+        .toMatchObject({
           epoch,
           head: 2,
           oldest: 3,

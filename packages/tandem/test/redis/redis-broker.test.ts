@@ -336,7 +336,7 @@ describe('redisBroker when Redis fails', () => {
     await waitForCount(seen, 3);
     expect(positions(seen)).toEqual([`${first.epoch}:1`, `${first.epoch}:2`, `${next.epoch}:1`]);
     const info = await broker.info(channel);
-    expect(info).toEqual({ epoch: next.epoch, head: 1, oldest: 1 });
+    expect(info).toMatchObject({ epoch: next.epoch, head: 1, oldest: 1 });
   });
 
   it('retires a log that went back in time, so reused offsets can never look like duplicates', async () => {

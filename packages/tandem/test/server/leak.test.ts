@@ -84,7 +84,7 @@ describe('cleanup', () => {
     const broker = memoryBroker({ timers: tracker.timers });
     server = await startHubServer(createHub({ broker, timers: tracker.timers }));
     const { hub, url } = server;
-    await broker.info('warm'); // the broker's one sweep timer
+    await broker.append('warm', 'x', 1); // the broker's one sweep timer (a log exists)
     const startTimers = timers();
     const polls = Array.from({ length: 30 }, (_, i) => {
       const controller = new AbortController();

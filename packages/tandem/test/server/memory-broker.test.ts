@@ -62,7 +62,7 @@ describe('memoryBroker', () => {
     await expect(broker.append('a', 't', 4)).rejects.toMatchObject({ code: 'broker_unavailable' });
   });
 
-  it('drops a channel untouched for idleTtlMs with no subscriber; a later read gets a new epoch', async () => {
+  it('drops a channel untouched for idleTtlMs with no subscriber; a later read finds no log', async () => {
     let now = 1_000_000;
     const timers = manualTimers();
     const broker = memoryBroker({
@@ -74,6 +74,7 @@ describe('memoryBroker', () => {
     const sweeps = () => timers.fire();
     const first = await broker.append('gone', 't', 1);
     await broker.append('read', 't', 1);
+    await broker.append('held', 't', 1);
     const off = broker.subscribe('held', () => {});
     now += 4000;
     await broker.read('read', 0); // touched: idle from now
@@ -86,6 +87,8 @@ describe('memoryBroker', () => {
     const again = await broker.info('gone');
     expect(again.epoch).not.toBe(first.epoch); // a client coming back resyncs, never misreads
     expect(again.head).toBe(0);
+    // Reading it created nothing.
+    expect(broker.stats().channels).toBe(2);
 
     now += 10_000; // everything idle for long: only the subscribed channel stays
     sweeps();
