@@ -8,7 +8,7 @@
 import { Generator, type ServerHandle, type ServerKind, sample, sleep, startServer } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
-const PAIRS = 3;
+const PAIRS = 5;
 
 interface Window {
   kind: ServerKind;
@@ -62,7 +62,7 @@ export async function runPollCost(ctx: Context): Promise<ScenarioResult> {
       gens.set(kind, gen);
       await gen.open(server, clients, { kind: 'poll', pollIntervalMs: 1000 });
       // A first window, not counted, warms the server's JIT and connection pool.
-      await window(server, gen, 2, false);
+      await window(server, gen, 4, false);
     }
     for (let p = 0; p < PAIRS; p++) {
       const order = p % 2 === 0 ? kinds : [...kinds].reverse();
