@@ -119,6 +119,11 @@ export function encodeCursor(
   return joinCursor(entries);
 }
 
+/** A cursor that says nothing trustworthy about any requested channel. */
+function allUnknown(channels: readonly string[], present: boolean, malformed: boolean): DecodedCursor {
+  return { positions: new Map(), unknown: [...channels], present, malformed };
+}
+
 /**
  * Reads a cursor for the requested channels. Never throws: anything it cannot trust — wrong
  * type, oversized, another server's id, a broken entry — marks the channels unknown.
@@ -128,42 +133,45 @@ export function decodeCursor(
   channels: readonly string[],
   maxLength: number = MAX_CURSOR_LENGTH,
 ): DecodedCursor {
-  const positions = new Map<string, Position>();
   const present = typeof input === 'string' && input !== '';
-  const allUnknown = (malformed: boolean): DecodedCursor => ({
-    positions,
-    unknown: [...channels],
-    present,
-    malformed,
-  });
-  if (!present) return allUnknown(input !== undefined && input !== null && input !== '');
+  if (!present) return allUnknown(channels, false, input !== undefined && input !== null && input !== '');
   const text = input as string;
-  if (text.length > maxLength) return allUnknown(true);
+  if (text.length > maxLength) return allUnknown(channels, true, true);
   const parts = text.split('~');
-  if (parts[0] !== VERSION) return allUnknown(true);
+  if (parts[0] !== VERSION) return allUnknown(channels, true, true);
 
   const byHash = new Map<string, Position>();
   for (let i = 1; i < parts.length; i++) {
-    const fields = parts[i]!.split('.');
-    if (fields.length !== 3) return allUnknown(true);
-    const [hash, epoch, offsetText] = fields as [string, string, string];
-    if (!HASH.test(hash) || !EPOCH.test(epoch) || !OFFSET.test(offsetText)) return allUnknown(true);
+    const entry = parts[i]!;
+    const a = entry.indexOf('.');
+    const b = a === -1 ? -1 : entry.indexOf('.', a + 1);
+    if (b === -1 || entry.indexOf('.', b + 1) !== -1) return allUnknown(channels, true, true);
+    const hash = entry.slice(0, a);
+    const epoch = entry.slice(a + 1, b);
+    const offsetText = entry.slice(b + 1);
+    if (!HASH.test(hash) || !EPOCH.test(epoch) || !OFFSET.test(offsetText)) {
+      return allUnknown(channels, true, true);
+    }
     const offset = Number.parseInt(offsetText, 36);
-    if (!Number.isSafeInteger(offset) || byHash.has(hash)) return allUnknown(true);
+    if (!Number.isSafeInteger(offset) || byHash.has(hash)) return allUnknown(channels, true, true);
     byHash.set(hash, { epoch, offset });
   }
 
-  // Two requested channels with one hash are ambiguous: neither is trusted.
-  const hashCount = new Map<string, number>();
-  for (const channel of channels) {
-    const h = channelHash(channel);
-    hashCount.set(h, (hashCount.get(h) ?? 0) + 1);
-  }
+  const positions = new Map<string, Position>();
   const unknown: string[] = [];
+  // Two requested channels with one hash are ambiguous: neither is trusted. One channel (a
+  // usual request) cannot collide.
+  const hashCount = channels.length > 1 ? new Map<string, number>() : null;
+  if (hashCount) {
+    for (const channel of channels) {
+      const h = channelHash(channel);
+      hashCount.set(h, (hashCount.get(h) ?? 0) + 1);
+    }
+  }
   for (const channel of channels) {
     const h = channelHash(channel);
     const position = byHash.get(h);
-    if (position && hashCount.get(h) === 1) positions.set(channel, position);
+    if (position && (!hashCount || hashCount.get(h) === 1)) positions.set(channel, position);
     else unknown.push(channel);
   }
   return { positions, unknown, present, malformed: false };

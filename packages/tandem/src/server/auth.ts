@@ -8,7 +8,12 @@ export interface HeaderReader {
 /** A request as the hub and its hooks see it, whatever the runtime. */
 export interface HubRequest {
   method: string;
-  url: URL;
+  /** The request's URL. The Node adapter builds it when it is first read. */
+  readonly url: URL;
+  /** The URL's path, as the hub routes it. */
+  readonly pathname: string;
+  /** The URL's query parameters. */
+  readonly query: URLSearchParams;
   headers: HeaderReader;
   /** The token from `Authorization: Bearer`, the token cookie, or the `token` query parameter. */
   token: string | null;
@@ -39,7 +44,11 @@ export const OPEN_GRANT: Grant = { subject: 'anonymous', channels: ['**'] };
  * The token of a request, looked up in the order: `Authorization: Bearer`, the cookie, the
  * `token` query parameter (the only way a native EventSource can send one).
  */
-export function extractToken(headers: HeaderReader, url: URL, cookieName: string): string | null {
+export function extractToken(
+  headers: HeaderReader,
+  url: { readonly searchParams: URLSearchParams },
+  cookieName: string,
+): string | null {
   const authorization = headers.get('authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

@@ -15,6 +15,8 @@ export function createFetchHandler(ctx: HubContext): (request: Request) => Promi
     const hubRequest: HubRequest = {
       method: request.method,
       url,
+      pathname: url.pathname,
+      query: url.searchParams,
       headers: request.headers,
       token: extractToken(request.headers, url, ctx.settings.tokenCookie),
       raw: request,

@@ -97,11 +97,7 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
     'X-Accel-Buffering': COMMON_HEADERS['X-Accel-Buffering']!,
   };
   if (ctx.cors) Object.assign(headers, ctx.cors.headers(origin));
-  const endpoint = route(
-    request.url.pathname,
-    ctx.settings.basePath,
-    ctx.settings.metricsEndpoint !== undefined,
-  );
+  const endpoint = route(request.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined);
   try {
     if (request.method === 'OPTIONS' && ctx.cors) {
       return {
@@ -111,13 +107,13 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
         body: null,
       };
     }
-    if (!endpoint) throw new TandemError('not_found', `no endpoint at ${request.url.pathname.slice(0, 200)}`);
+    if (!endpoint) throw new TandemError('not_found', `no endpoint at ${request.pathname.slice(0, 200)}`);
     if (request.method !== 'GET')
       throw new TandemError('method_not_allowed', `${request.method} is not allowed`);
     if (ctx.closing) throw new TandemError('shutting_down', 'the server is shutting down');
     if (endpoint === 'metrics') return await metrics(ctx, request, headers);
     const grant = await authenticate(ctx.settings.authorize, request, ctx.env.now());
-    const channels = parseChannelList(request.url.searchParams.get('channels'));
+    const channels = parseChannelList(request.query.get('channels'));
     permit(grant, channels);
     if (endpoint === 'stream') return await openStream(ctx, request, grant, channels, headers);
     return await poll(ctx, request, channels, headers, signal);

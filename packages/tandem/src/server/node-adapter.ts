@@ -41,24 +41,12 @@ const RESPONSE_CLOSED = new Error('the response closed');
  */
 export function createNodeHandler(ctx: HubContext): NodeHandler {
   return (req, res, next) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (next && !route(url.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined)) {
+    const request = new NodeRequest(req);
+    if (next && !route(request.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined)) {
       next();
       return;
     }
-    const headers: HeaderReader = {
-      get(name) {
-        const value = req.headers[name.toLowerCase()];
-        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-      },
-    };
-    const request: HubRequest = {
-      method: req.method ?? 'GET',
-      url,
-      headers,
-      token: extractToken(headers, url, ctx.settings.tokenCookie),
-      raw: req,
-    };
+    request.token = extractToken(request.headers, { searchParams: request.query }, ctx.settings.tokenCookie);
     // Our own reason: the default one is a DOMException with a captured stack, built on every
     // response close: ~16 % of the CPU of a 304 poll (bench S6, 240 → 202 µs per poll).
     let aborted: AbortController | undefined;
@@ -93,6 +81,51 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
       },
     );
   };
+}
+
+/** A path the URL parser would leave as it is: no dot segments, escapes or leading `//`. */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_~/-]*$/;
+
+/**
+ * A Node request as the hub sees it. Its URL is parsed only if a hook reads it: a plain path
+ * and `URLSearchParams` for the query give the hub what it needs, for about a third of the
+ * cost (`new URL` was ~15 % of the hub's own CPU per 304 poll).
+ */
+class NodeRequest implements HubRequest {
+  readonly method: string;
+  readonly pathname: string;
+  readonly query: URLSearchParams;
+  readonly headers: HeaderReader;
+  token: string | null = null;
+  private parsed: URL | undefined;
+
+  constructor(readonly raw: IncomingMessage) {
+    this.method = raw.method ?? 'GET';
+    const target = raw.url ?? '/';
+    const hash = target.indexOf('#');
+    const end = hash === -1 ? target.length : hash;
+    const mark = target.indexOf('?');
+    const path = mark === -1 || mark > end ? target.slice(0, end) : target.slice(0, mark);
+    if (PLAIN_PATH.test(path)) {
+      this.pathname = path;
+      this.query = new URLSearchParams(mark === -1 || mark > end ? '' : target.slice(mark + 1, end));
+    } else {
+      this.pathname = this.url.pathname;
+      this.query = this.url.searchParams;
+    }
+    const { headers } = raw;
+    this.headers = {
+      get(name) {
+        const value = headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    };
+  }
+
+  get url(): URL {
+    this.parsed ??= new URL(this.raw.url ?? '/', 'http://localhost');
+    return this.parsed;
+  }
 }
 
 function startStream(

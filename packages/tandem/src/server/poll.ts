@@ -24,6 +24,8 @@ function etagOf(cursor: string): string {
 
 function matches(ifNoneMatch: string | null, etag: string): boolean {
   if (!ifNoneMatch) return false;
+  // A client sends back the one tag it got.
+  if (ifNoneMatch === etag) return true;
   return ifNoneMatch.split(',').some((tag) => {
     const t = tag.trim();
     return t === '*' || t === etag || t === `W/${etag}`;
@@ -55,18 +57,19 @@ export async function poll(
   headers: HeaderMap,
   abortSignal: SignalSource,
 ): Promise<PlainOutcome> {
-  const { searchParams } = request.url;
+  const searchParams = request.query;
   const wait = parseWait(searchParams.get('wait'), ctx.settings.maxPollWaitSeconds);
   const cursor = decodeCursor(
     searchParams.get('cursor') ?? request.headers.get('last-event-id') ?? undefined,
     channels,
   );
-  const plan = () =>
-    planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, ctx.settings.maxPollEvents).catch(
-      (error) => {
-        throw brokerError(error);
-      },
-    );
+  const plan = async () => {
+    try {
+      return await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, ctx.settings.maxPollEvents);
+    } catch (error) {
+      throw brokerError(error);
+    }
+  };
 
   let plans: ChannelPlan[];
   if (wait > 0) {
@@ -103,8 +106,8 @@ function respond(
 ): PlainOutcome {
   const events: string[] = [];
   const entries: string[] = [];
-  const channels: Record<string, HelloChannel> = {};
   let recovered = false;
+  let anyResync = false;
   let more = false;
   // The body's events, in bytes: past maxPollBytes the rest waits for the next poll (at least
   // one event goes, however large, or it would never go).
@@ -128,19 +131,20 @@ function respond(
     // rest comes next poll.
     if (offset < plan.head && !plan.resync) more = true;
     entries.push(cursorEntry(plan.channel, { epoch: plan.epoch, offset }));
-    channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
+    if (plan.resync) anyResync = true;
     // A cursor proves its client received everything up to it (offline: 'undelivered').
     if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
     if (plan.recovered && last) recovered = true;
   }
-  const groups = resyncGroups(plans);
+  const groups = anyResync ? resyncGroups(plans) : [];
   for (const group of groups) ctx.metrics.resynced(group.reason, group.channels.length);
   // The body has one resync field: the channels of every group under the first reason.
   const resync =
     groups.length === 0 ? null : { channels: groups.flatMap((g) => g.channels), reason: groups[0]!.reason };
   const cursor = joinCursor(entries);
   const etag = etagOf(cursor);
-  const tagged = { ...headers, ETag: etag };
+  // The request's own header object (see handle), extended rather than copied.
+  const tagged = Object.assign(headers, { ETag: etag });
   let result: PollResult;
   if (events.length > 0) result = 'events';
   else if (resync) result = 'resync';
@@ -150,6 +154,10 @@ function respond(
   if (recovered) ctx.metrics.replayed();
   ctx.metrics.replayedEvents(events.length);
   if (result === 'not_modified') return { kind: 'response', status: 304, headers: tagged, body: null };
+  const channels: Record<string, HelloChannel> = {};
+  for (const plan of plans) {
+    channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
+  }
   // A PollResponse, its events written from their data's JSON rather than stringified again.
   const rest: Omit<PollResponse, 'events'> = { cursor, resync, channels, more };
   return jsonText(200, `{"events":[${events.join(',')}],${JSON.stringify(rest).slice(1)}`, tagged);

@@ -42,7 +42,7 @@ export async function openStream(
     );
   }
   const cursor = decodeCursor(
-    request.headers.get('last-event-id') ?? request.url.searchParams.get('cursor') ?? undefined,
+    request.headers.get('last-event-id') ?? request.query.get('cursor') ?? undefined,
     channels,
   );
   const connection = new Connection(
