@@ -63,9 +63,14 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   private readonly share: TabShare | null;
 
   private running = false;
+  /** Started, but put away (page frozen or in the back/forward cache, or hidden with `pauseWhenHidden`). */
+  private suspended = false;
   private closed = false;
   private mounts = 0;
-  private unsubscribeOnline: (() => void) | null = null;
+  private readonly pauseWhenHidden: boolean;
+  private unsubscribePlatform: Array<() => void> = [];
+  /** This client runs its own stream and poller (not fed by a group of tabs). */
+  private ownRunning = false;
 
   constructor(
     options: LiveClientOptions,
@@ -78,6 +83,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
     if (channels.length === 0) throw new TandemError('bad_request', 'at least one channel is required');
     for (const channel of channels) assertChannel(channel);
     this.channels = channels;
+    this.pauseWhenHidden = options.pauseWhenHidden ?? false;
     const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const storage = options.storage === undefined ? defaultStorage() : options.storage;
     const initial = options.cursor
@@ -184,26 +190,74 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
 
   /** Runs this client's own stream and poller (not shared, or sharing is impossible). */
   runOwn(): void {
-    if (!this.running || this.unsubscribeOnline) return;
-    this.session.start();
-    this.poller.start();
-    // Back online: a retry waiting out its backoff goes now (the poller polls at once too).
-    this.unsubscribeOnline = this.env.online.subscribe((online) => {
-      if (online) this.session.online();
-    });
+    if (!this.running || this.ownRunning) return;
+    this.ownRunning = true;
+    const { env } = this;
+    this.unsubscribePlatform = [
+      // Back online: a retry waiting out its backoff goes now (the poller polls at once too).
+      // Offline: the stream ends and no attempt is made until then.
+      env.online.subscribe((online) => {
+        if (this.suspended) return;
+        if (online) this.session.online();
+        else this.session.offline();
+      }),
+      // Into the back/forward cache or frozen: no connection held; back: resume from the cursor.
+      env.frozen.subscribe(() => this.updateSuspension()),
+    ];
+    if (this.pauseWhenHidden) {
+      this.unsubscribePlatform.push(env.hidden.subscribe(() => this.updateSuspension()));
+    }
+    this.suspended = this.shouldSuspend();
+    if (this.suspended) this.state.set({ status: 'idle', polling: false });
+    else this.runEngine();
   }
 
   stop(): void {
     if (!this.running) return;
     this.running = false;
     this.share?.stop();
+    this.stopOwn();
+    this.saver.flush();
+    this.state.set({ status: this.closed ? 'closed' : 'idle', polling: false });
+  }
+
+  private stopOwn(): void {
+    for (const off of this.unsubscribePlatform.splice(0)) off();
+    this.ownRunning = false;
+    this.suspended = false;
+    this.halt();
+  }
+
+  private shouldSuspend(): boolean {
+    return this.env.frozen.get() || (this.pauseWhenHidden && this.env.hidden.get());
+  }
+
+  private updateSuspension(): void {
+    if (!this.running || !this.ownRunning) return;
+    const suspend = this.shouldSuspend();
+    if (suspend === this.suspended) return;
+    this.suspended = suspend;
+    if (suspend) {
+      this.halt();
+      this.saver.flush();
+      this.state.set({ status: 'idle', polling: false });
+    } else {
+      this.state.set({ status: 'connecting', attempt: 0, lastError: null });
+      this.runEngine();
+    }
+  }
+
+  /** Opens the stream and starts the poller. */
+  private runEngine(): void {
+    this.session.start();
+    this.poller.start();
+  }
+
+  /** Closes the stream and stops polling; positions are kept. */
+  private halt(): void {
     this.session.stop();
     this.poller.stop();
     this.polls.stop();
-    this.unsubscribeOnline?.();
-    this.unsubscribeOnline = null;
-    this.saver.flush();
-    this.state.set({ status: this.closed ? 'closed' : 'idle', polling: false });
   }
 
   mount(): () => void {

@@ -30,6 +30,11 @@ export interface Environment {
   hidden: Signal;
   /** True while the platform believes it is online. */
   online: Signal;
+  /**
+   * True while the page is put away: from `pagehide` (into the back/forward cache, or unloading)
+   * to `pageshow`, and from `freeze` to `resume`. The client holds no connection meanwhile.
+   */
+  frozen: Signal;
 }
 
 interface DocumentLike {
@@ -41,6 +46,12 @@ interface DocumentLike {
 interface WindowLike {
   addEventListener(type: string, listener: () => void): void;
   removeEventListener(type: string, listener: () => void): void;
+}
+
+/** Listens to `type` on `target`; returns the function that stops. */
+function listen(target: WindowLike | DocumentLike, type: string, listener: () => void): () => void {
+  target.addEventListener(type, listener);
+  return () => target.removeEventListener(type, listener);
 }
 
 function constantSignal(value: boolean): Signal {
@@ -83,6 +94,34 @@ export function navigatorOnline(): Signal {
   };
 }
 
+/**
+ * Whether the page is put away (back/forward cache, frozen by the browser), from the window's
+ * `pagehide`/`pageshow` and the document's `freeze`/`resume` events; always false without a
+ * window. No platform call tells it, so it is tracked from the events.
+ */
+export function pageFrozen(): Signal {
+  const g = globalThis as { window?: WindowLike; document?: DocumentLike };
+  const win = g.window;
+  if (!win || typeof win.addEventListener !== 'function') return constantSignal(false);
+  const doc = g.document && typeof g.document.addEventListener === 'function' ? g.document : null;
+  let frozen = false;
+  return {
+    get: () => frozen,
+    subscribe(listener) {
+      const set = (value: boolean) => () => {
+        if (frozen === value) return;
+        frozen = value;
+        listener(value);
+      };
+      const offs = [listen(win, 'pagehide', set(true)), listen(win, 'pageshow', set(false))];
+      if (doc) offs.push(listen(doc, 'freeze', set(true)), listen(doc, 'resume', set(false)));
+      return () => {
+        for (const off of offs) off();
+      };
+    },
+  };
+}
+
 /** `sessionStorage` when present and usable (it throws in some privacy modes), else null. */
 export function defaultStorage(): PositionStorage | null {
   try {
@@ -104,5 +143,6 @@ export function resolveEnvironment(overrides: Partial<Environment> = {}): Enviro
     random: overrides.random ?? Math.random,
     hidden: overrides.hidden ?? documentHidden(),
     online: overrides.online ?? navigatorOnline(),
+    frozen: overrides.frozen ?? pageFrozen(),
   };
 }

@@ -54,6 +54,12 @@ export interface LiveClientOptions {
    * `jti`); with an opaque token or cookies and no key, the client does not share
    */
   shareKey?: string;
+  /**
+   * Close the stream (and stop polling) while the page is hidden, and resume from the cursor,
+   * delivering what was missed, when it is shown again. Saves the server a connection per
+   * background tab at the price of a catch-up on return. @default false (hidden tabs keep their stream)
+   */
+  pauseWhenHidden?: boolean;
   /** Called with errors thrown by the app's handlers. @default console.error */
   onHandlerError?: (error: unknown) => void;
 
@@ -68,6 +74,8 @@ export interface LiveClientOptions {
   hidden?: Signal;
   /** True while online. @default navigator.onLine with online/offline events, or always online */
   online?: Signal;
+  /** True while the page is in the back/forward cache or frozen. @default pagehide/pageshow, freeze/resume */
+  frozen?: Signal;
 }
 
 export function environmentOf(options: LiveClientOptions): Partial<Environment> {
@@ -77,5 +85,6 @@ export function environmentOf(options: LiveClientOptions): Partial<Environment> 
   if (options.random) env.random = options.random;
   if (options.hidden) env.hidden = options.hidden;
   if (options.online) env.online = options.online;
+  if (options.frozen) env.frozen = options.frozen;
   return env;
 }

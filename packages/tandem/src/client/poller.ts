@@ -14,7 +14,7 @@ export interface Poller {
 
 /**
  * Runs `poll` on the schedule of `nextPollDelay`, one request at a time, and at once when the
- * network comes back or the page becomes visible. `poll` resolves with the earliest time the
+ * network comes back or the page becomes visible; not at all while offline. `poll` resolves with the earliest time the
  * server allows the next poll (`Retry-After`), or nothing.
  */
 export function createPoller(
@@ -34,7 +34,8 @@ export function createPoller(
 
   function schedule(): void {
     timer.clear();
-    if (!running || inFlight) return;
+    // Offline: no futile polls; the `online` event polls at once.
+    if (!running || inFlight || !env.online.get()) return;
     const delay = nextPollDelay(
       {
         now: env.now(),
@@ -79,6 +80,7 @@ export function createPoller(
       unsubscribe.push(
         env.online.subscribe((online) => {
           if (online) void this.pollNow();
+          else schedule();
         }),
         env.hidden.subscribe((hidden) => {
           if (!hidden) void this.pollNow();

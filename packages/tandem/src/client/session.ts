@@ -21,6 +21,8 @@ import { createWatchdog, type Watchdog, type WatchdogOptions } from './watchdog'
 /** One stream connection's context: what it was opened with and what it has said. */
 interface StreamContext {
   connection: StreamConnection | null;
+  /** The token it was opened with. */
+  token: string | null;
   snapshot: Snapshot;
   /** Hello positions of channels the server could not resume, for the resync that follows. */
   unrecovered: Map<string, Position>;
@@ -51,16 +53,33 @@ export interface SessionHost {
 }
 
 /**
+ * How long a stream opened to replace the current one (a new token) may take to say hello
+ * before it is given up; the current one carries on meanwhile.
+ */
+export const HANDOVER_TIMEOUT_MS = 10_000;
+
+/**
  * The stream half of the client: connects with the client's merged positions, watches the
  * connection with the heartbeat watchdog, decodes what arrives, and reconnects with backoff
  * until stopped.
+ *
+ * Moves between streams without a gap and without leaving `open`: before the token expires it
+ * opens a second stream with a new token from the current positions and closes the first once
+ * the second has said hello (make before break; the merge drops what both deliver); after a
+ * `rotate` bye it comes straight back, and the status changes only if that fails.
  */
 export class StreamSession {
   private stream: StreamContext | null = null;
+  /** The stream that will replace `stream` once it says hello (a token refresh). */
+  private next: StreamContext | null = null;
   private running = false;
   private connectSeq = 0;
+  /** A retry is waiting for the network to come back rather than on a timer. */
+  private offlineWait = false;
   private readonly reconnectTimer: TimerSlot;
   private readonly stableTimer: TimerSlot;
+  private readonly refreshTimer: TimerSlot;
+  private readonly handoverTimer: TimerSlot;
   private readonly watchdog: Watchdog;
   /** A poll sent to learn why a stream failed when the transport could not say. */
   private probe: Promise<void> | null = null;
@@ -68,14 +87,16 @@ export class StreamSession {
   constructor(private readonly host: SessionHost) {
     this.reconnectTimer = new TimerSlot(host.env.timers);
     this.stableTimer = new TimerSlot(host.env.timers);
+    this.refreshTimer = new TimerSlot(host.env.timers);
+    this.handoverTimer = new TimerSlot(host.env.timers);
     this.watchdog = createWatchdog(host.env, host.watchdog, (silentMs) =>
       this.closed(this.stream, new TandemError('timeout', `no data from the server for ${silentMs} ms`)),
     );
   }
 
-  /** Whether a reconnect is waiting out its delay. */
+  /** Whether a reconnect is waiting out its delay or for the network. */
   get waiting(): boolean {
-    return this.reconnectTimer.pending;
+    return this.reconnectTimer.pending || this.offlineWait;
   }
 
   start(): void {
@@ -89,6 +110,7 @@ export class StreamSession {
     this.connectSeq++;
     this.drop();
     this.reconnectTimer.clear();
+    this.offlineWait = false;
     this.probe = null;
   }
 
@@ -110,13 +132,23 @@ export class StreamSession {
     this.stream = null;
     this.watchdog.stop();
     this.stableTimer.clear();
+    this.refreshTimer.clear();
     ctx?.connection?.close();
+    this.dropNext();
+  }
+
+  private dropNext(): void {
+    const next = this.next;
+    this.next = null;
+    this.handoverTimer.clear();
+    next?.connection?.close();
   }
 
   private async connect(): Promise<void> {
     const seq = ++this.connectSeq;
     this.reconnectTimer.clear();
-    const ctx: StreamContext = { connection: null, snapshot: new Map(), unrecovered: new Map(), open: false };
+    this.offlineWait = false;
+    const ctx = newContext();
     this.stream = ctx;
     // Watch from the first moment: a connect that hangs (a black-holed SYN) is silence too.
     this.watchdog.start();
@@ -130,6 +162,12 @@ export class StreamSession {
       return;
     }
     if (seq !== this.connectSeq || !this.running || this.stream !== ctx) return;
+    this.open(ctx, token);
+  }
+
+  /** Opens `ctx`'s connection from the client's current positions. */
+  private open(ctx: StreamContext, token: string | null): void {
+    ctx.token = token;
     // The cursor is the client's own merged positions, so events the poller already brought
     // are not replayed a second time by the stream.
     ctx.snapshot = this.host.merge.snapshot();
@@ -145,7 +183,7 @@ export class StreamSession {
             if (this.stream === ctx) this.watchdog.touch();
           },
           onEvent: (event) => {
-            if (this.stream === ctx) this.message(ctx, event);
+            if (this.stream === ctx || this.next === ctx) this.message(ctx, event);
           },
           onClose: (error) => this.closed(ctx, error),
         },
@@ -155,10 +193,57 @@ export class StreamSession {
     }
   }
 
+  /**
+   * Make before break: a second stream with a new token (`reason: 'expiry'`) from the current
+   * positions; the first is closed when the second says hello. If the new token or stream
+   * fails, the first carries on: at expiry the server ends it and the usual path takes over.
+   */
+  private async handover(): Promise<void> {
+    const current = this.stream;
+    if (!this.running || !current?.open || this.next) return;
+    const seq = this.connectSeq;
+    let token: string | null;
+    try {
+      token = await this.host.tokens.refresh();
+    } catch {
+      return;
+    }
+    if (!this.running || seq !== this.connectSeq || this.stream !== current || this.next) return;
+    // The same token again (the provider cannot renew it): a new stream would gain nothing.
+    if (token === current.token) return;
+    const next = newContext();
+    this.next = next;
+    this.handoverTimer.set(HANDOVER_TIMEOUT_MS, () => {
+      if (this.next === next) this.dropNext();
+    });
+    this.open(next, token);
+  }
+
+  /**
+   * The current stream ended on purpose (`rotate`, or it was about to be replaced): go on with
+   * the replacement if one is opening, else connect at once. The status stays `open` unless
+   * the new stream fails.
+   */
+  private comeBack(): void {
+    const next = this.next;
+    if (!next) {
+      this.drop();
+      void this.connect();
+      return;
+    }
+    this.next = null;
+    this.handoverTimer.clear();
+    this.drop();
+    this.connectSeq++;
+    this.stream = next;
+    this.watchdog.start();
+  }
+
   private message(ctx: StreamContext, event: ParsedEvent): void {
     const message = decodeStreamEvent(event);
     switch (message.kind) {
       case 'hello':
+        if (ctx === this.next) this.promote(ctx);
         this.hello(ctx, message.hello);
         return;
       case 'resync':
@@ -166,7 +251,13 @@ export class StreamSession {
         ctx.unrecovered.clear();
         return;
       case 'bye': {
-        if (message.bye?.reason === 'token_expired') this.host.tokens.invalidate();
+        if (ctx !== this.stream) return;
+        const reason = message.bye?.reason;
+        if (reason === 'rotate' || (reason === 'token_expired' && this.next)) {
+          this.comeBack();
+          return;
+        }
+        if (reason === 'token_expired') this.host.tokens.invalidate();
         const { error, delayMs } = byeRetry(message.bye, this.host.backoff, this.host.env.random);
         this.retryAfter(ctx, error, delayMs);
         return;
@@ -181,8 +272,20 @@ export class StreamSession {
     }
   }
 
+  /** The replacement stream said hello: it becomes the stream, and the old one is closed. */
+  private promote(next: StreamContext): void {
+    const old = this.stream;
+    this.next = null;
+    this.handoverTimer.clear();
+    this.stream = next;
+    old?.connection?.close();
+    this.watchdog.start();
+  }
+
   private hello(ctx: StreamContext, hello: HelloPayload): void {
     const { host } = this;
+    if (typeof hello.expiresInMs === 'number') host.tokens.expiresIn(hello.expiresInMs);
+    this.scheduleRefresh();
     this.watchdog.setHeartbeat(hello.heartbeatMs);
     for (const [channel, info] of Object.entries(hello.channels ?? {})) {
       if (!info.recovered && ctx.snapshot.get(channel)?.position) {
@@ -201,8 +304,30 @@ export class StreamSession {
     host.changed();
   }
 
+  /** Before the token expires, move to a new stream with a new one. */
+  private scheduleRefresh(): void {
+    const { tokens, env } = this.host;
+    const at = tokens.refreshAt;
+    if (at === null || !tokens.refreshable) {
+      this.refreshTimer.clear();
+      return;
+    }
+    this.refreshTimer.set(Math.max(0, at - env.now()), () => void this.handover());
+  }
+
   private closed(ctx: StreamContext | null, error: TandemError): void {
+    if (ctx && ctx === this.next) {
+      // The replacement failed: the current stream carries on.
+      if (isAuthError(error)) this.host.tokens.invalidate();
+      this.dropNext();
+      return;
+    }
     if (!ctx || this.stream !== ctx || !this.running) return;
+    if (this.next && ctx.open) {
+      // The old stream dropped while its replacement opens: go on with the replacement.
+      this.comeBack();
+      return;
+    }
     const { host } = this;
     if (isAuthError(error)) host.tokens.invalidate();
     const decision = retryDecision(
@@ -230,6 +355,11 @@ export class StreamSession {
     host.state.set({ status: 'reconnecting', attempt: host.state.get().attempt + 1, lastError: error });
     host.updatePolling();
     host.poller.reschedule();
+    if (!host.env.online.get()) {
+      // Offline: no futile attempts; `online()` reconnects at once when the network returns.
+      this.offlineWait = true;
+      return;
+    }
     const seq = this.connectSeq;
     this.reconnectTimer.set(delayMs, () => {
       const probe = this.probe ?? Promise.resolve();
@@ -240,8 +370,12 @@ export class StreamSession {
     });
   }
 
-  /** Back online: a retry waiting out its backoff goes now. */
+  /** Back online: a retry waiting out its backoff, or for the network, goes now. */
   online(): void {
-    if (this.running && this.reconnectTimer.pending) void this.connect();
+    if (this.running && (this.reconnectTimer.pending || this.offlineWait)) void this.connect();
   }
+}
+
+function newContext(): StreamContext {
+  return { connection: null, token: null, snapshot: new Map(), unrecovered: new Map(), open: false };
 }

@@ -1,11 +1,20 @@
-/** A token that is a JWT with `exp` is asked for anew this long before it expires. */
+/**
+ * A token that expires (a JWT's `exp`, or the expiry the hub announces) is replaced this long
+ * before it does, or a third of its remaining life before if that is sooner (a 5 s token is
+ * replaced after about 3.3 s, not asked for again on every use).
+ */
 export const REFRESH_BEFORE_EXPIRY_MS = 10_000;
+
+/** How long before an expiry `expiresInMs` away a token should be replaced. */
+export function refreshLead(expiresInMs: number): number {
+  return Math.min(REFRESH_BEFORE_EXPIRY_MS, Math.max(0, expiresInMs) / 3);
+}
 
 /** Why the token function is called. */
 export type TokenReason =
   /** The first connect, or a connect after `stop()`: no token yet. */
   | 'connect'
-  /** The token (a JWT) expires within `REFRESH_BEFORE_EXPIRY_MS`. */
+  /** The token expires soon (see `REFRESH_BEFORE_EXPIRY_MS`): the client moves to a new stream with a new one. */
   | 'expiry'
   /** The server refused the token (`401`, or a `token_expired` bye). */
   | 'unauthorized';
@@ -44,6 +53,8 @@ export function jwtExpiry(token: string): number | null {
 export class TokenProvider {
   private token: string | null = null;
   private expiresAt: number | null = null;
+  /** When the current token should be replaced (`expiresAt` less the lead). */
+  private renewAt: number | null = null;
   private refused = false;
   private pending: Promise<string | null> | null = null;
 
@@ -56,21 +67,60 @@ export class TokenProvider {
   private reason(): TokenReason | null {
     if (this.refused) return 'unauthorized';
     if (this.token === null) return 'connect';
-    if (this.expiresAt !== null && this.now() >= this.expiresAt - REFRESH_BEFORE_EXPIRY_MS) return 'expiry';
+    if (this.renewAt !== null && this.now() >= this.renewAt) return 'expiry';
     return null;
   }
 
+  /** When the current token should be replaced (ms), or null when it does not expire. */
+  get refreshAt(): number | null {
+    return this.renewAt;
+  }
+
+  /** Whether the source can give new tokens (a function), so a stream can move to a new one. */
+  get refreshable(): boolean {
+    return typeof this.source === 'function';
+  }
+
+  /** The token to use now: the current one, or a new one when it is missing, refused or expiring. */
   get(): Promise<string | null> {
     const source = this.source;
     if (source === undefined) return Promise.resolve(null);
     if (typeof source === 'string') return Promise.resolve(source);
     const reason = this.reason();
     if (reason === null) return Promise.resolve(this.token);
+    return this.ask(source, reason);
+  }
+
+  /**
+   * A new token before the current one expires (`reason: 'expiry'`), whatever the provider
+   * believed about it: the hub announced the expiry. Shares a call already under way.
+   */
+  refresh(): Promise<string | null> {
+    const source = this.source;
+    if (typeof source !== 'function') return this.get();
+    return this.ask(source, this.refused ? 'unauthorized' : 'expiry');
+  }
+
+  /**
+   * The hub says the current token expires in `expiresInMs`: it is replaced before then
+   * (sooner than a JWT's `exp` says if the hub's clock or rules say so).
+   */
+  expiresIn(expiresInMs: number): void {
+    const at = this.now() + expiresInMs;
+    if (this.expiresAt === null || at < this.expiresAt) this.setExpiry(at);
+  }
+
+  private setExpiry(at: number | null): void {
+    this.expiresAt = at;
+    this.renewAt = at === null ? null : at - refreshLead(at - this.now());
+  }
+
+  private ask(source: Exclude<TokenSource, string>, reason: TokenReason): Promise<string | null> {
     this.pending ??= (async () => {
       try {
         const value = await source({ reason, previous: this.token });
         this.token = value ?? null;
-        this.expiresAt = this.token ? jwtExpiry(this.token) : null;
+        this.setExpiry(this.token ? jwtExpiry(this.token) : null);
         this.refused = false;
         return this.token;
       } finally {

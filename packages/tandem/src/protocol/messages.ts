@@ -51,6 +51,11 @@ export interface HelloPayload {
   heartbeatMs: number;
   serverTime: number;
   channels: Record<string, HelloChannel>;
+  /**
+   * Milliseconds until the stream's token expires (absent when it does not): the client gets
+   * a new token and moves to a new stream before then, without a gap.
+   */
+  expiresInMs?: number;
 }
 
 /**
@@ -82,7 +87,11 @@ export interface PingPayload {
   heads?: Record<string, PingHead>;
 }
 
-export type ByeReason = 'shutdown' | 'token_expired' | 'slow_consumer' | 'server_closed';
+/**
+ * Why the server ended a stream. `rotate`: the stream reached the hub's `maxStreamDurationMs`;
+ * the client comes straight back from its cursor (no jitter, no change of status).
+ */
+export type ByeReason = 'shutdown' | 'token_expired' | 'slow_consumer' | 'server_closed' | 'rotate';
 
 /** `tandem:bye`: the server ends the stream on purpose; reconnect (with jitter) unless told otherwise. */
 export interface ByePayload {

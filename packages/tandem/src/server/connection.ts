@@ -55,6 +55,8 @@ export class Connection {
   active = false;
   /** The heartbeat beat that last told this stream its channels' heads (see heartbeat.ts). */
   headsBeat = 0;
+  /** When the stream ends with `tandem:bye` `rotate` (`maxStreamDurationMs`), ms. */
+  rotateAt = Number.POSITIVE_INFINITY;
   /** Live events that arrived while the replay was written, in arrival order. */
   private startBuffer: Buffered = NOTHING;
   private startBufferBytes = 0;

@@ -27,6 +27,7 @@ export interface Settings {
   maxPollEvents: number;
   maxPollBytes: number;
   closeTimeoutMs: number;
+  maxStreamDurationMs: number;
 }
 
 /**

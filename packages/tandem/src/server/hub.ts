@@ -1,10 +1,20 @@
-import { memoryBroker } from '../broker';
-import { type ByeReason, channelMatches, type LiveEvent, type Position, TandemError } from '../protocol';
+import { type ChannelInfo, memoryBroker } from '../broker';
+import {
+  assertChannel,
+  type ByeReason,
+  channelMatches,
+  encodeCursor,
+  type LiveEvent,
+  MAX_CHANNELS_PER_REQUEST,
+  type Position,
+  TandemError,
+} from '../protocol';
 import { type Connection, type ConnectionHost, largestEventBytes } from './connection';
 import type { HubContext, Settings } from './context';
 import { corsFrom } from './cors';
 import { Deadlines } from './deadlines';
 import { resolveServerEnvironment } from './environment';
+import { brokerError } from './errors';
 import { Expiries } from './expiry';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
@@ -48,6 +58,15 @@ export interface Hub<E extends EventMap = EventMap> {
    * `shutting_down`.
    */
   publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
+  /**
+   * The channels' current positions, as a cursor a client can start from
+   * (`createLiveClient({ cursor })`). For server rendering: read it **before** loading the data
+   * you render, so every event after that data reaches the client (those in between come twice:
+   * apply them idempotently). A channel without a log gets one, and the position of its start.
+   * Rejects with a TandemError: `bad_request` (no channel, more than 64), `invalid_channel`,
+   * `broker_unavailable`, `shutting_down`. See docs/react.md, "Server rendering".
+   */
+  cursor(channels: readonly string[]): Promise<string>;
   /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
   readonly fetch: (request: Request) => Promise<Response>;
   /**
@@ -113,6 +132,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
     maxPollBytes: positive('maxPollBytes', options.maxPollBytes ?? DEFAULTS.maxPollBytes),
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    maxStreamDurationMs: options.maxStreamDurationMs ?? DEFAULTS.maxStreamDurationMs,
   };
 
   const connections = new Map<string, Connection>();
@@ -141,10 +161,18 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   let closed: Promise<void> | null = null;
   let onDrained: (() => void) | null = null;
 
-  // One timer for every stream's heartbeat, which also tells each stream its channels' heads.
+  // One timer for every stream's heartbeat, which also tells each stream its channels' heads,
+  // and ends the streams past their duration (`maxStreamDurationMs`) first.
   const everyBeats = headsEveryBeats(settings.heartbeatMs);
+  const rotating = Number.isFinite(settings.maxStreamDurationMs);
   let beats = 0;
   const ticker = new Ticker(env, settings.heartbeatMs, (now) => {
+    if (rotating) {
+      // Deleting from a Map while iterating it is safe: a released stream is not visited.
+      for (const connection of connections.values()) {
+        if (connection.state === 'live' && connection.rotateAt <= now) connection.bye('rotate', 0);
+      }
+    }
     beat(connections.values(), ++beats, everyBeats, new PingFrames(now, (channel) => fanout.head(channel)));
   });
 
@@ -250,6 +278,23 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
         type,
         data,
       ) as Promise<LiveEvent<E[typeof type]>>;
+    },
+    async cursor(channels) {
+      if (closing) throw new TandemError('shutting_down', 'the hub is closed');
+      const list = [...new Set(channels)];
+      if (list.length === 0 || list.length > MAX_CHANNELS_PER_REQUEST) {
+        throw new TandemError('bad_request', `give 1 to ${MAX_CHANNELS_PER_REQUEST} channels`);
+      }
+      for (const channel of list) assertChannel(channel);
+      let infos: ChannelInfo[];
+      try {
+        infos = await Promise.all(list.map((channel) => broker.info(channel)));
+      } catch (error) {
+        throw brokerError(error);
+      }
+      return encodeCursor(
+        list.map((channel, i) => [channel, { epoch: infos[i]!.epoch, offset: infos[i]!.head }]),
+      );
     },
     fetch: createFetchHandler(ctx),
     node: createNodeHandler(ctx),

@@ -144,6 +144,15 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxPollBytes?: number;
   /**
+   * Ends each stream after about this long, in ms, with `tandem:bye` `rotate`: the client comes
+   * straight back from its cursor, losing and repeating nothing, and its status stays `open`.
+   * Set it below a platform's response limit (Vercel: 300 s by default). Each stream draws its
+   * own limit between 80 % and 100 % of this, so streams opened together do not rotate
+   * together; the shared heartbeat tick checks it, so a stream may run up to `heartbeatMs` longer.
+   * @default Infinity (never)
+   */
+  maxStreamDurationMs?: number;
+  /**
    * How long `close()` waits for streams to drain before destroying them, in ms.
    * @default 5000
    */
@@ -180,6 +189,9 @@ export const DEFAULTS = {
   maxPollEvents: 1000,
   maxPollBytes: 1_048_576,
   closeTimeoutMs: 5000,
+  maxStreamDurationMs: Number.POSITIVE_INFINITY,
+  /** Each stream's rotation comes after `maxStreamDurationMs` × (1 − up to this fraction). */
+  rotationJitter: 0.2,
   corsMaxAgeSeconds: 600,
   /** Memory broker: how long events are kept, and a per-channel cap. */
   retentionMs: BROKER_DEFAULTS.retentionMs,

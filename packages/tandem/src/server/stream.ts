@@ -14,6 +14,7 @@ import type { HeaderMap } from './cors';
 import { controlFrame, encodeEvent } from './encode';
 import { brokerError } from './errors';
 import type { StreamOutcome } from './handler';
+import { DEFAULTS } from './options';
 import { planChannels, resyncGroups } from './resume';
 
 /** `text/event-stream` headers; the Node adapter adds the HTTP/1.1 connection headers. */
@@ -52,6 +53,10 @@ export async function openStream(
     channels,
     ctx.host,
   );
+  if (Number.isFinite(settings.maxStreamDurationMs)) {
+    connection.rotateAt =
+      ctx.env.now() + settings.maxStreamDurationMs * (1 - DEFAULTS.rotationJitter * Math.random());
+  }
   ctx.addConnection(connection);
   // Resume step 1: the live listener is attached before the log is read.
   ctx.fanout.attach(connection);
@@ -73,6 +78,9 @@ export async function openStream(
     serverTime: ctx.env.now(),
     channels: {},
   };
+  // Tells the client when to move to a new stream with a fresh token (no gap, no 401).
+  if (Number.isFinite(connection.expiresAt))
+    hello.expiresInMs = Math.max(0, connection.expiresAt - ctx.env.now());
   const replay: StreamOutcome['replay'] = [];
   for (let slot = 0; slot < plans.length; slot++) {
     const plan = plans[slot]!;

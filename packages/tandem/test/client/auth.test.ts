@@ -44,7 +44,7 @@ afterEach(async () => {
 });
 
 describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transport) => {
-  it('refreshes a token that expires mid-stream and resumes without loss', async () => {
+  it('moves to a new stream before a token expires mid-stream: no loss, no error', async () => {
     rig = await startRig({ authorize: jwtAuthorizer({ secret: SECRET }) });
     let issued = 0;
     const rec = recordedClient({
@@ -64,7 +64,7 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
       await sleep(100);
     }
     expect(await until(() => rec.count() === total, 10_000)).toBe(true);
-    expect(rec.errors).toContain('token_expired');
+    expect(rec.errors).toEqual([]);
     expect(issued).toBeGreaterThanOrEqual(2);
     expect(rec.events.map((e) => (e.data as { i: number }).i)).toEqual(
       Array.from({ length: total }, (_, i) => i),
@@ -72,6 +72,38 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
     expect(rec.violations).toEqual([]);
     expect(rec.resyncs).toEqual([]);
     expect(rec.client.getState().status).toBe('open');
+    rec.client.close();
+  }, 30_000);
+
+  it('a token that cannot be renewed ends in token_expired, then a fresh one resumes without loss', async () => {
+    rig = await startRig({ authorize: jwtAuthorizer({ secret: SECRET }), heartbeatMs: 200 });
+    const reasons: string[] = [];
+    const rec = recordedClient({
+      url: rig.url,
+      channels: ['auth:c'],
+      transport,
+      EventSource: NodeEventSource,
+      eventTypes: ['tick'],
+      poll: { enabled: false },
+      // Asked to renew before expiry, the provider hands back the same token.
+      token: ({ reason, previous }) => {
+        reasons.push(reason);
+        return reason === 'expiry' && previous ? previous : mint(['auth:*'], reasons.length === 1 ? 2 : 60);
+      },
+    });
+    expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
+    const total = 40;
+    for (let i = 0; i < total; i++) {
+      await rig.server.hub.publish('auth:c', 'tick', { i });
+      await sleep(100);
+    }
+    expect(await until(() => rec.count() === total, 10_000)).toBe(true);
+    expect(rec.errors).toContain('token_expired');
+    expect(reasons).toEqual(['connect', 'expiry', 'unauthorized']);
+    expect(rec.events.map((e) => (e.data as { i: number }).i)).toEqual(
+      Array.from({ length: total }, (_, i) => i),
+    );
+    expect(rec.violations).toEqual([]);
     rec.client.close();
   }, 30_000);
 

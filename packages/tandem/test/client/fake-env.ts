@@ -36,6 +36,7 @@ interface Scheduled {
 export interface FakeEnv extends Environment {
   hidden: FakeSignal;
   online: FakeSignal;
+  frozen: FakeSignal;
   advance(ms: number): Promise<void>;
   jump(ms: number): Promise<void>;
   pending(): number;
@@ -80,6 +81,7 @@ export function fakeEnv(start = 1_000_000, random: () => number = Math.random): 
     random,
     hidden: fakeSignal(false),
     online: fakeSignal(true),
+    frozen: fakeSignal(false),
     async advance(ms) {
       const end = now + ms;
       await flush();
