@@ -253,11 +253,19 @@ export class StreamSession {
       case 'bye': {
         if (ctx !== this.stream) return;
         const reason = message.bye?.reason;
-        if (reason === 'rotate' || (reason === 'token_expired' && this.next)) {
+        if (reason === 'token_expired') {
+          this.host.tokens.invalidate();
+          // Expected, not a failure: come back at once with a new token (if the provider can
+          // give one) without leaving `open`; a refused token then takes the 401 path.
+          if (this.next || this.host.tokens.refreshable) {
+            this.comeBack();
+            return;
+          }
+        }
+        if (reason === 'rotate') {
           this.comeBack();
           return;
         }
-        if (reason === 'token_expired') this.host.tokens.invalidate();
         const { error, delayMs } = byeRetry(message.bye, this.host.backoff, this.host.env.random);
         this.retryAfter(ctx, error, delayMs);
         return;

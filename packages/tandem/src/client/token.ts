@@ -1,13 +1,13 @@
 /**
  * A token that expires (a JWT's `exp`, or the expiry the hub announces) is replaced this long
- * before it does, or a third of its remaining life before if that is sooner (a 5 s token is
- * replaced after about 3.3 s, not asked for again on every use).
+ * before it does, or half its remaining life before if that is sooner (a 5 s token is replaced
+ * after about 2.5 s, not asked for again on every use).
  */
 export const REFRESH_BEFORE_EXPIRY_MS = 10_000;
 
 /** How long before an expiry `expiresInMs` away a token should be replaced. */
 export function refreshLead(expiresInMs: number): number {
-  return Math.min(REFRESH_BEFORE_EXPIRY_MS, Math.max(0, expiresInMs) / 3);
+  return Math.min(REFRESH_BEFORE_EXPIRY_MS, Math.max(0, expiresInMs) / 2);
 }
 
 /** Why the token function is called. */

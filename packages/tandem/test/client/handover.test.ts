@@ -88,8 +88,8 @@ describe('token refresh, make before break', () => {
       expiresInMs: 6_000,
     });
     t.streams[0]!.event('a', 'tick', 1);
-    // A third of its life before expiry: 4 s in.
-    await t.env.advance(3_900);
+    // Half its life before expiry: 3 s in.
+    await t.env.advance(2_900);
     expect(t.streams).toHaveLength(1);
     t.streams[0]!.event('a', 'tick', 2);
     await t.env.advance(200);
@@ -120,13 +120,13 @@ describe('token refresh, make before break', () => {
     expect(t.received).toEqual([1, 2, 3, 4, 5]);
     expect(t.statuses).toEqual(['connecting', 'open']);
     // And again before the second token expires.
-    await t.env.advance(4_100);
+    await t.env.advance(3_100);
     expect(t.streams).toHaveLength(3);
     expect(asked.at(-1)).toEqual({ reason: 'expiry', previous: 'token-2' });
     t.client.close();
   });
 
-  it('keeps the old stream when the new one is refused, and takes the 401 path at expiry', async () => {
+  it('keeps the old stream when the new one is refused; at expiry a refused token takes the 401 path', async () => {
     const asked: string[] = [];
     const t = setup({
       token: ({ reason }) => {
@@ -142,20 +142,25 @@ describe('token refresh, make before break', () => {
       channels: { a: { epoch: 'e1', head: 0, recovered: false } },
       expiresInMs: 3_000,
     });
-    await t.env.advance(2_100);
+    await t.env.advance(1_600);
     expect(t.streams).toHaveLength(2);
     t.streams[1]!.fail(new TandemError('unauthorized', 'revoked', { status: 401 }));
     expect(t.streams[0]!.closed).toBe(false);
     expect(t.client.getState().status).toBe('open');
     t.streams[0]!.event('a', 'tick', 1);
     expect(t.received).toEqual([1]);
-    // The server ends the old stream at expiry: the documented path, a new token and a reconnect.
+    // The server ends the old stream at expiry: a new token, and straight back.
     t.streams[0]!.control('tandem:bye', { reason: 'token_expired' });
-    expect(t.client.getState().status).toBe('reconnecting');
-    expect(t.client.getState().lastError?.code).toBe('token_expired');
-    await t.env.advance(2_000);
+    await flush();
     expect(asked).toEqual(['connect', 'expiry', 'unauthorized']);
     expect(t.streams).toHaveLength(3);
+    expect(t.client.getState().status).toBe('open');
+    // That token is refused too: the documented 401 path, visible to the app.
+    t.streams[2]!.fail(new TandemError('unauthorized', 'revoked', { status: 401 }));
+    expect(t.client.getState().status).toBe('reconnecting');
+    expect(t.client.getState().lastError?.code).toBe('unauthorized');
+    await t.env.advance(2_000);
+    expect(asked).toEqual(['connect', 'expiry', 'unauthorized', 'unauthorized']);
     t.client.close();
   });
 
@@ -170,7 +175,7 @@ describe('token refresh, make before break', () => {
       channels: { a: { epoch: 'e1', head: 0, recovered: false } },
       expiresInMs: 3_000,
     });
-    await t.env.advance(2_100);
+    await t.env.advance(1_600);
     expect(t.streams).toHaveLength(2);
     t.streams[0]!.control('tandem:bye', { reason: 'token_expired' });
     expect(t.streams).toHaveLength(2);
