@@ -195,7 +195,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
     const { env } = this;
     this.unsubscribePlatform = [
       // Back online: a retry waiting out its backoff goes now (the poller polls at once too).
-      // Offline: the stream ends and no attempt is made until then.
+      // Offline: the stream ends and no attempt is made until `online`.
       env.online.subscribe((online) => {
         if (this.suspended) return;
         if (online) this.session.online();

@@ -378,6 +378,13 @@ export class StreamSession {
     });
   }
 
+  /** The platform went offline: the stream cannot last, so it ends now and waits for `online`. */
+  offline(): void {
+    if (this.running && this.stream) {
+      this.closed(this.stream, new TandemError('network', 'the network is offline'));
+    }
+  }
+
   /** Back online: a retry waiting out its backoff, or for the network, goes now. */
   online(): void {
     if (this.running && (this.reconnectTimer.pending || this.offlineWait)) void this.connect();

@@ -119,6 +119,7 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
   }
   return new Response(body, {
     status: 200,
-    headers: { ...outcome.headers, Connection: 'keep-alive', 'Keep-Alive': 'timeout=300' },
+    // No `Keep-Alive`: only the server running this handler knows how long it keeps a socket.
+    headers: { ...outcome.headers, Connection: 'keep-alive' },
   });
 }

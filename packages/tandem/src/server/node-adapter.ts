@@ -145,10 +145,10 @@ function startStream(
   // the headers rather than rely on Node choosing chunked coding. HTTP/1.0 and HTTP/2 go
   // through `res.write`; connection headers are HTTP/1.1 only (HTTP/2 forbids them).
   const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
-  if (req.httpVersionMajor === 1) {
-    headers.Connection = 'keep-alive';
-    headers['Keep-Alive'] = 'timeout=300';
-  }
+  // `Connection` and `Keep-Alive` are left to Node, which announces its server's real
+  // `keepAliveTimeout` (and only when it sets `Connection` itself). A longer promise would have
+  // clients reuse a socket the server already closed after a stream ended (rotation, bye) and
+  // sat idle: the next request would fail with a reset.
   const socket = http11 ? res.socket : null;
   if (socket) headers['Transfer-Encoding'] = 'chunked';
   res.writeHead(200, headers);

@@ -77,7 +77,14 @@ async function soak(
     const rec = recordedClient({ url: base, channels: [channel], poll: { enabled: false }, ...client });
     const watched: Watched = Object.assign(rec, { after: [] as string[] });
     let last = rec.client.getState().status;
+    let lastError: unknown = null;
     rec.client.subscribeState((state) => {
+      if (state.lastError && state.lastError !== lastError) {
+        console.log(
+          `${name} client ${i}: ${state.status} after ${state.lastError.code}: ${state.lastError.message}`,
+        );
+      }
+      lastError = state.lastError;
       if (state.status !== last && last !== 'connecting') watched.after.push(state.status);
       last = state.status;
     });

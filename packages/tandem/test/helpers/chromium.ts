@@ -14,7 +14,11 @@ export interface TestBrowser {
  * that a tool downloads for itself.
  */
 export async function launchChromium(
-  options: { viewport?: { width: number; height: number } } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    /** Keep Chromium's back/forward cache, which Playwright turns off by default. */
+    backForwardCache?: boolean;
+  } = {},
 ): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'tandem-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -30,6 +34,7 @@ export async function launchChromium(
       '--disable-sync',
     ],
     ...(options.viewport ? { viewport: options.viewport } : {}),
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
   });
   return {
     context,
