@@ -1,16 +1,18 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsdown';
 
-/** The package's subpaths: `tandem/<name>` is built from `src/<name>/index.ts`. */
-const SUBPATHS = ['protocol', 'server', 'client', 'react', 'redis', 'jwt', 'prometheus'];
-
-/** Where a subpath's published entry differs from its folder's index (the door for sibling folders). */
-const PUBLIC_ENTRY: Record<string, string> = { protocol: 'src/protocol/public.ts' };
-
+/**
+ * One entry per subpath of `exports`, built from the file its `tandem-source` condition names
+ * (what the workspace runs), so the build and the sources cannot disagree: `./server` →
+ * `dist/server.js`, `dist/server.cjs` and their declarations.
+ */
+const manifest = JSON.parse(readFileSync(new URL('package.json', import.meta.url), 'utf8')) as {
+  exports: Record<string, string | { 'tandem-source'?: string }>;
+};
 const entry: Record<string, string> = {};
-for (const name of SUBPATHS) {
-  const file = PUBLIC_ENTRY[name] ?? `src/${name}/index.ts`;
-  if (existsSync(new URL(file, import.meta.url))) entry[name] = file;
+for (const [subpath, target] of Object.entries(manifest.exports)) {
+  if (typeof target === 'object' && target['tandem-source'])
+    entry[subpath.slice(2)] = target['tandem-source'];
 }
 
 export default defineConfig({
