@@ -1,7 +1,15 @@
-import { type ByeReason, CONTROL_EVENTS, isEmptyEpoch, joinCursor, type ResyncReason } from '../protocol';
+import {
+  type ByeReason,
+  CONTROL_EVENTS,
+  cursorEntry,
+  isEmptyEpoch,
+  joinCursor,
+  type ResyncReason,
+} from '../protocol';
 import { concatBytes } from './bytes';
 import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
 import type { SharedBytes, Sink } from './sink';
+import { nextTask, SLICE_MS } from './slices';
 
 /** What a connection needs from its hub. */
 export interface ConnectionHost {
@@ -36,7 +44,36 @@ export function largestEventBytes(maxBufferedBytes: number): number {
   return (maxBufferedBytes >> 1) - replayChunkBytes(maxBufferedBytes) - FRAME_OVERHEAD_BYTES;
 }
 
-type Buffered = { slot: number; encoded: EncodedEvent }[];
+/** One event of a replay, for one of the stream's channels. */
+export interface ReplayItem {
+  slot: number;
+  encoded: EncodedEvent;
+}
+
+/**
+ * A stream's replay: its first page, read with the resume plan, and the rest read page by page
+ * as it is written (`next` resolves with null at the end), so that a long backlog is never
+ * held whole nor encoded at once.
+ */
+export interface Replay {
+  first: readonly ReplayItem[];
+  next?: (connection: Connection) => Promise<readonly ReplayItem[] | null>;
+}
+
+/** How a replay moves, kept only while it is written: a live stream carries none. */
+interface ReplayProgress {
+  /** A chunk was written since the last heartbeat. */
+  written: boolean;
+  /** Unsent bytes at the last heartbeat. */
+  buffered: number;
+  /** Heartbeats in a row that saw the client read nothing. */
+  stalled: number;
+}
+
+/** Heartbeats without progress after which a replay is cut as a slow consumer. */
+const STALLED_BEATS = 2;
+
+type Buffered = ReplayItem[];
 /**
  * What an idle connection holds instead of its own empty queues: tens of thousands of idle
  * streams must not keep an array each. Never pushed to: `enqueue` and `receive` replace it first.
@@ -63,6 +100,7 @@ export class Connection {
   private pending: Uint8Array[] = NOTHING;
   private pendingBytes = 0;
   private sink: Sink | null = null;
+  private replaying: ReplayProgress | null = null;
   readonly channels: readonly string[];
   readonly single: boolean;
   /**
@@ -221,25 +259,40 @@ export class Connection {
 
   /**
    * Attaches the response and writes the start: `prelude` (retry, hello, resyncs), then the
-   * replay, pausing whenever the client falls behind, then the live events that arrived
-   * meanwhile (duplicates dropped by offset). Then the connection is live.
+   * replay, page by page, pausing whenever the client falls behind and yielding to other work
+   * every `SLICE_MS`, then the live events that arrived meanwhile (duplicates dropped by
+   * offset). Then the connection is live. A client that reads nothing for `STALLED_BEATS`
+   * heartbeats meanwhile is cut (`replayBeat`).
    */
-  async start(sink: Sink, prelude: Uint8Array, replay: readonly { slot: number; encoded: EncodedEvent }[]) {
+  async start(sink: Sink, prelude: Uint8Array, replay: Replay) {
     if (this.state === 'closed') {
       sink.destroy();
       return;
     }
     this.sink = sink;
+    const progress: ReplayProgress = { written: false, buffered: 0, stalled: 0 };
+    this.replaying = progress;
     this.enqueue(prelude);
     const chunkBytes = replayChunkBytes(this.host.maxBufferedBytes);
     const pause = this.host.maxBufferedBytes >> 1;
-    for (const { slot, encoded } of replay) {
-      this.accept(slot, encoded);
-      if (this.pendingBytes >= chunkBytes) {
-        this.flush();
-        if (sink.buffered() > pause) await sink.drained();
-        if (this.isClosed()) return;
+    let sliceStart = performance.now();
+    /** Writes the pending chunk; waits for the client or yields. False once closed. */
+    const chunk = async (): Promise<boolean> => {
+      this.flush();
+      progress.written = true;
+      if (sink.buffered() > pause) await sink.drained();
+      else if (performance.now() - sliceStart >= SLICE_MS) await nextTask();
+      else return !this.isClosed();
+      sliceStart = performance.now();
+      return !this.isClosed();
+    };
+    for (let page: readonly ReplayItem[] | null = replay.first; page; ) {
+      for (const { slot, encoded } of page) {
+        this.accept(slot, encoded);
+        if (this.pendingBytes >= chunkBytes && !(await chunk())) return;
       }
+      page = replay.next ? await replay.next(this) : null;
+      if (this.isClosed()) return;
     }
     // Drain the buffered live events; more may arrive while we wait, so loop until empty.
     while (this.startBuffer.length > 0) {
@@ -247,14 +300,38 @@ export class Connection {
       this.startBuffer = NOTHING;
       this.startBufferBytes = 0;
       for (const { slot, encoded } of buffered) this.accept(slot, encoded);
-      if (this.pendingBytes >= chunkBytes) {
-        this.flush();
-        if (sink.buffered() > pause) await sink.drained();
-        if (this.isClosed()) return;
-      }
+      if (this.pendingBytes >= chunkBytes && !(await chunk())) return;
     }
+    this.replaying = null;
     this.state = 'live';
     this.flush();
+  }
+
+  /**
+   * A heartbeat while the replay is written: the client made progress if a chunk went out or
+   * its unsent bytes went down. One that read nothing for `STALLED_BEATS` beats is cut, so a
+   * stalled replay holds its buffers for seconds, not for as long as the socket stays open.
+   */
+  replayBeat(): void {
+    const progress = this.replaying;
+    const sink = this.sink;
+    if (!progress || !sink) return;
+    const buffered = sink.buffered();
+    const moved = progress.written || buffered === 0 || buffered < progress.buffered;
+    progress.stalled = moved ? 0 : progress.stalled + 1;
+    progress.written = false;
+    progress.buffered = buffered;
+    if (progress.stalled >= STALLED_BEATS) this.abort('slow_consumer');
+  }
+
+  /**
+   * The rest of a channel's replay is gone (pruned, or the log lost, while it was written):
+   * `resync`, then carry on from `head` of `epoch` with the live events.
+   */
+  skip(slot: number, reason: ResyncReason, epoch: string, head: number): void {
+    const channel = this.channels[slot]!;
+    this.resync([channel], reason);
+    this.position(slot, epoch, head, cursorEntry(channel, { epoch, offset: head }));
   }
 
   /** Re-reads the state after an await (it may have closed meanwhile). */
@@ -293,6 +370,7 @@ export class Connection {
     this.pending = NOTHING;
     this.pendingBytes = 0;
     this.startBuffer = NOTHING;
+    this.replaying = null;
     this.sink = null;
     this.host.released(this, reason);
   }

@@ -1,5 +1,6 @@
 import { TimerSlot } from '../protocol';
 import type { ServerEnvironment } from './environment';
+import { SlicedCalls } from './slices';
 
 /**
  * Deadlines on one timer, armed for the earliest: long polls wait without a timer each.
@@ -8,6 +9,8 @@ export class Deadlines {
   private readonly entries = new Map<symbol, { at: number; fire: () => void }>();
   private readonly timer: TimerSlot;
   private armedAt = Number.POSITIVE_INFINITY;
+  /** Thousands of long polls may end together: they answer in slices. */
+  private readonly due = new SlicedCalls();
 
   constructor(private readonly env: ServerEnvironment) {
     this.timer = new TimerSlot(env.timers);
@@ -40,7 +43,7 @@ export class Deadlines {
     for (const [key, entry] of this.entries) {
       if (entry.at > now) continue;
       this.entries.delete(key);
-      entry.fire();
+      this.due.push(entry.fire);
     }
     let next = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) if (entry.at < next) next = entry.at;

@@ -4,6 +4,7 @@ import { concatBytes } from './bytes';
 import type { Connection } from './connection';
 import { type EncodedEvent, encodeEvent } from './encode';
 import { SharedBytes } from './sink';
+import { defer, SlicedCalls } from './slices';
 
 /** Called for every live event of a channel, e.g. to wake long polls. */
 export type Waiter = (event: LiveEvent) => void;
@@ -27,9 +28,6 @@ class Feed {
   }
 }
 
-const defer: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
-
 /**
  * Fan-out: each live event is serialised once (`encodeEvent`) and queued on its channel; at the
  * end of the tick every channel's batch goes to its subscribers (a single-channel connection
@@ -40,6 +38,7 @@ export class Fanout {
   private readonly dirtyFeeds = new Set<Feed>();
   private readonly dirtyConnections = new Set<Connection>();
   private scheduled = false;
+  private readonly wakes = new SlicedCalls();
 
   constructor(
     private readonly broker: Broker,
@@ -67,7 +66,9 @@ export class Fanout {
     if (feed.waiters.size > 0) {
       const waiters = [...feed.waiters];
       feed.waiters.clear();
-      for (const waiter of waiters) waiter(event);
+      // In slices: each woken long poll reads the log and answers, and thousands of them in
+      // one task would hold the event loop.
+      for (const waiter of waiters) this.wakes.push(() => waiter(event));
       this.release(feed);
     }
   }

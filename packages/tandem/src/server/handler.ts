@@ -1,9 +1,8 @@
 import { isTandemError, parseChannelList, TandemError } from '../protocol';
 import { authenticate, type HubRequest, permit } from './auth';
-import type { Connection } from './connection';
+import type { Connection, Replay } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
-import type { EncodedEvent } from './encode';
 import { poll } from './poll';
 import { openStream } from './stream';
 
@@ -21,7 +20,7 @@ export interface StreamOutcome {
   headers: HeaderMap;
   connection: Connection;
   prelude: Uint8Array;
-  replay: { slot: number; encoded: EncodedEvent }[];
+  replay: Replay;
 }
 
 export type Outcome = PlainOutcome | StreamOutcome;

@@ -50,7 +50,8 @@ export class PingFrames {
  * One beat of the hub's heartbeat. A live stream that wrote nothing since the last beat gets a
  * ping (any byte keeps the client's watchdog quiet, so a busy stream needs none); every ping
  * carries the heads of the stream's channels, and a stream that stayed busy gets a ping anyway
- * once its last heads are `everyBeats` beats old. A stream still writing its replay is skipped.
+ * once its last heads are `everyBeats` beats old. A stream still writing its replay gets no ping,
+ * and is cut if its client read nothing for two beats (`Connection.replayBeat`).
  */
 export function beat(
   connections: Iterable<Connection>,
@@ -59,7 +60,11 @@ export function beat(
   frames: PingFrames,
 ): void {
   for (const connection of connections) {
-    if (connection.state !== 'live') continue;
+    if (connection.state !== 'live') {
+      // Still writing its replay: that is traffic enough, unless it stopped moving.
+      connection.replayBeat();
+      continue;
+    }
     if (!connection.active || beatNo - connection.headsBeat >= everyBeats) {
       connection.send(frames.for(connection.channels));
       connection.headsBeat = beatNo;

@@ -8,14 +8,14 @@ import {
 } from '../protocol';
 import type { Grant, HubRequest } from './auth';
 import { concatBytes, utf8 } from './bytes';
-import { Connection } from './connection';
+import { Connection, type Replay, type ReplayItem } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
 import { controlFrame, encodeEvent } from './encode';
 import { brokerError } from './errors';
 import type { StreamOutcome } from './handler';
 import { DEFAULTS } from './options';
-import { planChannels, resyncGroups } from './resume';
+import { type ChannelPlan, planChannels, resyncGroups } from './resume';
 
 /** `text/event-stream` headers; the Node adapter adds the HTTP/1.1 connection headers. */
 export const STREAM_HEADERS: HeaderMap = {
@@ -63,7 +63,7 @@ export async function openStream(
 
   let plans: Awaited<ReturnType<typeof planChannels>>;
   try {
-    plans = await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark);
+    plans = await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, REPLAY_PAGE);
   } catch (error) {
     connection.abort('aborted');
     throw brokerError(error);
@@ -81,7 +81,8 @@ export async function openStream(
   // Tells the client when to move to a new stream with a fresh token (no gap, no 401).
   if (Number.isFinite(connection.expiresAt))
     hello.expiresInMs = Math.max(0, connection.expiresAt - ctx.env.now());
-  const replay: StreamOutcome['replay'] = [];
+  const first: ReplayItem[] = [];
+  let replayed = 0;
   for (let slot = 0; slot < plans.length; slot++) {
     const plan = plans[slot]!;
     connection.position(
@@ -92,12 +93,13 @@ export async function openStream(
     );
     hello.channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
     ctx.fanout.learn(plan.channel, plan.epoch, plan.head);
-    for (const event of plan.events) replay.push({ slot, encoded: encodeEvent(event) });
+    for (const event of plan.events) first.push({ slot, encoded: encodeEvent(event) });
+    replayed += plan.events.length;
     // A cursor proves its client received everything up to it (offline: 'undelivered').
     if (plan.recovered) ctx.markDelivered(plan.channel, plan.epoch, plan.start);
     if (plan.recovered && plan.events.length > 0) ctx.metrics.replayed();
   }
-  ctx.metrics.replayedEvents(replay.length);
+  ctx.metrics.replayedEvents(replayed);
 
   // The hello carries the starting cursor, so an EventSource that drops before any event
   // still resumes from here rather than from a later head.
@@ -117,6 +119,62 @@ export async function openStream(
     headers: Object.assign(headers, STREAM_HEADERS),
     connection,
     prelude: frames.length === 1 ? frames[0]! : concatBytes(frames),
-    replay,
+    replay: { first, next: nextPages(ctx, plans) },
+  };
+}
+
+/**
+ * Events a stream's replay reads at once per channel: the first page comes with the resume
+ * plan, the rest is read as the replay is written. A backlog of 10 000 events is then neither
+ * held whole by each resuming stream nor encoded in one task.
+ */
+export const REPLAY_PAGE = 256;
+
+/**
+ * Reads the rest of each channel's replay, page by page, up to the head of its plan (later
+ * events come live). A channel whose next page no longer follows (pruned, or the log lost,
+ * meanwhile) is skipped with `resync`. Undefined when the first pages held everything.
+ */
+function nextPages(ctx: HubContext, plans: readonly ChannelPlan[]): Replay['next'] {
+  const rest: { slot: number; channel: string; epoch: string; after: number; head: number }[] = [];
+  plans.forEach((plan, slot) => {
+    const last = plan.events[plan.events.length - 1];
+    if (last && last.offset < plan.head) {
+      rest.push({ slot, channel: plan.channel, epoch: plan.epoch, after: last.offset, head: plan.head });
+    }
+  });
+  if (rest.length === 0) return undefined;
+  let i = 0;
+  return async (connection) => {
+    while (i < rest.length) {
+      const channel = rest[i]!;
+      if (channel.after >= channel.head) {
+        i++;
+        continue;
+      }
+      let read: Awaited<ReturnType<typeof ctx.broker.read>>;
+      try {
+        read = await ctx.broker.read(channel.channel, channel.after, REPLAY_PAGE);
+      } catch {
+        // The log is unreachable: end the stream; the client resumes from its cursor.
+        connection.abort('aborted');
+        return null;
+      }
+      const next = read.events[0];
+      if (read.epoch !== channel.epoch || !next || next.offset !== channel.after + 1) {
+        connection.skip(
+          channel.slot,
+          read.epoch === channel.epoch ? 'retention' : 'epoch',
+          read.epoch,
+          read.head,
+        );
+        i++;
+        continue;
+      }
+      channel.after = read.events[read.events.length - 1]!.offset;
+      ctx.metrics.replayedEvents(read.events.length);
+      return read.events.map((event) => ({ slot: channel.slot, encoded: encodeEvent(event) }));
+    }
+    return null;
   };
 }

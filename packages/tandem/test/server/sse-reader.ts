@@ -23,6 +23,8 @@ export interface RawStream {
   ended: Promise<void>;
   /** Stops reading from the socket (a slow consumer). */
   pause(): void;
+  /** Reads again after `pause`. */
+  resume(): void;
   close(): void;
 }
 
@@ -124,6 +126,9 @@ export function openRaw(
         ended,
         pause() {
           res.pause();
+        },
+        resume() {
+          res.resume();
         },
         close() {
           req.destroy();

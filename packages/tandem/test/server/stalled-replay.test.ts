@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PollResponse } from '../../src/protocol';
+import { createHub, memoryBroker } from '../../src/server';
+import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { openRaw, type RawStream } from './sse-reader';
+
+let served: HubServer | null = null;
+const streams: RawStream[] = [];
+afterEach(async () => {
+  for (const stream of streams.splice(0)) stream.close();
+  await served?.close();
+  served = null;
+});
+
+/** A hub with `count` events of 1 KB on `feed`, and a cursor from before them. */
+async function seeded(count: number): Promise<{ served: HubServer; cursor: string }> {
+  const hub = createHub({
+    broker: memoryBroker({ maxEventsPerChannel: count }),
+    heartbeatMs: 200,
+    maxBufferedBytes: 256 * 1024,
+  });
+  served = await startHubServer(hub);
+  const start = (await (await fetch(`${served.url}/poll?channels=feed`)).json()) as PollResponse;
+  const pad = 'x'.repeat(1000);
+  for (let n = 1; n <= count; n++) await hub.publish('feed', 'blob', { n, pad });
+  return { served, cursor: start.cursor };
+}
+
+describe('a stream replaying a long backlog', () => {
+  // 24 MB: far more than loopback's socket buffers hold, so the replay has to wait for its reader.
+  const COUNT = 24_000;
+
+  it('is cut when its client stops reading during the replay, and frees what it held', async () => {
+    const { served, cursor } = await seeded(COUNT);
+    const stream = await openRaw(
+      `${served.url}/stream?channels=feed`,
+      { 'last-event-id': cursor },
+      { keep: false },
+    );
+    streams.push(stream);
+    await stream.next((e) => e.type === 'blob');
+    stream.pause();
+    // Cut as a slow consumer within a few heartbeats of making no progress.
+    await expect.poll(() => served.hub.connectionCount(), { timeout: 10_000, interval: 50 }).toBe(0);
+    // Reading again, the client finds its response cut short.
+    stream.resume();
+    await stream.ended;
+    expect(served.hub.stats()).toMatchObject({ connections: 0, responses: 0 });
+  });
+
+  it('is not cut while its client reads, however slowly', async () => {
+    const { served, cursor } = await seeded(COUNT);
+    const stream = await openRaw(
+      `${served.url}/stream?channels=feed`,
+      { 'last-event-id': cursor },
+      { keep: false },
+    );
+    streams.push(stream);
+    // Reads in bursts: 60 ms of every 150 ms, slower than the server writes.
+    let paused = false;
+    const toggler = setInterval(() => {
+      paused = !paused;
+      if (paused) stream.pause();
+      else stream.resume();
+    }, 75);
+    try {
+      await stream.next(
+        () => stream.last?.type === 'blob' && JSON.parse(stream.last.data).data.n === COUNT,
+        60_000,
+      );
+    } finally {
+      clearInterval(toggler);
+    }
+    expect(served.hub.connectionCount()).toBe(1);
+  });
+});
