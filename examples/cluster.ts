@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { fileURLToPath } from 'node:url';
 import { prometheusMetrics } from 'tandem/prometheus';
 import { redisBroker } from 'tandem/redis';
-import { createHub } from 'tandem/server';
+import { createHub, DEFAULTS } from 'tandem/server';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -36,15 +36,32 @@ async function runNode(port: number): Promise<void> {
     },
   });
   const live = hub.node;
-  const server = createServer((req, res) => {
-    if (req.method === 'POST' && req.url?.startsWith('/publish')) return publish(req, res);
-    live(req, res);
-  });
+  const server = createServer(
+    {
+      // A request's headers, and the whole request, within 10 s (checked every 2 s): a client that
+      // never finishes its headers does not hold a socket for Node's default minute.
+      headersTimeout: 10_000,
+      requestTimeout: 10_000,
+      connectionsCheckingInterval: 2_000,
+    },
+    (req, res) => {
+      if (req.method === 'POST' && req.url?.startsWith('/publish')) return publish(req, res);
+      live(req, res);
+    },
+  );
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let body = '';
-    for await (const chunk of req) body += chunk;
+    for await (const chunk of req) {
+      body += chunk;
+      // The hub refuses events over maxEventBytes (413) anyway; do not read an endless body.
+      if (body.length > 2 * DEFAULTS.maxEventBytes) {
+        res.writeHead(413).end();
+        req.destroy();
+        return;
+      }
+    }
     try {
       const event = await hub.publish(
         url.searchParams.get('channel') ?? 'demo',

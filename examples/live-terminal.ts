@@ -17,7 +17,16 @@ interface Order {
 }
 
 const hub = createHub({ broker: memoryBroker() });
-const server = createServer(hub.node);
+const server = createServer(
+  {
+    // A request's headers, and the whole request, within 10 s (checked every 2 s): a client that
+    // never finishes its headers does not hold a socket for Node's default minute.
+    headersTimeout: 10_000,
+    requestTimeout: 10_000,
+    connectionsCheckingInterval: 2_000,
+  },
+  hub.node,
+);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 const url = `http://127.0.0.1:${port}/live`;

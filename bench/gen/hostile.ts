@@ -240,4 +240,36 @@ async function wakeResult(a: Record<string, unknown>) {
   return { answered: r.answered, errors: r.errors, p50Ms: q(0.5), maxMs: q(1) };
 }
 
-serveRequests({ pollAmplify, stalledReplay, replayStorm, channelFlood, wakeStart, wakeResult });
+/** Sockets that send the start of a request and never finish its headers. */
+async function slowHeaders(a: Record<string, unknown>) {
+  const port = Number(a.port);
+  const count = Number(a.count);
+  const holdMs = Number(a.holdMs);
+  const sockets: net.Socket[] = [];
+  let closed = 0;
+  const started = clockMs();
+  let lastCloseMs: number | null = null;
+  await pool(count, 100, async () => {
+    const socket = await new Promise<net.Socket | null>((resolve) => {
+      const s = net.connect({ host: HOST, port }, () => {
+        s.write(`GET /live/stream?channels=slow HTTP/1.1\r\nHost: ${HOST}\r\n`);
+        resolve(s);
+      });
+      s.once('error', () => resolve(null));
+    });
+    if (!socket) return;
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      closed++;
+      lastCloseMs = Math.round(clockMs() - started);
+    });
+    sockets.push(socket);
+  });
+  const end = performance.now() + holdMs;
+  while (performance.now() < end && closed < sockets.length) await new Promise((r) => setTimeout(r, 100));
+  const stillOpen = sockets.length - closed;
+  for (const s of sockets) s.destroy();
+  return { opened: sockets.length, closedByServer: closed, stillOpen, lastCloseMs };
+}
+
+serveRequests({ pollAmplify, stalledReplay, replayStorm, channelFlood, wakeStart, wakeResult, slowHeaders });

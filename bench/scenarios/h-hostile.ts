@@ -87,6 +87,13 @@ const LOADS: Load[] = [
       ),
   },
   {
+    name: 'slow headers',
+    what: '2 000 sockets send the start of a request and never finish its headers; held up to 30 s',
+    prepare: async () => ({}),
+    run: (server, gen) =>
+      gen.request('slowHeaders', { port: server.port, count: 2000, holdMs: 30_000 }, 120_000),
+  },
+  {
     name: 'wake storm',
     what: '2 000 long polls on one channel, all woken by one publish',
     async prepare(server) {

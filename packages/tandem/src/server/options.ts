@@ -77,8 +77,13 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxEventBytes?: number;
   /**
-   * Most concurrent streams; beyond it `/stream` answers `429` with `Retry-After`.
-   * @default Infinity
+   * Most concurrent streams; beyond it `/stream` answers `429` with `Retry-After`. An idle
+   * stream costs about 10 KB of the process's memory (5 KB of it heap; bench S1) plus the
+   * kernel's socket buffers; one whose client reads slower than its events arrive holds up to
+   * `maxBufferedBytes` more until it is cut. The default keeps idle streams near 100 MB; size
+   * it as the memory you give streams divided by 10 KB plus the share of `maxBufferedBytes`
+   * you expect behind, and below the process's open-file limit. `Infinity` turns it off.
+   * @default 10_000
    */
   maxConnections?: number;
   /**
@@ -181,7 +186,7 @@ export const DEFAULTS = {
   retryMs: 1000,
   maxBufferedBytes: 1_048_576,
   maxEventBytes: 262_144,
-  maxConnections: Number.POSITIVE_INFINITY,
+  maxConnections: 10_000,
   retryAfterSeconds: 2,
   offline: 'none',
   tokenCookie: 'tandem_token',

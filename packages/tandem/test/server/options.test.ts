@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HelloPayload, PollResponse } from '../../src/protocol';
-import { createHub, globalHub } from '../../src/server';
+import { createHub, DEFAULTS, globalHub } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { getJson, openRaw } from './sse-reader';
 
@@ -27,6 +27,27 @@ describe('maxConnections', () => {
     b.close();
     c.close();
   });
+});
+
+describe('maxConnections by default', () => {
+  it('is finite: past DEFAULTS.maxConnections streams, a hub with no option answers 429', async () => {
+    expect(Number.isFinite(DEFAULTS.maxConnections)).toBe(true);
+    const hub = createHub();
+    const open: Response[] = [];
+    try {
+      // Through the Fetch handler: each stream is a Response in this process, no socket.
+      for (let i = 0; i < DEFAULTS.maxConnections; i++) {
+        open.push(await hub.fetch(new Request('http://localhost/stream?channels=c')));
+      }
+      expect(open.every((r) => r.status === 200)).toBe(true);
+      expect(hub.connectionCount()).toBe(DEFAULTS.maxConnections);
+      const refused = await hub.fetch(new Request('http://localhost/stream?channels=c'));
+      expect(refused.status).toBe(429);
+    } finally {
+      await Promise.all(open.map((r) => r.body?.cancel()));
+      await hub.close();
+    }
+  }, 120_000);
 });
 
 describe('cors', () => {
