@@ -17,7 +17,7 @@ import {
 
 /**
  * The package as users get it: built, packed, and installed from its tarball into a project
- * outside the workspace. Nothing here reads the sources.
+ * outside the workspace. The sources are read only to compare each subpath's export names.
  */
 
 let packed: Packed;
@@ -53,7 +53,7 @@ describe('the tarball', STEP, () => {
 
   it("keeps 'use client' at the top of tandem/react, in both formats", () => {
     for (const file of ['react.js', 'react.cjs']) {
-      const code = readFileSync(join(packed.packageDir, 'dist', file), 'utf8');
+      const code = readFileSync(join(packed.consumer, 'node_modules/tandem/dist', file), 'utf8');
       expect(code.startsWith('"use client";')).toBe(true);
     }
   });
@@ -62,7 +62,10 @@ describe('the tarball', STEP, () => {
     const { publint } = await import('publint');
     const { formatMessage } = await import('publint/utils');
     const manifest = JSON.parse(readFileSync(join(packed.packageDir, 'package.json'), 'utf8'));
-    const { messages } = await publint({ pkgDir: packed.packageDir, pack: false, strict: true });
+    // The tarball itself, as npm would publish it.
+    const bytes = readFileSync(packed.tarball);
+    const tarball = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const { messages } = await publint({ pack: { tarball }, strict: true });
     expect(messages.map((message) => formatMessage(message, manifest))).toEqual([]);
   });
 
