@@ -63,7 +63,7 @@ describe('backpressure', () => {
     for (const stream of fast) {
       await stream.next(
         () => stream.last?.type === 'blob' && JSON.parse(stream.last.data).data.n === figures.published - 1,
-        20_000,
+        120_000,
       );
       // Every event once; heartbeats (with the heads) may come between them.
       expect(stream.appCount).toBe(figures.published);
@@ -80,5 +80,7 @@ describe('backpressure', () => {
     // and the server did not grow with what was published (80+ MiB).
     expect(figures.peakBuffered).toBeLessThan(MiB + 32 * 17 * 1024);
     expect(growth).toBeLessThan(24 * MiB);
-  }, 60_000);
+    // Up to 200 MiB go through three readers: minutes on a machine busy with other work, so the
+    // bounds are generous; what is asserted is memory and order, not speed.
+  }, 300_000);
 });
