@@ -16,11 +16,15 @@ import {
   stats,
 } from './state';
 
+const EPOCH = /"epoch":"([0-9a-z]+)"/;
+
 export class SseConn {
   sock: net.Socket | null = null;
   lastId: string | undefined;
   lastOffset = -1;
   epoch = '';
+  /** Set by a hello: the next event's envelope names the epoch (see onStamped). */
+  private epochFromEvent = false;
   attempts = 0;
   droppedAt = 0;
   /** Set by `tandem:bye`: the window the first reconnect is spread over. */
@@ -50,6 +54,12 @@ export class SseConn {
         }
         if (offset > this.lastOffset) this.lastOffset = offset;
         this.lastId = fieldOf(frame, 'id') ?? this.lastId;
+        // A channel with no log yet has an epoch of its own in the hello; the first event
+        // after a hello gives the epoch of the log the stream follows.
+        if (this.epochFromEvent) {
+          this.epochFromEvent = false;
+          this.epoch = EPOCH.exec(frame)?.[1] ?? this.epoch;
+        }
       },
       onOther: (frame) => {
         stats.frames++;
@@ -69,7 +79,7 @@ export class SseConn {
     if (!this.args.track) return;
     this.lastId = fieldOf(frame, 'id') ?? this.lastId;
     const head = numberAfter(frame, '"head":');
-    const epoch = /"epoch":"([0-9a-z]+)"/.exec(frame)?.[1] ?? '';
+    const epoch = EPOCH.exec(frame)?.[1] ?? '';
     if (this.lastOffset < 0) {
       this.lastOffset = head;
       this.epoch = epoch;
@@ -81,6 +91,7 @@ export class SseConn {
       this.droppedAt = 0;
       if (!frame.includes('"recovered":true') || epoch !== this.epoch) stats.notRecovered++;
     }
+    this.epochFromEvent = true;
     this.attempts = 0;
     this.established = true;
   }

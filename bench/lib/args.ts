@@ -17,6 +17,8 @@ export interface BenchOptions {
   burst: number;
   /** S2: events published per macrotask (1 = each from its own request). */
   batch: number;
+  /** S5: storms per server, alternating Tandem and the bare loop. */
+  pairs: number;
   /** Payload size in bytes. */
   size: number;
   /** Servers to compare, Tandem first by default. */
@@ -35,6 +37,7 @@ export const DEFAULTS: BenchOptions = {
   rate: undefined,
   burst: 100,
   batch: 1,
+  pairs: 1,
   size: 100,
   servers: ['tandem', 'better-sse', 'socketio', 'bare'],
   cpuProf: false,
@@ -95,6 +98,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case 'batch':
         out.batch = Math.round(positiveNumber(name, value));
         break;
+      case 'pairs':
+        out.pairs = Math.round(positiveNumber(name, value));
+        break;
       case 'size':
         out.size = Math.round(positiveNumber(name, value));
         if (out.size < 40) throw new Error('--size must be at least 40 bytes (the timestamp takes ~30)');
@@ -132,6 +138,7 @@ export const USAGE = `npm run bench [-- options]
   --rate n             events per second (S2 50, S3 10, S5 2, S7 10)
   --burst n            events in the S4 burst (default 100)
   --batch n            S2: events published per macrotask (default 1)
+  --pairs n            S5: storms per server, Tandem and the bare loop alternating (default 1)
   --size bytes         payload size (default 100)
   --servers a,b        peers to compare (default tandem,better-sse,socketio,bare)
   --cpu-prof           write V8 CPU profiles of the servers to bench/results/profiles`;
