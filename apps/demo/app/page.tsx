@@ -1,4 +1,7 @@
+import { connection } from 'next/server';
+import { Suspense } from 'react';
 import { TenantPanel } from '@/components/tenant-panel';
+import { getDemo } from '@/lib/hub';
 import { TENANTS } from '@/lib/tenants';
 
 export default function Page() {
@@ -30,15 +33,43 @@ export default function Page() {
           </li>
         </ul>
       </header>
-      <div className="panels">
-        {TENANTS.map((tenant) => (
-          <TenantPanel key={tenant.id} tenant={tenant} />
-        ))}
-      </div>
+      <Suspense fallback={<PanelsLoading />}>
+        <Panels />
+      </Suspense>
       <footer className="page-foot muted">
         Try it: publish a few orders, cut a tenant&apos;s connection and watch the pill fall back to polling,
-        then return to Live with received = published. Reload the page: nothing is lost.
+        then return to Live with received = published. Open a second tab: it shows the same orders at once,
+        rendered by the server, and then stays live with the first.
       </footer>
     </main>
+  );
+}
+
+/**
+ * Each tenant's panel, rendered per request with the tenant's orders: the cursor is read
+ * first, then the orders, and the client starts from the cursor (see docs/react.md).
+ */
+async function Panels() {
+  await connection();
+  const demo = await getDemo();
+  const snapshots = await Promise.all(TENANTS.map((tenant) => demo.snapshot(tenant)));
+  return (
+    <div className="panels">
+      {TENANTS.map((tenant, i) => (
+        <TenantPanel key={tenant.id} tenant={tenant} snapshot={snapshots[i]!} />
+      ))}
+    </div>
+  );
+}
+
+function PanelsLoading() {
+  return (
+    <div className="panels" aria-busy="true">
+      {TENANTS.map((tenant) => (
+        <section key={tenant.id} className="panel" aria-label={tenant.name}>
+          <div className="panel-body skeleton" />
+        </section>
+      ))}
+    </div>
   );
 }

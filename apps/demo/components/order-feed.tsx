@@ -11,7 +11,8 @@ function latencyClass(ms: number | null): string {
   return 'latency latency-slow';
 }
 
-function formatLatency(ms: number | null): string {
+function formatLatency(ms: number | null, source: FeedEntry['source']): string {
+  if (source === 'server') return '—';
   if (ms === null) return '…';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -25,7 +26,9 @@ const timeFormat = new Intl.DateTimeFormat('en-GB', {
 const FeedRow = memo(function FeedRow({ entry, store }: { entry: FeedEntry; store: FeedStore }) {
   // Publish → render: measured when the row is committed to the DOM, before it is painted.
   useLayoutEffect(() => {
-    if (entry.latencyMs === null) store.markRendered(entry.key, performance.timeOrigin + performance.now());
+    if (entry.latencyMs === null && entry.source !== 'server') {
+      store.markRendered(entry.key, performance.timeOrigin + performance.now());
+    }
   }, [entry, store]);
   const { order } = entry;
   return (
@@ -46,7 +49,7 @@ const FeedRow = memo(function FeedRow({ entry, store }: { entry: FeedEntry; stor
       <span className="order-amount">{formatMoney(order.amount)}</span>
       <span className="order-meta">
         <span className={latencyClass(entry.latencyMs)} title="publish → on screen">
-          {formatLatency(entry.latencyMs)}
+          {formatLatency(entry.latencyMs, entry.source)}
         </span>
         <span className={`via via-${entry.source}`} title="delivered first by">
           {entry.source}

@@ -46,6 +46,7 @@ export function ConnectionDetails() {
   const parts = [`stream ${state.status}`];
   if (state.polling) parts.push('poller active');
   if (state.attempt > 0) parts.push(`attempt ${state.attempt}`);
-  if (state.lastError) parts.push(`last error: ${state.lastError.code}`);
+  // What happened, in the server's (or the client's) words rather than a code.
+  if (state.lastError) parts.push(`last: ${state.lastError.message}`);
   return <span className="details">{parts.join(' · ')}</span>;
 }

@@ -5,7 +5,8 @@ import { createLiveClient, type LiveClient } from 'tandem/client';
 import { createLiveHooks, LiveProvider } from 'tandem/react';
 import { cutConnection, fetchStats, publishOrder, setGenerator } from '@/lib/api';
 import { FeedStore, latencySummary } from '@/lib/feed-store';
-import { type DemoEvents, formatMoneyCompact, ORDER_CREATED } from '@/lib/orders';
+import type { TenantSnapshot } from '@/lib/hub';
+import { type DemoEvents, formatMoney, ORDER_CREATED } from '@/lib/orders';
 import { ordersChannel, type Tenant } from '@/lib/tenants';
 import { TokenSource } from '@/lib/token-source';
 import { OrderFeed } from './order-feed';
@@ -19,77 +20,46 @@ interface Session {
   tokens: TokenSource;
 }
 
-/** One tenant: its own token, its own client, its own channel. */
-export function TenantPanel({ tenant }: { tenant: Tenant }) {
-  const [session, setSession] = useState<Session | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
-
-  useEffect(() => {
+/**
+ * One tenant: its own token, its own client, its own channel. Rendered by the server with the
+ * tenant's orders and the cursor read before them; the client starts from that cursor, so the
+ * page goes live without a gap and without showing an order twice.
+ */
+export function TenantPanel({ tenant, snapshot }: { tenant: Tenant; snapshot: TenantSnapshot }) {
+  // Made once, on the server for the render and again in the browser: nothing opens until
+  // the providers below mount the client.
+  const [session] = useState<Session>(() => {
     const tokens = new TokenSource(tenant.id);
-    const store = new FeedStore(`tandem-demo:feed:${tenant.id}`);
-    const controller = new AbortController();
-    let client: LiveClient<DemoEvents> | null = null;
-    (async () => {
-      // First visit in this tab: count from the channel's current head, and start the client
-      // exactly there. After a reload, the client resumes from the cursor it persisted.
-      let cursor: string | undefined;
-      if (!store.getState().baseline) {
-        const stats = await fetchStats(tokens, controller.signal);
-        store.setBaseline({ epoch: stats.epoch, head: stats.head });
-        cursor = stats.cursor;
-      }
-      if (controller.signal.aborted) return;
-      // Nothing opens until the providers below mount the client.
-      client = createLiveClient<DemoEvents>({
-        url: '/api/live',
-        channels: [ordersChannel(tenant.id)],
-        // Called on connect, before expiry and after a 401: only the first may reuse a token.
-        token: ({ reason }) => tokens.get(reason !== 'connect'),
-        ...(cursor ? { cursor } : {}),
-      });
-      setSession({ client, store, tokens });
-    })().catch((error: unknown) => {
-      if (!controller.signal.aborted) setFailure(error instanceof Error ? error.message : String(error));
+    const client = createLiveClient<DemoEvents>({
+      url: '/api/live',
+      channels: [ordersChannel(tenant.id)],
+      // Called on connect, before expiry and after a 401: only the first may reuse a token.
+      token: ({ reason }) => tokens.get(reason !== 'connect'),
+      cursor: snapshot.cursor,
+      // A reload renders the page anew: positions need not outlive it.
+      storage: null,
     });
-    return () => {
-      controller.abort();
-      client?.close();
-      setSession(null);
-    };
-  }, [tenant.id]);
+    return { client, store: new FeedStore(snapshot), tokens };
+  });
 
   const style = { '--accent': tenant.accent } as CSSProperties;
   return (
     <section className="panel" data-tenant={tenant.id} style={style} aria-label={tenant.name}>
-      <header className="panel-head">
-        <span className="logo" aria-hidden="true">
-          {tenant.name.slice(0, 1)}
-        </span>
-        <div className="panel-title">
-          <h2>{tenant.name}</h2>
-          <p className="muted">
-            {tenant.tagline} · <code>{ordersChannel(tenant.id)}</code>
-          </p>
-        </div>
-        {session ? (
-          <LiveProvider client={session.client}>
-            <StatusPill />
-          </LiveProvider>
-        ) : (
-          <span className="pill pill-connecting" data-testid="status" data-state="connecting">
-            <span className="pill-dot" aria-hidden="true" />
-            {failure ? 'Error' : 'Signing in'}
+      <LiveProvider client={session.client}>
+        <header className="panel-head">
+          <span className="logo" aria-hidden="true">
+            {tenant.name.slice(0, 1)}
           </span>
-        )}
-      </header>
-      {failure && <p className="notice notice-error">Could not start: {failure}</p>}
-      {session ? (
-        <LiveProvider client={session.client}>
-          <TenantDashboard store={session.store} tokens={session.tokens} />
-        </LiveProvider>
-      ) : (
-        <div className="panel-body skeleton" aria-busy="true" />
-      )}
+          <div className="panel-title">
+            <h2>{tenant.name}</h2>
+            <p className="muted">
+              {tenant.tagline} · <code>{ordersChannel(tenant.id)}</code>
+            </p>
+          </div>
+          <StatusPill />
+        </header>
+        <TenantDashboard store={session.store} tokens={session.tokens} />
+      </LiveProvider>
     </section>
   );
 }
@@ -117,7 +87,10 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
   }, [notice]);
 
   const { baseline } = feed;
-  const published = data && baseline && data.epoch === baseline.epoch ? data.head - baseline.head : null;
+  // What the server says, or what the page has if that is more: every order received proves
+  // it was published, and the count refreshes a moment after the orders that change it.
+  const fromStats = data && baseline && data.epoch === baseline.epoch ? data.head - baseline.head : null;
+  const published = baseline ? Math.max(fromStats ?? 0, feed.received) : null;
   const latency = latencySummary(feed.entries);
   const revenue = feed.entries.reduce((sum, entry) => sum + entry.order.amount, 0);
   const inSync = published !== null && published === feed.received;
@@ -131,13 +104,13 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
   return (
     <div className="panel-body">
       <dl className="tiles">
-        <div className="tile" title="Orders this tab received since it opened">
+        <div className="tile" title="Orders this page has: rendered by the server, then received live">
           <dt>Received</dt>
           <dd data-testid="received">{feed.received}</dd>
         </div>
         <div
           className={`tile ${published === null ? '' : inSync ? 'tile-ok' : 'tile-pending'}`}
-          title="Orders the server published on this channel since the tab opened"
+          title="Orders the server has published on this channel"
         >
           <dt>Published</dt>
           <dd data-testid="published">{published ?? '–'}</dd>
@@ -157,7 +130,7 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
         </div>
         <div className="tile" title="Sum of the orders listed">
           <dt>Revenue shown</dt>
-          <dd>{formatMoneyCompact(revenue)}</dd>
+          <dd data-testid="revenue">{formatMoney(revenue)}</dd>
         </div>
       </dl>
 

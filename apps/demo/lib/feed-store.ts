@@ -2,7 +2,7 @@ import type { EventMeta } from 'tandem/client';
 import { isEmptyEpoch } from 'tandem/protocol';
 import type { Order } from './orders';
 
-/** One received order as the page shows it. */
+/** One order as the page shows it. */
 export interface FeedEntry {
   /** Unique per page session, even for a (never expected) duplicate delivery. */
   key: number;
@@ -12,20 +12,29 @@ export interface FeedEntry {
   offset: number;
   /** Publish time on the server. */
   ts: number;
-  source: EventMeta['source'];
-  /** Publish → on screen, set when the row is first committed to the DOM. */
+  /** Which path brought it: rendered by the server, or delivered by the stream or a poll. */
+  source: EventMeta['source'] | 'server';
+  /** Publish → on screen, set when a delivered row is first committed to the DOM. */
   latencyMs: number | null;
 }
 
-/** Where the counters start: the channel's position when this page session began. */
+/** Where the counters start: the channel's log (epoch) and the offset counted from. */
 export interface Baseline {
   epoch: string;
   head: number;
 }
 
+/** What the server rendered the page with (see `Demo.snapshot`). */
+export interface FeedSnapshot {
+  epoch: string;
+  /** Offset of the newest order loaded: the snapshot stands for every order up to it. */
+  head: number;
+  orders: readonly { order: Order; channel: string; epoch: string; offset: number; ts: number }[];
+}
+
 export interface FeedState {
   baseline: Baseline | null;
-  /** Orders received after the baseline (what "received" shows). */
+  /** Orders this page has: those the server rendered it with, then those delivered after. */
   received: number;
   /** Deliveries of an (epoch, offset) seen before; Tandem promises 0. */
   duplicates: number;
@@ -38,22 +47,34 @@ export interface FeedState {
 
 export const MAX_ENTRIES = 300;
 
-const EMPTY: FeedState = { baseline: null, received: 0, duplicates: 0, entries: [], resyncs: 0, nextKey: 1 };
-
 /**
- * The received orders of one tenant panel: an external store for `useSyncExternalStore`,
- * persisted in sessionStorage so that a reload keeps the list while the client resumes
- * from its persisted cursor.
+ * The orders of one tenant panel, an external store for `useSyncExternalStore`: it starts with
+ * the orders the server rendered (the same state on the server and in the browser, so the page
+ * hydrates as rendered) and takes the orders the live client delivers after them. A reload
+ * renders the page anew from the server.
  */
 export class FeedStore {
   private state: FeedState;
   private readonly listeners = new Set<() => void>();
   private readonly seen = new Set<string>();
-  private saveScheduled = false;
+  /** The snapshot's log and head: delivered orders up to it are already shown. */
+  private readonly covered: Baseline;
 
-  constructor(private readonly storageKey: string) {
-    this.state = load(storageKey) ?? EMPTY;
-    for (const entry of this.state.entries) this.seen.add(`${entry.epoch}:${entry.offset}`);
+  constructor(snapshot: FeedSnapshot) {
+    this.covered = { epoch: snapshot.epoch, head: snapshot.head };
+    const entries = snapshot.orders
+      .map((o, i): FeedEntry => ({ key: i + 1, ...o, source: 'server', latencyMs: null }))
+      .reverse()
+      .slice(0, MAX_ENTRIES);
+    for (const entry of entries) this.seen.add(`${entry.epoch}:${entry.offset}`);
+    this.state = {
+      baseline: { epoch: snapshot.epoch, head: 0 },
+      received: snapshot.head,
+      duplicates: 0,
+      entries,
+      resyncs: 0,
+      nextKey: snapshot.orders.length + 1,
+    };
   }
 
   subscribe = (listener: () => void) => {
@@ -70,6 +91,9 @@ export class FeedStore {
   }
 
   add(order: Order, meta: EventMeta): void {
+    // The stream starts from the cursor read before the snapshot's orders were loaded: what was
+    // published in between arrives again, and is already on the page. Applied once, by offset.
+    if (meta.epoch === this.covered.epoch && meta.offset <= this.covered.head) return;
     const id = `${meta.epoch}:${meta.offset}`;
     const duplicate = this.seen.has(id);
     this.seen.add(id);
@@ -102,7 +126,7 @@ export class FeedStore {
   markRendered(key: number, at: number): void {
     let changed = false;
     const entries = this.state.entries.map((entry) => {
-      if (entry.key !== key || entry.latencyMs !== null) return entry;
+      if (entry.key !== key || entry.latencyMs !== null || entry.source === 'server') return entry;
       changed = true;
       return { ...entry, latencyMs: Math.max(0, at - entry.ts) };
     });
@@ -116,33 +140,7 @@ export class FeedStore {
 
   private update(next: FeedState): void {
     this.state = next;
-    this.scheduleSave();
     for (const listener of [...this.listeners]) listener();
-  }
-
-  private scheduleSave(): void {
-    if (this.saveScheduled) return;
-    this.saveScheduled = true;
-    // Once per tick: a burst of events costs one write. A microtask still runs before unload.
-    queueMicrotask(() => {
-      this.saveScheduled = false;
-      try {
-        sessionStorage.setItem(this.storageKey, JSON.stringify(this.state));
-      } catch {
-        // Storage full or unavailable: the page still works, it just will not survive a reload.
-      }
-    });
-  }
-}
-
-function load(key: string): FeedState | null {
-  try {
-    const raw = typeof sessionStorage === 'undefined' ? null : sessionStorage.getItem(key);
-    if (!raw) return null;
-    const parsed = JSON.parse(raw) as FeedState;
-    return Array.isArray(parsed.entries) ? { ...EMPTY, ...parsed } : null;
-  } catch {
-    return null;
   }
 }
 

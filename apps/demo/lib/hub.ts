@@ -11,6 +11,28 @@ import { demoSecret } from './tokens';
  */
 export const CUT_REFUSAL_MS = Number(process.env.DEMO_CUT_REFUSAL_MS) || 5_000;
 
+/**
+ * For the end-to-end test only: the server render waits this long after reading the cursor
+ * and again after loading the orders, so that events surely fall in both windows.
+ */
+const SSR_DELAY_MS = Number(process.env.DEMO_SSR_DELAY_MS) || 0;
+
+/** Most orders a page is rendered with (and keeps). */
+export const SNAPSHOT_ORDERS = 300;
+
+/** What a tenant's panel is server-rendered with. */
+export interface TenantSnapshot {
+  /** Where the live client starts: read before the orders were loaded. */
+  cursor: string;
+  epoch: string;
+  /** Offset of the newest order loaded: every order up to it is in the snapshot's count. */
+  head: number;
+  /** The newest orders, oldest first, at most `SNAPSHOT_ORDERS`. */
+  orders: { order: Order; channel: string; epoch: string; offset: number; ts: number }[];
+}
+
+const pause = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined);
+
 /** The generator publishes one order every 0.6–2 s. */
 const GENERATOR_MIN_MS = 600;
 const GENERATOR_MAX_MS = 2_000;
@@ -33,6 +55,8 @@ export interface Demo {
   /** A 503 answer when the request opens a stream on a channel of a tenant just cut, else null. */
   refusal(request: Request): Response | null;
   stats(tenant: Tenant): Promise<TenantStats>;
+  /** The cursor, then the retained orders: what a new page is rendered with. */
+  snapshot(tenant: Tenant): Promise<TenantSnapshot>;
 }
 
 export interface TenantStats {
@@ -126,12 +150,38 @@ async function createDemo(): Promise<Demo> {
       }
       if (waitMs <= 0) return null;
       return Response.json(
-        { error: { code: 'shutting_down', message: 'streams of this tenant are paused for the demo' } },
+        {
+          error: {
+            code: 'shutting_down',
+            message: `connection cut in the demo: new streams refused for ${Math.ceil(waitMs / 1000)} s, orders come by polling`,
+          },
+        },
         {
           status: 503,
           headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)), 'Cache-Control': 'no-store' },
         },
       );
+    },
+    async snapshot(tenant) {
+      const channel = ordersChannel(tenant.id);
+      // The cursor first: whatever is published after it reaches the page, by the stream if it
+      // is not in the orders loaded next (and the page drops what is in both).
+      const cursor = await hub.cursor([channel]);
+      await pause(SSR_DELAY_MS);
+      const log = await broker.read(channel, 0);
+      await pause(SSR_DELAY_MS);
+      return {
+        cursor,
+        epoch: log.epoch,
+        head: log.head,
+        orders: log.events.slice(-SNAPSHOT_ORDERS).map((event) => ({
+          order: event.data as Order,
+          channel,
+          epoch: event.epoch,
+          offset: event.offset,
+          ts: event.ts,
+        })),
+      };
     },
     async stats(tenant) {
       const channel = ordersChannel(tenant.id);

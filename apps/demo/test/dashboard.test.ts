@@ -74,17 +74,30 @@ function listedChannels(page: Page, tenant: string): Promise<string[]> {
   );
 }
 
-/** Waits until the panel's counters agree and returns them. */
-async function settledCounters(page: Page, tenant: string, expected: number): Promise<void> {
+/**
+ * Waits until the panel's counters agree with the server: received = published = the channel's
+ * head (every order of the tenant, the server-rendered ones included).
+ */
+async function settledCounters(page: Page, tenant: string, on: DemoApi = api): Promise<number> {
+  const head = await on.head(tenant);
   await page.waitForFunction(
     ([t, n]) => {
       const text = (id: string) =>
         document.querySelector(`[data-tenant="${t}"] [data-testid="${id}"]`)?.textContent;
       return text('received') === String(n) && text('published') === String(n);
     },
-    [tenant, expected] as const,
+    [tenant, head] as const,
     { timeout: 15_000, polling: 50 },
   );
+  return head;
+}
+
+/** The panel lists the tenant's newest orders, each once, newest first, with no hole. */
+async function expectListed(page: Page, tenant: string, on: DemoApi = api): Promise<void> {
+  const head = await on.head(tenant);
+  const offsets = await listedOffsets(page, tenant);
+  const count = Math.min(head, 300);
+  expect(offsets).toEqual(Array.from({ length: count }, (_, i) => head - i));
 }
 
 function expectNoDuplicates(offsets: number[]) {
@@ -122,7 +135,7 @@ describe('the live dashboard (next start, Chromium)', () => {
     const offsets = await listedOffsets(page, 'acme');
     expectNoDuplicates(offsets);
     for (const event of published) expect(offsets).toContain(event.offset);
-    await settledCounters(page, 'acme', 50);
+    expect(await settledCounters(page, 'acme')).toBe(50);
     await page.close();
   }, 90_000);
 
@@ -133,6 +146,13 @@ describe('the live dashboard (next start, Chromium)', () => {
 
     await page.click('[data-tenant="acme"] [data-testid="cut"]');
     await waitForPill(page, 'acme', ['polling', 'reconnecting'], 5_000);
+    // The panel says what happened, in words, not with an error code.
+    await page.waitForFunction(
+      () => document.querySelector('[data-tenant="acme"] .details')?.textContent?.includes('connection cut'),
+      undefined,
+      { timeout: 10_000, polling: 50 },
+    );
+    expect(await page.textContent('[data-tenant="acme"] .panel-foot')).not.toContain('shutting_down');
 
     // While the stream is refused, orders keep arriving through the poller.
     const during: Published[] = [];
@@ -152,10 +172,11 @@ describe('the live dashboard (next start, Chromium)', () => {
     await waitForPill(page, 'acme', ['live'], 20_000);
     await publishShown(page, published);
 
-    await settledCounters(page, 'acme', published.length);
+    await settledCounters(page, 'acme');
     const offsets = await listedOffsets(page, 'acme');
     expectNoDuplicates(offsets);
-    expect(offsets.sort((a, b) => a - b)).toEqual(published.map((e) => e.offset).sort((a, b) => a - b));
+    for (const event of published) expect(offsets).toContain(event.offset);
+    await expectListed(page, 'acme');
     expect(await page.textContent('[data-tenant="acme"] [data-testid="duplicates"]')).toBe('0');
     // The other tenant was never cut.
     expect(rendered.filter((r) => r.tenant === 'globex' && r.pill !== 'live')).toEqual([]);
@@ -182,8 +203,8 @@ describe('the live dashboard (next start, Chromium)', () => {
     );
     expect(new Set(await listedChannels(page, 'acme'))).toEqual(new Set(['tenant:acme/orders']));
     expect(new Set(await listedChannels(page, 'globex'))).toEqual(new Set(['tenant:globex/orders']));
-    await settledCounters(page, 'acme', 4);
-    await settledCounters(page, 'globex', 4);
+    await settledCounters(page, 'acme');
+    await settledCounters(page, 'globex');
 
     const acmeToken = await token('acme');
     for (const path of [
@@ -225,15 +246,17 @@ describe('the live dashboard (next start, Chromium)', () => {
       'acme',
       published.map((e) => e.offset),
     );
-    await settledCounters(page, 'acme', published.length);
+    await settledCounters(page, 'acme');
     const offsets = await listedOffsets(page, 'acme');
     expectNoDuplicates(offsets);
-    expect(offsets.sort((a, b) => a - b)).toEqual(published.map((e) => e.offset).sort((a, b) => a - b));
+    for (const event of published) expect(offsets).toContain(event.offset);
+    await expectListed(page, 'acme');
     await page.close();
   }, 60_000);
 
   it('runs the server-side generator until it is switched off', async () => {
     const page = await openDashboard();
+    const acmeBefore = await listedOffsets(page, 'acme');
     const generator = '[data-tenant="globex"] [data-testid="generator"]';
     await page.waitForSelector(`${generator}:not([disabled])`);
     await page.click(generator);
@@ -264,9 +287,10 @@ describe('the live dashboard (next start, Chromium)', () => {
     // The thing under test is an absence: no order for longer than the generator's longest
     // interval (2 s). Only waiting that long can show it; no condition marks "never".
     await page.waitForTimeout(2_500);
-    await settledCounters(page, 'globex', published);
+    expect(await settledCounters(page, 'globex')).toBe(published);
     expectNoDuplicates(await listedOffsets(page, 'globex'));
-    expect(await page.$$('[data-tenant="acme"] li[data-testid="order"]')).toHaveLength(0);
+    // Nothing reached the other tenant.
+    expect(await listedOffsets(page, 'acme')).toEqual(acmeBefore);
     await page.close();
   }, 60_000);
 
@@ -289,8 +313,8 @@ describe('the live dashboard (next start, Chromium)', () => {
       'globex',
       globex.map((e) => e.offset),
     );
-    await settledCounters(page, 'acme', customers.length);
-    await settledCounters(page, 'globex', customers.length);
+    await settledCounters(page, 'acme');
+    await settledCounters(page, 'globex');
     mkdirSync(RESULTS_DIR, { recursive: true });
     // Let the arrival highlight finish.
     await page.waitForFunction(
@@ -309,6 +333,175 @@ describe('the live dashboard (next start, Chromium)', () => {
     await waitForPill(page, 'globex', ['polling', 'reconnecting'], 5_000);
     await page.screenshot({ path: join(RESULTS_DIR, 'demo-dashboard-cut.png'), fullPage: true });
     await waitForPill(page, 'globex', ['live'], 20_000);
+    await page.close();
+  }, 60_000);
+});
+
+describe('from the server render to live (next start, Chromium)', () => {
+  // A second server whose page render pauses 1 s after reading the cursor and 1 s after loading
+  // the orders: orders published meanwhile are both in the render and replayed (first window),
+  // or only replayed (second window). A hand-off with a gap or a repeat cannot pass by luck.
+  let slow: DemoServer;
+  let slowApi: DemoApi;
+  beforeAll(async () => {
+    slow = await startDemo({ DEMO_SSR_DELAY_MS: '1000' });
+    slowApi = new DemoApi(slow.url);
+  }, 60_000);
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  /** Records, in the page, any moment its Received tile shows more than its Published tile. */
+  function watchCounters(page: Page, tenant: string) {
+    return page.evaluate((t) => {
+      const w = window as unknown as { __overtook: string[] };
+      w.__overtook = [];
+      const check = () => {
+        const text = (id: string) =>
+          document.querySelector(`[data-tenant="${t}"] [data-testid="${id}"]`)?.textContent ?? '';
+        const received = Number(text('received'));
+        const published = Number(text('published'));
+        if (Number.isFinite(published) && received > published)
+          w.__overtook.push(`${received} > ${published}`);
+      };
+      check();
+      new MutationObserver(check).observe(document.body, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+      });
+    }, tenant);
+  }
+
+  it('opens 20 pages in turn while 20 orders/s are published: each shows every order once, in order', async () => {
+    let publishing = true;
+    const publisher = (async () => {
+      const start = Date.now();
+      for (let i = 1; publishing; i++) {
+        await slowApi.publish('acme');
+        const due = start + i * 50;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      }
+    })();
+    const windows: { between: number; after: number }[] = [];
+    try {
+      for (let n = 0; n < 20; n++) {
+        const page = await browser.context.newPage();
+        const response = await page.goto(slow.url, { waitUntil: 'commit' });
+        const html = (await response!.text()).replace(/\\"/g, '"');
+        // What the server rendered: the acme orders (globex gets none here) and the cursor.
+        const rendered = [...html.matchAll(/data-offset="(\d+)"/g)].map((m) => Number(m[1]));
+        const cursor = /"cursor":"(t1~[^"]+)"/.exec(html)?.[1] ?? '';
+        const cursorOffset = Number.parseInt(cursor.split('.').at(-1) ?? '', 36);
+        const renderedHead = Math.max(0, ...rendered);
+        await page.waitForSelector('[data-tenant="acme"] [data-testid="received"]');
+        await watchCounters(page, 'acme');
+        await waitForPill(page, 'acme', ['live']);
+        const head = await slowApi.head('acme');
+        await page.waitForFunction(
+          (h) =>
+            Array.from(
+              document.querySelectorAll<HTMLElement>('[data-tenant="acme"] li[data-testid="order"]'),
+            ).some((row) => Number(row.dataset.offset) >= h),
+          head,
+          { timeout: 15_000, polling: 50 },
+        );
+        // Every order up to that head, once each, newest first, with no hole: those rendered
+        // by the server, those published between the cursor and the render (in both: shown
+        // once), and those published after it (delivered from the cursor).
+        const offsets = await listedOffsets(page, 'acme');
+        const newest = offsets[0]!;
+        expect(newest).toBeGreaterThanOrEqual(head);
+        expect(offsets).toEqual(Array.from({ length: Math.min(newest, 300) }, (_, i) => newest - i));
+        expect(cursorOffset).toBeLessThan(renderedHead);
+        const after = await page.$$eval(
+          '[data-tenant="acme"] li[data-testid="order"]',
+          (rows, r) =>
+            rows
+              .filter((row) => Number((row as HTMLElement).dataset.offset) > r)
+              .map((row) => row.querySelector('.via')?.textContent),
+          renderedHead,
+        );
+        expect(after.length).toBeGreaterThan(0);
+        expect(await page.textContent('[data-tenant="acme"] [data-testid="duplicates"]')).toBe('0');
+        expect(await page.evaluate(() => (window as unknown as { __overtook: string[] }).__overtook)).toEqual(
+          [],
+        );
+        windows.push({ between: renderedHead - cursorOffset, after: after.length });
+        await page.close();
+      }
+    } finally {
+      publishing = false;
+      await publisher;
+    }
+    console.log(
+      `server render → live, 20 pages: orders in both the render and the replay ${windows.map((w) => w.between).join(' ')}; delivered after the render ${windows.map((w) => w.after).join(' ')}`,
+    );
+    // Two tabs opened now show the same counts: every order of the tenant.
+    const [one, two] = await Promise.all([browser.context.newPage(), browser.context.newPage()]);
+    await Promise.all([one!.goto(slow.url), two!.goto(slow.url)]);
+    const head = await settledCounters(one!, 'acme', slowApi);
+    expect(await settledCounters(two!, 'acme', slowApi)).toBe(head);
+    await expectListed(one!, 'acme', slowApi);
+    await expectListed(two!, 'acme', slowApi);
+    await Promise.all([one!.close(), two!.close()]);
+  }, 240_000);
+
+  it('reads well on a 390 px phone: nothing wider than the screen, names and amounts shown whole', async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const customer of ['Katherine Johnson', 'Margaret Hamilton', 'Edsger Dijkstra']) {
+      await slowApi.publish('globex', { customer, amount: 1_234_567 });
+    }
+    await page.goto(slow.url);
+    await waitForPill(page, 'acme', ['live']);
+    await waitForPill(page, 'globex', ['live']);
+    const layout = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const tooWide: string[] = [];
+      for (const el of Array.from(document.querySelectorAll<HTMLElement>('body *'))) {
+        const rect = el.getBoundingClientRect();
+        if (rect.width === 0 && rect.height === 0) continue;
+        if (rect.left < -0.5 || rect.right > width + 0.5) {
+          tooWide.push(
+            `${el.tagName.toLowerCase()}.${el.className} ${Math.round(rect.left)}–${Math.round(rect.right)}`,
+          );
+        }
+      }
+      /** Text cut off: its box scrolls (ellipsis, overflow hidden) or has no width. */
+      const clipped = (selector: string) =>
+        Array.from(document.querySelectorAll<HTMLElement>(selector))
+          .filter((el) => el.scrollWidth > el.clientWidth + 1 || el.clientWidth === 0)
+          .map((el) => `${selector}: ${el.textContent}`);
+      return {
+        width,
+        scrollWidth: document.documentElement.scrollWidth,
+        tooWide,
+        clipped: [
+          ...clipped('.panel-title h2'),
+          ...clipped('.order-customer'),
+          ...clipped('.order-amount'),
+          ...clipped('.tile dt'),
+          ...clipped('.tile dd'),
+        ],
+        customers: Array.from(document.querySelectorAll('[data-tenant="globex"] .order-customer')).map(
+          (el) => el.textContent,
+        ),
+        amounts: Array.from(document.querySelectorAll('[data-tenant="globex"] .order-amount')).map(
+          (el) => el.textContent,
+        ),
+      };
+    });
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(RESULTS_DIR, 'demo-390.png'), fullPage: true });
+    expect(layout.width).toBe(390);
+    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.width);
+    expect(layout.tooWide).toEqual([]);
+    expect(layout.clipped).toEqual([]);
+    expect(layout.customers).toEqual(expect.arrayContaining(['Katherine Johnson', 'Margaret Hamilton']));
+    // To the cent.
+    expect(layout.amounts).toContain('$12,345.67');
+    expect(await page.textContent('[data-tenant="globex"] [data-testid="revenue"]')).toMatch(/\.\d\d$/);
     await page.close();
   }, 60_000);
 });

@@ -87,8 +87,8 @@ export interface DemoServer {
   stop(): Promise<void>;
 }
 
-/** `next start` on a free loopback port; resolves once the page answers. */
-export async function startDemo(): Promise<DemoServer> {
+/** `next start` on a free loopback port; resolves once the page answers. `env` adds settings. */
+export async function startDemo(env: Record<string, string> = {}): Promise<DemoServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
@@ -96,7 +96,7 @@ export async function startDemo(): Promise<DemoServer> {
     [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'],
     {
       cwd: DEMO_DIR,
-      env: baseEnv(),
+      env: { ...baseEnv(), ...env },
       stdio: 'pipe',
       detached: true,
     },
@@ -222,6 +222,14 @@ export class DemoApi {
       this.#tokens.set(tenant, value);
     }
     return value;
+  }
+
+  /** The tenant's channel head: how many orders were published on it (this epoch). */
+  async head(tenant: string): Promise<number> {
+    const response = await fetch(`${this.url}/api/demo/stats`, {
+      headers: { Authorization: `Bearer ${await this.token(tenant)}` },
+    });
+    return ((await response.json()) as { head: number }).head;
   }
 
   /** Publishes an order through `POST /api/demo/orders`; throws unless it answers 201. */
