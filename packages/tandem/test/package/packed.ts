@@ -1,5 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +65,22 @@ export function subpaths(): string[] {
   return Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json');
 }
 
+const PREFIX = 'tandem-package-';
+
+/** Folders left by runs that were killed before their cleanup (a day old: no run lasts that long). */
+function removeStale(): void {
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const path = join(tmpdir(), name);
+    try {
+      if (statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Removed meanwhile by another run.
+    }
+  }
+}
+
 export interface Packed {
   /** The temporary folder holding everything below, outside the workspace. */
   dir: string;
@@ -77,7 +102,8 @@ export interface Packed {
  * TypeScript so that npm serves them from its cache.
  */
 export async function packAndInstall(): Promise<Packed> {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-package-'));
+  removeStale();
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
   try {
     const packageDir = join(dir, 'tandem');
     mkdirSync(packageDir);
