@@ -58,8 +58,27 @@ const LOADS: Load[] = [
       await server.child.request('seed', { channels: ['stall'], count: 10_000, size: 1000 }, 300_000);
       return { path: '/live/stream?channels=stall', cursor: await cursorAtZero(server, ['stall']) };
     },
-    run: (server, gen, p) =>
-      gen.request('stalledReplay', { port: server.port, ...p, count: 300, holdMs: 20_000 }, 120_000),
+    async run(server, gen, p) {
+      const opened = (await gen.request('stalledOpen', { port: server.port, ...p, count: 300 }, 120_000)) as {
+        opened: number;
+      };
+      // Streams the hub still holds, until none or 20 s.
+      const started = performance.now();
+      const open = async () =>
+        ((await server.child.request('stats')) as { hub: { connections: number } }).hub.connections;
+      let left = await open();
+      while (left > 0 && performance.now() - started < 20_000) {
+        await sleep(250);
+        left = await open();
+      }
+      await gen.request('stalledClose');
+      return {
+        ...opened,
+        cut: opened.opened - left,
+        stillOpen: left,
+        allCutAfterMs: left === 0 ? Math.round(performance.now() - started) : null,
+      };
+    },
   },
   {
     name: 'replay storm',

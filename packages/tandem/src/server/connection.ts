@@ -9,11 +9,13 @@ import {
 import { concatBytes } from './bytes';
 import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
 import type { SharedBytes, Sink } from './sink';
-import { nextTask, SLICE_MS } from './slices';
+import { type Gate, nextTask, SLICE_MS } from './slices';
 
 /** What a connection needs from its hub. */
 export interface ConnectionHost {
   readonly maxBufferedBytes: number;
+  /** Replays writing at once (see `Gate`). */
+  readonly replays: Gate;
   /** The connection has bytes pending: flush it at the end of this tick. */
   markDirty(connection: Connection): void;
   /** The connection ended; remove every trace of it. Called exactly once. */
@@ -275,33 +277,61 @@ export class Connection {
     this.enqueue(prelude);
     const chunkBytes = replayChunkBytes(this.host.maxBufferedBytes);
     const pause = this.host.maxBufferedBytes >> 1;
+    const gate = this.host.replays;
+    // A place among the replays writing now; given back whenever this one waits.
+    let inside = gate.tryEnter();
+    const enter = async () => {
+      if (!gate.tryEnter()) await gate.wait();
+      inside = true;
+    };
+    const leave = () => {
+      if (inside) gate.leave();
+      inside = false;
+    };
     let sliceStart = performance.now();
-    /** Writes the pending chunk; waits for the client or yields. False once closed. */
+    /** Writes the pending chunk; waits for the client or its turn. False once closed. */
     const chunk = async (): Promise<boolean> => {
       this.flush();
       progress.written = true;
-      if (sink.buffered() > pause) await sink.drained();
-      else if (performance.now() - sliceStart >= SLICE_MS) await nextTask();
-      else return !this.isClosed();
+      if (sink.buffered() > pause) {
+        leave();
+        await sink.drained();
+      } else if (performance.now() - sliceStart >= SLICE_MS) {
+        leave();
+        await nextTask();
+      } else if (inside) {
+        return !this.isClosed();
+      }
+      if (this.isClosed()) return false;
+      await enter();
       sliceStart = performance.now();
       return !this.isClosed();
     };
-    for (let page: readonly ReplayItem[] | null = replay.first; page; ) {
-      for (const { slot, encoded } of page) {
-        this.accept(slot, encoded);
+    try {
+      if (!inside) await enter();
+      for (let page: readonly ReplayItem[] | null = replay.first; page; ) {
+        for (const { slot, encoded } of page) {
+          this.accept(slot, encoded);
+          if (this.pendingBytes >= chunkBytes && !(await chunk())) return;
+        }
+        if (!replay.next) break;
+        leave();
+        page = await replay.next(this);
+        if (this.isClosed()) return;
+        await enter();
+      }
+      // Drain the buffered live events; more may arrive while we wait, so loop until empty.
+      while (this.startBuffer.length > 0) {
+        const buffered = this.startBuffer;
+        this.startBuffer = NOTHING;
+        this.startBufferBytes = 0;
+        for (const { slot, encoded } of buffered) this.accept(slot, encoded);
         if (this.pendingBytes >= chunkBytes && !(await chunk())) return;
       }
-      page = replay.next ? await replay.next(this) : null;
-      if (this.isClosed()) return;
+    } finally {
+      leave();
     }
-    // Drain the buffered live events; more may arrive while we wait, so loop until empty.
-    while (this.startBuffer.length > 0) {
-      const buffered = this.startBuffer;
-      this.startBuffer = NOTHING;
-      this.startBufferBytes = 0;
-      for (const { slot, encoded } of buffered) this.accept(slot, encoded);
-      if (this.pendingBytes >= chunkBytes && !(await chunk())) return;
-    }
+    if (this.isClosed()) return;
     this.replaying = null;
     this.state = 'live';
     this.flush();

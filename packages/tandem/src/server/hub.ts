@@ -24,6 +24,7 @@ import { createNodeHandler, type NodeHandler } from './node-adapter';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
 import { publishEvent } from './publish';
 import type { Sink } from './sink';
+import { Gate, REPLAY_WRITERS } from './slices';
 import { Ticker } from './ticker';
 
 /**
@@ -181,6 +182,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
 
   const host: ConnectionHost = {
     maxBufferedBytes: settings.maxBufferedBytes,
+    replays: new Gate(REPLAY_WRITERS),
     markDirty: (connection) => fanout.markDirty(connection),
     released(connection, reason) {
       connections.delete(connection.id);

@@ -74,3 +74,38 @@ export class SlicedCalls {
 }
 
 function noop(): void {}
+
+/**
+ * At most `size` holders at once; the others wait in line (first come, first served). Slices
+ * alone do not bound the loop: 300 replays each yielding after 10 ms still make one turn of the
+ * event loop take 3 s. Replays take a place while they write and give it back while they wait
+ * (for their client, or their turn), so a turn holds at most `size` slices of them.
+ */
+export class Gate {
+  private active = 0;
+  private readonly line: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  /** Takes a place: synchronously (true) when one is free, else false and `wait()` gives one. */
+  tryEnter(): boolean {
+    if (this.active >= this.size || this.line.length > 0) return false;
+    this.active++;
+    return true;
+  }
+
+  /** Resolves with a place, in the order asked. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.line.push(resolve));
+  }
+
+  leave(): void {
+    const next = this.line.shift();
+    // The place goes straight to the next in line.
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** Replays writing at once, per hub: a turn of the event loop holds at most this many slices. */
+export const REPLAY_WRITERS = 2;

@@ -73,4 +73,27 @@ describe('a stream replaying a long backlog', () => {
     }
     expect(served.hub.connectionCount()).toBe(1);
   });
+
+  it('lets many replays take turns, each getting its whole backlog in order, past stalled ones', async () => {
+    const { served, cursor } = await seeded(3000);
+    const readers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        openRaw(`${served.url}/stream?channels=feed`, { 'last-event-id': cursor }),
+      ),
+    );
+    streams.push(...readers);
+    // Two of them stop reading at once: they must not hold up the others' turns.
+    const [stalledA, stalledB] = readers;
+    for (const stalled of [stalledA!, stalledB!]) {
+      await stalled.next((e) => e.type === 'blob');
+      stalled.pause();
+    }
+    const orderly = readers.slice(2);
+    await Promise.all(
+      orderly.map((s) => s.next((e) => e.type === 'blob' && JSON.parse(e.data).data.n === 3000, 60_000)),
+    );
+    for (const s of orderly) {
+      expect(s.appEvents().map((e) => e.offset)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    }
+  });
 });
