@@ -24,6 +24,7 @@ const config: NextConfig = {
   // Next 16's defaults, as create-next-app writes them: route handlers run per request unless
   // they can be prerendered, and Tandem's need no segment config (see docs/react.md).
   cacheComponents: true,
+  partialPrefetching: true,
   reactStrictMode: true,
   turbopack: { resolveAlias: tandemSources() },
   // The Redis client stays a plain Node dependency instead of being bundled.
