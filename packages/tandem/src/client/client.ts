@@ -135,6 +135,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
       backoff: resolveBackoff(options.backoff),
       streamUrl: endpointUrl(options.url, 'stream', channels),
       watchdog: options.watchdog ?? {},
+      headsGraceMs: pollOptions.headsGraceMs,
       types: this.types,
       updatePolling: () => this.updatePolling(),
     });

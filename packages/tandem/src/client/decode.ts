@@ -4,6 +4,8 @@ import {
   type EventEnvelope,
   type HelloPayload,
   type ParsedEvent,
+  type PingPayload,
+  type Position,
   type ResyncPayload,
 } from '../protocol';
 import type { IncomingEvent } from './merge';
@@ -11,7 +13,8 @@ import type { IncomingEvent } from './merge';
 /** One stream event, decoded: a control message or an app event. */
 export type StreamMessage =
   | { kind: 'hello'; hello: HelloPayload }
-  | { kind: 'ping' }
+  /** `heads`: what the server announced, per channel (null when it announced none). */
+  | { kind: 'ping'; heads: Record<string, Position> | null }
   | { kind: 'resync'; resync: ResyncPayload }
   | { kind: 'bye'; bye: ByePayload | null }
   | { kind: 'event'; event: IncomingEvent }
@@ -26,7 +29,7 @@ export function decodeStreamEvent(event: ParsedEvent): StreamMessage {
       return hello && typeof hello === 'object' ? { kind: 'hello', hello } : { kind: 'invalid' };
     }
     case CONTROL_EVENTS.ping:
-      return { kind: 'ping' };
+      return { kind: 'ping', heads: headsOf(parseJson<PingPayload>(event.data)) };
     case CONTROL_EVENTS.resync: {
       const resync = parseJson<ResyncPayload>(event.data);
       return resync && Array.isArray(resync.channels) ? { kind: 'resync', resync } : { kind: 'invalid' };
@@ -39,6 +42,22 @@ export function decodeStreamEvent(event: ParsedEvent): StreamMessage {
     return { kind: 'invalid' };
   }
   return { kind: 'event', event: { ...envelope, type: event.type, source: 'stream' } };
+}
+
+/** The well-formed entries of a ping's `heads` (`channel: [epoch, offset]`), or null. */
+function headsOf(ping: PingPayload | null): Record<string, Position> | null {
+  const heads = ping && typeof ping === 'object' ? ping.heads : undefined;
+  if (!heads || typeof heads !== 'object' || Array.isArray(heads)) return null;
+  const out: Record<string, Position> = {};
+  let any = false;
+  for (const [channel, head] of Object.entries(heads)) {
+    if (!Array.isArray(head)) continue;
+    const [epoch, offset] = head as unknown[];
+    if (typeof epoch !== 'string' || !Number.isSafeInteger(offset) || (offset as number) < 0) continue;
+    out[channel] = { epoch, offset: offset as number };
+    any = true;
+  }
+  return any ? out : null;
 }
 
 function parseJson<T>(text: string): T | null {

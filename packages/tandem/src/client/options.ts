@@ -24,7 +24,10 @@ export interface LiveClientOptions {
   backoff?: BackoffOptions;
   /** Heartbeat watchdog. @default 3 × the server's heartbeat (6 s for the default 2 s) */
   watchdog?: WatchdogOptions;
-  /** Safety-net poller. @default every 10 s while the stream is open, 3 s while not; paused when hidden */
+  /**
+   * Safety-net poller. @default every 3 s while the stream is not open; while it is, only when
+   * a heartbeat shows the client behind a head; paused when hidden
+   */
   poll?: PollOptions;
   /** Where positions persist across reloads; `null` for nowhere. @default sessionStorage when present */
   storage?: PositionStorage | null;

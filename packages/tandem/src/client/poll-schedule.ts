@@ -2,8 +2,21 @@
 export interface PollOptions {
   /** Poll at all. The poller is the safety net: turn it off only with a reason. @default true */
   enabled?: boolean;
-  /** Interval while the stream is open. @default 10000 */
+  /**
+   * Also poll on a timer while the stream is open, every `openIntervalMs`. Off by default: the
+   * stream's heartbeats tell the channels' heads, and a client that falls behind one polls at
+   * once (see `headsGraceMs`), so an open stream needs no timer poll.
+   * @default false, or true when `openIntervalMs` is given
+   */
+  whileOpen?: boolean;
+  /** Interval of the timer poll while the stream is open, when `whileOpen`. @default 10000 */
   openIntervalMs?: number;
+  /**
+   * A heartbeat announced a channel's head beyond this client's position: if no event brings
+   * the client there within this grace (it may be on its way), the client polls at once.
+   * @default 1000
+   */
+  headsGraceMs?: number;
   /** Interval while the stream is not open. @default 3000 */
   closedIntervalMs?: number;
   /** Keep polling while the page is hidden. @default false */
@@ -22,7 +35,9 @@ export type ResolvedPollOptions = Required<PollOptions>;
 
 export const POLL_DEFAULTS: ResolvedPollOptions = {
   enabled: true,
+  whileOpen: false,
   openIntervalMs: 10_000,
+  headsGraceMs: 1_000,
   closedIntervalMs: 3_000,
   whenHidden: false,
   timeoutMs: 10_000,
@@ -30,7 +45,8 @@ export const POLL_DEFAULTS: ResolvedPollOptions = {
 };
 
 export function resolvePoll(options: PollOptions | undefined): ResolvedPollOptions {
-  return { ...POLL_DEFAULTS, ...options };
+  const whileOpen = options?.whileOpen ?? options?.openIntervalMs !== undefined;
+  return { ...POLL_DEFAULTS, ...options, whileOpen };
 }
 
 export interface PollClock {
@@ -46,13 +62,15 @@ export interface PollClock {
 }
 
 /**
- * Milliseconds until the next poll, or null while paused. The interval counts from the last
- * poll's start, so when the stream drops the next poll comes at most `closedIntervalMs` after
- * the previous one — or, if that is already past, after a short random delay (`jitterMs`).
+ * Milliseconds until the next poll, or null while paused (and while the stream is open, unless
+ * `whileOpen`). The interval counts from the last poll's start, so when the stream drops the
+ * next poll comes at most `closedIntervalMs` after the previous one — or, if that is already
+ * past, after a short random delay (`jitterMs`).
  */
 export function nextPollDelay(clock: PollClock, options: ResolvedPollOptions): number | null {
   if (!options.enabled) return null;
   if (clock.hidden && !options.whenHidden) return null;
+  if (clock.streamOpen && !options.whileOpen) return null;
   const interval = clock.streamOpen ? options.openIntervalMs : options.closedIntervalMs;
   const due = Math.max(clock.lastPollAt + interval, clock.notBefore ?? 0);
   if (due > clock.now) return due - clock.now;

@@ -9,6 +9,7 @@ import {
 import type { ResolvedBackoffOptions } from './backoff';
 import { decodeStreamEvent } from './decode';
 import type { Environment } from './environment';
+import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
 import type { Poller } from './poller';
 import { cursorOf } from './positions';
@@ -41,6 +42,8 @@ export interface SessionHost {
   readonly channels: readonly string[];
   readonly streamUrl: string;
   readonly watchdog: WatchdogOptions;
+  /** How long a heartbeat's head may stay unreached before the client polls. */
+  readonly headsGraceMs: number;
   /** Event types the app listens for (for transports that cannot see every type). */
   readonly types: ReadonlySet<string>;
   accept(event: IncomingEvent, snapshot: Snapshot): void;
@@ -81,6 +84,8 @@ export class StreamSession {
   private readonly refreshTimer: TimerSlot;
   private readonly handoverTimer: TimerSlot;
   private readonly watchdog: Watchdog;
+  /** Polls when a heartbeat shows a head this client has not reached. */
+  private readonly heads: HeadsWatch;
   /** A poll sent to learn why a stream failed when the transport could not say. */
   private probe: Promise<void> | null = null;
 
@@ -89,6 +94,14 @@ export class StreamSession {
     this.stableTimer = new TimerSlot(host.env.timers);
     this.refreshTimer = new TimerSlot(host.env.timers);
     this.handoverTimer = new TimerSlot(host.env.timers);
+    this.heads = new HeadsWatch(
+      host.env.timers,
+      host.headsGraceMs,
+      () => host.merge.positions(),
+      () => {
+        void host.poller.pollNow();
+      },
+    );
     this.watchdog = createWatchdog(host.env, host.watchdog, (silentMs) =>
       this.closed(this.stream, new TandemError('timeout', `no data from the server for ${silentMs} ms`)),
     );
@@ -131,6 +144,7 @@ export class StreamSession {
     const ctx = this.stream;
     this.stream = null;
     this.watchdog.stop();
+    this.heads.stop();
     this.stableTimer.clear();
     this.refreshTimer.clear();
     ctx?.connection?.close();
@@ -275,6 +289,8 @@ export class StreamSession {
         this.host.accept(message.event, ctx.snapshot);
         return;
       case 'ping':
+        this.heads.heard(message.heads);
+        return;
       case 'invalid':
         return;
     }

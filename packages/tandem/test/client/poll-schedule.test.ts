@@ -9,9 +9,20 @@ const at = (now: number, lastPollAt: number, streamOpen: boolean, hidden = false
 });
 
 describe('poll schedule', () => {
-  it('polls every 10 s while the stream is open and every 3 s while it is not', () => {
-    expect(nextPollDelay(at(0, 0, true), POLL_DEFAULTS)).toBe(10_000);
+  it('polls every 3 s while the stream is not open, and on no timer while it is', () => {
     expect(nextPollDelay(at(0, 0, false), POLL_DEFAULTS)).toBe(3_000);
+    expect(nextPollDelay(at(0, 0, true), POLL_DEFAULTS)).toBeNull();
+    expect(nextPollDelay(at(60_000, 0, true), POLL_DEFAULTS)).toBeNull();
+  });
+
+  it('polls every 10 s while the stream is open when asked to (whileOpen, or an openIntervalMs)', () => {
+    expect(resolvePoll(undefined).whileOpen).toBe(false);
+    expect(resolvePoll({ whileOpen: true })).toMatchObject({ whileOpen: true, openIntervalMs: 10_000 });
+    expect(resolvePoll({ openIntervalMs: 5_000 })).toMatchObject({ whileOpen: true, openIntervalMs: 5_000 });
+    expect(resolvePoll({ openIntervalMs: 5_000, whileOpen: false }).whileOpen).toBe(false);
+    expect(nextPollDelay(at(0, 0, true), resolvePoll({ whileOpen: true }))).toBe(10_000);
+    expect(nextPollDelay(at(1_000, 0, true), resolvePoll({ openIntervalMs: 5_000 }))).toBe(4_000);
+    expect(nextPollDelay(at(0, 0, false), resolvePoll({ whileOpen: true }))).toBe(3_000);
   });
 
   it('counts from the last poll, so a drop brings the next poll forward (at once if overdue)', () => {

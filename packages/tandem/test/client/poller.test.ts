@@ -38,8 +38,23 @@ function setup(options = POLL_DEFAULTS) {
 }
 
 describe('poller', () => {
-  it('polls every 10 s while the stream is open, every 3 s after it drops', async () => {
+  it('polls on no timer while the stream is open, every 3 s after it drops', async () => {
     const t = setup();
+    t.poller.start();
+    await t.env.advance(25_000);
+    expect(t.polls).toEqual([]);
+    t.setOpen(false);
+    await t.env.advance(5_000);
+    // Overdue at once (nothing polled for 30 s): within the 1 s jitter (250 ms here), then every 3 s.
+    expect(t.polls).toEqual([25_250, 28_250]);
+    t.setOpen(true);
+    await t.env.advance(30_000);
+    expect(t.polls).toEqual([25_250, 28_250]);
+    t.poller.stop();
+  });
+
+  it('polls every 10 s while the stream is open with whileOpen, every 3 s after it drops', async () => {
+    const t = setup(resolvePoll({ whileOpen: true }));
     t.poller.start();
     await t.env.advance(25_000);
     expect(t.polls).toEqual([10_000, 20_000]);
@@ -52,7 +67,7 @@ describe('poller', () => {
   });
 
   it('polls within the jitter window when the stream drops long after the last poll', async () => {
-    const t = setup();
+    const t = setup(resolvePoll({ whileOpen: true }));
     t.poller.start();
     await t.env.advance(8_000);
     t.setOpen(false);
@@ -79,7 +94,7 @@ describe('poller', () => {
   });
 
   it('keeps polling while hidden with whenHidden', async () => {
-    const t = setup(resolvePoll({ whenHidden: true }));
+    const t = setup(resolvePoll({ whenHidden: true, whileOpen: true }));
     t.env.hidden.set(true);
     t.poller.start();
     await t.env.advance(20_000);

@@ -67,7 +67,11 @@ describe('stream message decoding', () => {
   const event = (type: string, data: string) => ({ type, data, lastEventId: '' });
 
   it('decodes control messages and app events', () => {
-    expect(decodeStreamEvent(event('tandem:ping', '{"t":1}'))).toEqual({ kind: 'ping' });
+    expect(decodeStreamEvent(event('tandem:ping', '{"t":1}'))).toEqual({ kind: 'ping', heads: null });
+    expect(decodeStreamEvent(event('tandem:ping', '{"t":1,"heads":{"a":["e",4],"b":["f",0]}}'))).toEqual({
+      kind: 'ping',
+      heads: { a: { epoch: 'e', offset: 4 }, b: { epoch: 'f', offset: 0 } },
+    });
     expect(decodeStreamEvent(event('tandem:resync', '{"channels":["a"],"reason":"gap"}'))).toEqual({
       kind: 'resync',
       resync: { channels: ['a'], reason: 'gap' },
@@ -90,6 +94,17 @@ describe('stream message decoding', () => {
     expect(decodeStreamEvent(event('order', '{"channel":"a","offset":1.5}'))).toEqual({ kind: 'invalid' });
     expect(decodeStreamEvent(event('order', 'null'))).toEqual({ kind: 'invalid' });
     expect(decodeStreamEvent(event('tandem:bye', '{'))).toEqual({ kind: 'bye', bye: null });
+    expect(decodeStreamEvent(event('tandem:ping', '{'))).toEqual({ kind: 'ping', heads: null });
+    // Malformed heads are skipped one by one; the well-formed ones count.
+    expect(
+      decodeStreamEvent(
+        event('tandem:ping', '{"t":1,"heads":{"a":["e",1.5],"b":[3,1],"c":"x","d":["e",-1],"e":["e",2]}}'),
+      ),
+    ).toEqual({ kind: 'ping', heads: { e: { epoch: 'e', offset: 2 } } });
+    expect(decodeStreamEvent(event('tandem:ping', '{"t":1,"heads":[["e",1]]}'))).toEqual({
+      kind: 'ping',
+      heads: null,
+    });
   });
 });
 
