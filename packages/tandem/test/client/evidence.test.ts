@@ -43,6 +43,8 @@ describe('polls on evidence', () => {
       transport,
       fetch,
       poll: { headsGraceMs: 300, ...poll },
+      // Fast heartbeats for the test, without a busy machine's stalls counting as a dead stream.
+      watchdog: { timeoutMs: 10_000 },
     });
     clients.push(rec);
     rec.client.start();
@@ -56,11 +58,13 @@ describe('polls on evidence', () => {
     );
     const { rec, counts } = client(server.url);
     await vi.waitFor(() => expect(rec.client.getState().status).toBe('open'));
+    // A start slower than the 3 s poll of a stream not yet open may have polled once: count from here.
+    const before = counts.polls;
     await server.hub.publish('a', 'x', 1);
     await vi.waitFor(() => expect(rec.count()).toBe(1));
     const pings = counts.pings;
     await vi.waitFor(() => expect(counts.pings).toBeGreaterThan(pings + 10), { timeout: 10_000 });
-    expect(counts.polls).toBe(0);
+    expect(counts.polls).toBe(before);
 
     await server.hub.publish('a', 'x', 2);
     // Another stream's start reads head 2 from the log: from now on the heartbeats say so.
@@ -71,7 +75,7 @@ describe('polls on evidence', () => {
       [2, 'poll'],
     ]);
     const polls = counts.polls;
-    expect(polls).toBeGreaterThanOrEqual(1);
+    expect(polls).toBeGreaterThan(before);
     // Caught up: later heartbeats (which say 2) bring no poll, and the stream never dropped.
     const after = counts.pings;
     await vi.waitFor(() => expect(counts.pings).toBeGreaterThan(after + 10), { timeout: 10_000 });
