@@ -1,4 +1,5 @@
 import { TandemError } from './errors';
+import { COLON, isData, isEvent, isId, LF, valueAt } from './sse-fields';
 import { createUtf8Decoder } from './utf8';
 
 /** An event dispatched by the parser, as an EventSource would dispatch it. */
@@ -40,44 +41,6 @@ export interface Parser {
 
 const DEFAULT_MAX_EVENT_BYTES = 1_048_576;
 const DIGITS = /^[0-9]+$/;
-
-const LF = 10;
-const SPACE = 32;
-const COLON = 58;
-
-/** `data:` at `i`, whose first letter the caller has seen. */
-function isData(text: string, i: number): boolean {
-  return (
-    text.charCodeAt(i + 1) === 97 &&
-    text.charCodeAt(i + 2) === 116 &&
-    text.charCodeAt(i + 3) === 97 &&
-    text.charCodeAt(i + 4) === COLON
-  );
-}
-
-/** `id:` at `i`, whose first letter the caller has seen. */
-function isId(text: string, i: number): boolean {
-  return text.charCodeAt(i + 1) === 100 && text.charCodeAt(i + 2) === COLON;
-}
-
-/** `event:` at `i`, whose first letter the caller has seen. */
-function isEvent(text: string, i: number): boolean {
-  return (
-    text.charCodeAt(i + 1) === 118 &&
-    text.charCodeAt(i + 2) === 101 &&
-    text.charCodeAt(i + 3) === 110 &&
-    text.charCodeAt(i + 4) === 116 &&
-    text.charCodeAt(i + 5) === COLON
-  );
-}
-
-/**
- * The value of a field whose colon is at `colon` in a line ending at `end`, one leading space
- * dropped. At `end` there is a CR, an LF or nothing, never a space.
- */
-function valueAt(text: string, colon: number, end: number): string {
-  return text.slice(text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1, end);
-}
 
 /**
  * A streaming parser for `text/event-stream`, implementing the WHATWG HTML "Server-sent
