@@ -28,7 +28,7 @@ beforeAll(async () => {
   packed = await packAndInstall();
 }, 400_000);
 
-afterAll(() => packed?.close());
+afterAll(() => packed?.close(), 300_000);
 
 afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.stop()));

@@ -9,6 +9,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,7 +93,8 @@ export interface Packed {
   packageDir: string;
   /** A project that installed the tarball, with the fixtures copied in. */
   consumer: string;
-  close(): void;
+  /** Removes it all (hundreds of megabytes: Next.js and its build). */
+  close(): Promise<void>;
 }
 
 /**
@@ -162,7 +164,7 @@ export async function packAndInstall(): Promise<Packed> {
       files: manifest.files.map((file) => file.path),
       packageDir,
       consumer,
-      close: () => rmSync(dir, { recursive: true, force: true }),
+      close: () => rm(dir, { recursive: true, force: true, maxRetries: 3 }),
     };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
