@@ -3,7 +3,7 @@ import type { EventMap, Position, ResyncReason, TandemError } from '../protocol'
 export type { EventMap };
 
 /**
- * - `idle`: not started (or stopped): nothing open, nothing polled;
+ * - `idle`: not started (or stopped, or the page is put away): nothing open, nothing polled;
  * - `connecting`: the first stream is being opened;
  * - `open`: the stream is up;
  * - `reconnecting`: the stream dropped, a new one is on its way (the poller runs meanwhile);
