@@ -231,8 +231,10 @@ describe('page and network life cycle', () => {
     const t = setup();
     await flush();
     t.streams[0]!.hello({ a: { epoch: 'e1', head: 0, recovered: false } });
+    // Offline: the stream is given up at once (it cannot last), and nothing is tried.
     t.env.online.set(false);
-    t.streams[0]!.fail();
+    expect(t.streams[0]!.closed).toBe(true);
+    expect(t.client.getState().status).toBe('reconnecting');
     await t.env.advance(120_000);
     expect(t.streams).toHaveLength(1);
     expect(t.client.getState().status).toBe('reconnecting');
