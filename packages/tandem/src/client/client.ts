@@ -10,7 +10,7 @@ import { createPoller, type Poller } from './poller';
 import { cursorOf, loadPositions, PositionSaver, positionsFromCursor, positionsKey } from './positions';
 import { StreamSession } from './session';
 import type { ClientCore, EngineTap, TabShare } from './share/core';
-import { createTabShare } from './share/member';
+import { type SharePlatform, sharePlatform } from './share/platform';
 import { tapTransport } from './share/tap';
 import { StateStore } from './state';
 import { TokenProvider } from './token';
@@ -59,8 +59,13 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   private readonly saver: PositionSaver;
   private readonly session: StreamSession;
   private readonly polls: PollPath;
-  /** Tab sharing: null when off or impossible here (and for a group's own stream). */
-  private readonly share: TabShare | null;
+  /** Tab sharing, loaded at the first start where the client may share (see `sharing`). */
+  private share: TabShare | null = null;
+  /**
+   * Web Locks and BroadcastChannel when this client may share: sharing on, an identity to group
+   * by (a token or a `shareKey`), and not a group's own stream. Null otherwise.
+   */
+  private sharing: SharePlatform | null;
 
   private running = false;
   /** Started, but put away (page frozen or in the back/forward cache, or hidden with `pauseWhenHidden`). */
@@ -73,7 +78,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   private ownRunning = false;
 
   constructor(
-    options: LiveClientOptions,
+    private readonly options: LiveClientOptions,
     private readonly tap?: EngineTap,
   ) {
     this.env = resolveEnvironment(environmentOf(options));
@@ -139,7 +144,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
       types: this.types,
       updatePolling: () => this.updatePolling(),
     });
-    this.share = tap ? null : createTabShare(options, this, createEngine);
+    const identity = options.token !== undefined || options.shareKey !== undefined;
+    this.sharing = !tap && identity && options.shareAcrossTabs !== false ? sharePlatform() : null;
   }
 
   // ---- subscriptions ----------------------------------------------------------------------
@@ -186,7 +192,27 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
     this.running = true;
     this.state.set({ status: 'connecting', attempt: 0, lastError: null });
     if (this.share) this.share.start();
+    else if (this.sharing) this.loadShare(this.sharing);
     else this.runOwn();
+  }
+
+  /**
+   * Loads the sharing layer (a chunk of its own in an app's bundle) and joins the group. Nothing
+   * is opened meanwhile: the group decides whether this client runs a stream. If the chunk
+   * cannot load, the client runs its own stream, as where sharing is impossible.
+   */
+  private loadShare(parts: SharePlatform): void {
+    import('./share').then(
+      ({ createTabShare }) => {
+        if (!this.running || this.share) return;
+        this.share = createTabShare(this.options, this, createEngine, parts);
+        this.share.start();
+      },
+      () => {
+        this.sharing = null;
+        this.runOwn();
+      },
+    );
   }
 
   /** Runs this client's own stream and poller (not shared, or sharing is impossible). */

@@ -8,4 +8,13 @@ describe('browser bundle size', { timeout: 60_000 }, () => {
     expect(report.clientAndReact.modules.some((module) => module.path.startsWith('src/react/'))).toBe(true);
     expect(report.reactOnTop, formatSizeReport(report)).toBeLessThanOrEqual(SIZE_BUDGETS.reactOnTop);
   });
+
+  it('tab sharing is a chunk loaded on demand, not part of the initial bundle', async () => {
+    const { client } = await sizeReport();
+    const sharing = (modules: { path: string }[]) =>
+      modules.filter((module) => module.path.startsWith('src/client/share/')).map((module) => module.path);
+    expect(sharing(client.lazy.flatMap((chunk) => chunk.modules))).toContain('src/client/share/member.ts');
+    // Only the check for Web Locks and BroadcastChannel, and the group stream's tap, load first.
+    expect(sharing(client.modules).sort()).toEqual(['src/client/share/platform.ts', 'src/client/share/tap.ts']);
+  });
 });

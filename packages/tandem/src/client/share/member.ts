@@ -15,50 +15,19 @@ import {
   type Term,
   wire,
 } from './messages';
-
-/** The platform parts sharing needs: Web Locks and BroadcastChannel. */
-interface LockManagerLike {
-  request(name: string, options: LockOptionsLike, callback: () => unknown): Promise<unknown>;
-  query?(): Promise<{ held?: Array<{ name?: string }> }>;
-}
-interface LockOptionsLike {
-  signal?: AbortSignal;
-  steal?: boolean;
-}
-interface BroadcastChannelLike {
-  postMessage(message: unknown): void;
-  close(): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
-}
-type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike;
-
-interface Platform {
-  locks: LockManagerLike;
-  BroadcastChannel: BroadcastChannelConstructor;
-}
-
-function platform(): Platform | null {
-  const g = globalThis as {
-    navigator?: { locks?: LockManagerLike };
-    BroadcastChannel?: BroadcastChannelConstructor;
-  };
-  const locks = g.navigator?.locks;
-  if (!locks || typeof locks.request !== 'function' || typeof g.BroadcastChannel !== 'function') return null;
-  return { locks, BroadcastChannel: g.BroadcastChannel };
-}
+import type { BroadcastChannelLike, LockOptionsLike, SharePlatform } from './platform';
 
 /**
- * The client's membership in its group of tabs, or null when the client cannot share (turned
- * off, or no Web Locks or BroadcastChannel here: Node, workers, old browsers).
+ * The client's membership in its group of tabs. The client loads this module (a chunk of its
+ * own in an app's bundle) only where it can share: on, with Web Locks and BroadcastChannel.
  */
 export function createTabShare(
   options: LiveClientOptions,
   core: ClientCore,
   makeEngine: EngineFactory,
-): TabShare | null {
-  if (options.shareAcrossTabs === false) return null;
-  const parts = platform();
-  return parts ? new Member(options, core, makeEngine, parts) : null;
+  parts: SharePlatform,
+): TabShare {
+  return new Member(options, core, makeEngine, parts);
 }
 
 /** A new leader waits this long at most for the members alive to say where they are. */
@@ -116,7 +85,7 @@ class Member implements TabShare {
     private readonly options: LiveClientOptions,
     private readonly core: ClientCore,
     private readonly makeEngine: EngineFactory,
-    private readonly parts: Platform,
+    private readonly parts: SharePlatform,
   ) {
     const { env } = core;
     const w = options.watchdog ?? {};

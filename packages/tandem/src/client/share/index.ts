@@ -1,0 +1,2 @@
+/** Tab sharing, loaded on demand by the client (see member.ts). */
+export { createTabShare } from './member';
