@@ -14,9 +14,7 @@ import { type SharePlatform, sharePlatform } from './share/platform';
 import { tapTransport } from './share/tap';
 import { StateStore } from './state';
 import { TokenProvider } from './token';
-import { eventSourceTransport } from './transports/eventsource';
-import { type FetchLike, fetchTransport } from './transports/fetch';
-import type { Transport } from './transports/transport';
+import { fetchTransport } from './transports/fetch';
 import type { EventHandler, EventMap, EventMeta, LiveClient, LiveState, ResyncHandler } from './types';
 import { endpointUrl } from './urls';
 
@@ -32,19 +30,6 @@ export function createLiveClient<E extends EventMap = EventMap>(options: LiveCli
 /** The stream of a group of tabs (see share/): a client over the union of their channels. */
 function createEngine(options: LiveClientOptions, tap: EngineTap): LiveClient {
   return new LiveClientImpl(options, tap);
-}
-
-function resolveTransport(options: LiveClientOptions, doFetch: FetchLike): Transport {
-  const choice = options.transport ?? 'fetch';
-  if (typeof choice === 'function') return choice;
-  if (choice === 'eventsource') {
-    return eventSourceTransport({
-      EventSource: options.EventSource,
-      tokenIn: options.tokenIn,
-      withCredentials: options.credentials === 'include',
-    });
-  }
-  return fetchTransport({ fetch: doFetch, credentials: options.credentials });
 }
 
 class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
@@ -131,7 +116,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
         return !client.running;
       },
     });
-    const transport = resolveTransport(options, doFetch);
+    const transport =
+      options.transport ?? fetchTransport({ fetch: doFetch, credentials: options.credentials });
     this.session = new StreamSession({
       ...shared,
       state: this.state,

@@ -2,7 +2,6 @@ import type { BackoffOptions } from './backoff';
 import type { Environment, PositionStorage, Signal, Timers } from './environment';
 import type { PollOptions } from './poll-schedule';
 import type { TokenSource } from './token';
-import type { EventSourceConstructor } from './transports/eventsource';
 import type { FetchLike } from './transports/fetch';
 import type { Transport } from './transports/transport';
 import type { WatchdogOptions } from './watchdog';
@@ -18,8 +17,11 @@ export interface LiveClientOptions {
    * (`{ reason: 'connect' | 'expiry' | 'unauthorized', previous }`). Omit it to rely on cookies.
    */
   token?: TokenSource;
-  /** `'fetch'` (streamed fetch, the default), `'eventsource'` (native EventSource) or your own. @default 'fetch' */
-  transport?: 'fetch' | 'eventsource' | Transport;
+  /**
+   * How the stream is opened: `eventSourceTransport()` (native EventSource) or your own. Only
+   * the transport given is bundled. @default a streamed fetch with this client's `fetch` and `credentials`
+   */
+  transport?: Transport;
   /** Reconnect delays. @default 100 ms × 1.3ⁿ, capped at 2 s, full jitter; the whole 2 s window after a drop */
   backoff?: BackoffOptions;
   /** Heartbeat watchdog. @default 3 × the server's heartbeat (6 s for the default 2 s) */
@@ -35,15 +37,11 @@ export interface LiveClientOptions {
   storageKey?: string;
   /** A cursor to start from, e.g. rendered into the page by the server. Takes precedence over storage. */
   cursor?: string;
-  /** The fetch used for the stream and polls. @default globalThis.fetch */
+  /** The fetch used for polls and the default transport's stream. @default globalThis.fetch */
   fetch?: FetchLike;
-  /** Cookies on stream and poll requests. @default 'same-origin' */
+  /** Cookies on polls and the default transport's stream. @default 'same-origin' */
   credentials?: RequestCredentials;
-  /** The EventSource constructor for `transport: 'eventsource'`. @default globalThis.EventSource */
-  EventSource?: EventSourceConstructor;
-  /** How the `eventsource` transport sends the token: `token` query parameter or cookie. @default 'query' */
-  tokenIn?: 'query' | 'cookie';
-  /** Event types the `eventsource` transport listens for besides those given to `on`. @default [] */
+  /** Event types an EventSource transport listens for besides those given to `on`. @default [] */
   eventTypes?: readonly string[];
   /**
    * Share one stream between the tabs of this browser that follow the same hub as the same

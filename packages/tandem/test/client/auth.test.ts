@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventSourceConstructor, FetchLike } from '../../src/client';
 import { jwtAuthorizer } from '../../src/jwt';
-import { NodeEventSource, type Rig, recordedClient, sleep, startRig, until } from './harness';
+import { type Rig, recordedClient, sleep, startRig, transportNamed, until } from './harness';
 
 const SECRET = 'a-test-secret-of-enough-length-for-hs256';
 const key = new TextEncoder().encode(SECRET);
@@ -50,8 +50,7 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
     const rec = recordedClient({
       url: rig.url,
       channels: ['auth:a'],
-      transport,
-      EventSource: NodeEventSource,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
       // The first token lives 2 s, the next ones a minute.
       token: () => mint(['auth:*'], issued++ === 0 ? 2 : 60),
@@ -81,8 +80,7 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
     const rec = recordedClient({
       url: rig.url,
       channels: ['auth:c'],
-      transport,
-      EventSource: NodeEventSource,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
       poll: { enabled: false },
       // Asked to renew before expiry, and once more after it, the provider hands back the
@@ -116,10 +114,9 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
     const rec = recordedClient({
       url: rig.url,
       channels: ['secret:x'],
-      transport,
+      transport: transportNamed(transport, count.EventSource),
       token,
       fetch: count.fetch,
-      EventSource: count.EventSource,
     });
     expect(await until(() => rec.client.getState().status === 'closed', 5_000)).toBe(true);
     // Past the first poll's time and a few backoff windows: nothing more was sent. An absence,
@@ -136,8 +133,7 @@ describe.each(['fetch', 'eventsource'] as const)('authentication (%s)', (transpo
     const rec = recordedClient({
       url: rig.url,
       channels: ['auth:b'],
-      transport,
-      EventSource: NodeEventSource,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
       token: async () => {
         const token = tokens.length === 0 ? 'not-a-valid-token' : await mint(['auth:*'], 60);

@@ -99,7 +99,7 @@ async function startClient(
       w.client = w.Tandem.createLiveClient({
         url: '/live',
         channels,
-        transport,
+        transport: transport === 'eventsource' ? w.Tandem.eventSourceTransport() : undefined,
         token,
         eventTypes: ['tick'],
       });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from './fake-env';
-import { NodeEventSource, type Recording, type Rig, recordedClient, sleep, startRig, until } from './harness';
+import { type Recording, type Rig, recordedClient, sleep, startRig, transportNamed, until } from './harness';
 
 /**
  * The promise under a hostile network: random cuts every 0.5–3 s (RST or FIN), one 10 s stall
@@ -43,8 +43,7 @@ describe('delivery under faults', () => {
       recordedClient({
         url: rig.url,
         channels: CHANNELS,
-        transport: i % 2 === 0 ? 'fetch' : 'eventsource',
-        EventSource: NodeEventSource,
+        transport: transportNamed(i % 2 === 0 ? 'fetch' : 'eventsource'),
         eventTypes: ['load'],
       }),
     );

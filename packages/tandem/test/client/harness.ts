@@ -1,6 +1,12 @@
 import { EventSource } from 'eventsource';
-import { createLiveClient, type LiveClient, type LiveClientOptions } from '../../src/client';
-import type { EventSourceConstructor } from '../../src/client/transports/eventsource';
+import {
+  createLiveClient,
+  type EventSourceConstructor,
+  eventSourceTransport,
+  type LiveClient,
+  type LiveClientOptions,
+  type Transport,
+} from '../../src/client';
 import {
   type Broker,
   createHub,
@@ -12,6 +18,14 @@ import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 
 export const NodeEventSource = EventSource as unknown as EventSourceConstructor;
+
+/** The transport a test names: the default (streamed fetch), or an EventSource (Node's by default). */
+export function transportNamed(
+  name: 'fetch' | 'eventsource',
+  Source: EventSourceConstructor = NodeEventSource,
+): Transport | undefined {
+  return name === 'eventsource' ? eventSourceTransport({ EventSource: Source }) : undefined;
+}
 
 /** A real hub on a loopback port, with the fault proxy in front of it. */
 export interface Rig {

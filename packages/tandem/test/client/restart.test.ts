@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, memoryBroker } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
-import { NodeEventSource, type Rig, recordedClient, startRig, until } from './harness';
+import { type Rig, recordedClient, startRig, transportNamed, until } from './harness';
 
 let rig: Rig | null = null;
 let replacement: HubServer | null = null;
@@ -18,8 +18,7 @@ describe.each(['fetch', 'eventsource'] as const)('over %s', (transport) => {
     const rec = recordedClient({
       url: rig.url,
       channels: ['restart:a', 'restart:b'],
-      transport,
-      EventSource: NodeEventSource,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
     });
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
@@ -57,8 +56,7 @@ describe('EventSource and event types it does not listen to', () => {
     const rec = recordedClient({
       url: rig.url,
       channels: ['types:a'],
-      transport: 'eventsource',
-      EventSource: NodeEventSource,
+      transport: transportNamed('eventsource'),
       eventTypes: ['heard'],
     });
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeEventSource, type Rig, recordedClient, startRig, until } from './harness';
+import { type Rig, recordedClient, startRig, transportNamed, until } from './harness';
 
 let rig: Rig | null = null;
 afterEach(async () => {
@@ -13,9 +13,8 @@ describe.each(['fetch', 'eventsource'] as const)('a client away longer than rete
     const rec = recordedClient({
       url: rig.url,
       channels: ['ret:a', 'ret:b'],
-      transport,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
-      EventSource: NodeEventSource,
     });
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);
     await rig.server.hub.publish('ret:a', 'tick', { i: 0 });

@@ -41,7 +41,10 @@ async function splitClient(): Promise<Chunks> {
   if (!share || !Object.keys(share[1].inputs).some((input) => input.endsWith('share/member.ts'))) {
     throw new Error('the sharing layer is not a chunk of its own');
   }
-  return { files: new Map(result.outputFiles.map((file) => [name(file.path), file.text])), share: name(share[0]) };
+  return {
+    files: new Map(result.outputFiles.map((file) => [name(file.path), file.text])),
+    share: name(share[0]),
+  };
 }
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>tandem tab</title>

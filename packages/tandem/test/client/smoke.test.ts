@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeEventSource, type Rig, recordedClient, startRig, until } from './harness';
+import { type Rig, recordedClient, startRig, transportNamed, until } from './harness';
 
 let rig: Rig | null = null;
 afterEach(async () => {
@@ -13,8 +13,7 @@ describe.each(['fetch', 'eventsource'] as const)('live client over %s', (transpo
     const rec = recordedClient({
       url: rig.url,
       channels: ['s:a', 's:b'],
-      transport,
-      EventSource: NodeEventSource,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
     });
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeEventSource, type Rig, recordedClient, startRig, until } from './harness';
+import { type Rig, recordedClient, startRig, transportNamed, until } from './harness';
 
 let rig: Rig | null = null;
 afterEach(async () => {
@@ -14,9 +14,8 @@ describe.each(['fetch', 'eventsource'] as const)('a stall without FIN (%s)', (tr
     const rec = recordedClient({
       url: rig.url,
       channels: ['stall:a'],
-      transport,
+      transport: transportNamed(transport),
       eventTypes: ['tick'],
-      EventSource: NodeEventSource,
       poll: { enabled: false },
     });
     expect(await until(() => rec.client.getState().status === 'open', 5_000)).toBe(true);

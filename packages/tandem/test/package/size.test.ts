@@ -15,6 +15,9 @@ describe('browser bundle size', { timeout: 60_000 }, () => {
       modules.filter((module) => module.path.startsWith('src/client/share/')).map((module) => module.path);
     expect(sharing(client.lazy.flatMap((chunk) => chunk.modules))).toContain('src/client/share/member.ts');
     // Only the check for Web Locks and BroadcastChannel, and the group stream's tap, load first.
-    expect(sharing(client.modules).sort()).toEqual(['src/client/share/platform.ts', 'src/client/share/tap.ts']);
+    expect(sharing(client.modules).sort()).toEqual([
+      'src/client/share/platform.ts',
+      'src/client/share/tap.ts',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeEventSource, type Recording, recordedClient, sleep, until } from '../client/harness';
+import { type Recording, recordedClient, sleep, transportNamed, until } from '../client/harness';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
 import { type ChildHub, type RedisHub, startChildHub, startRedisHub } from './cluster-helpers';
@@ -33,8 +33,7 @@ describe('live clients on a Redis-backed cluster', () => {
         recordedClient({
           url: proxy.url('/live'),
           channels: ['tenant:acme/orders'],
-          transport,
-          EventSource: NodeEventSource,
+          transport: transportNamed(transport),
           eventTypes: ['order:created'],
         }),
       );
