@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { nextPollDelay, POLL_DEFAULTS } from '../../packages/tandem/src/client/poll-schedule';
+import { nextPollDelay, POLL_DEFAULTS, resolvePoll } from '../../packages/tandem/src/client/poll-schedule';
 import { HttpReader, type HttpResponse } from '../lib/http-reader';
 import { numberAfter, STAMP_KEY } from '../lib/scan';
 import type { SseConn } from './sse-client';
@@ -16,6 +16,11 @@ export class Poller {
   private etag: string | undefined;
   private inflight = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The client's schedule for hybrid clients (client/poll-schedule.ts). */
+  private readonly schedule: ReturnType<typeof resolvePoll>;
+  /** A heartbeat showed the client behind `target`: the grace before polling runs. */
+  private grace: NodeJS.Timeout | null = null;
+  private target = 0;
 
   constructor(
     private readonly args: OpenArgs,
@@ -23,6 +28,23 @@ export class Poller {
     private readonly stream: SseConn | null,
   ) {
     this.reader = new HttpReader((res) => this.onResponse(res));
+    this.schedule = resolvePoll({ whileOpen: args.pollWhileOpen ?? false });
+    if (stream && args.track) stream.onBehind = (head) => this.behind(head);
+  }
+
+  /**
+   * Polls on evidence, as Tandem's client does (client/heads-watch.ts): still behind the
+   * announced head after the grace (1 s), it polls at once.
+   */
+  private behind(head: number): void {
+    this.target = Math.max(this.target, head);
+    if (this.grace || shared.stopping) return;
+    this.grace = setTimeout(() => {
+      this.grace = null;
+      if (shared.stopping || !this.stream || this.stream.have() >= this.target) return;
+      stats.evidencePolls++;
+      this.poll();
+    }, POLL_DEFAULTS.headsGraceMs);
   }
 
   /**
@@ -33,23 +55,27 @@ export class Poller {
    */
   start(deadline: number): void {
     const fixed = this.args.pollIntervalMs ?? 1000;
+    // Null: no timer poll now (an open stream, without whileOpen); look again in a second.
     const interval = () =>
       this.stream
-        ? (nextPollDelay(
+        ? nextPollDelay(
             { now: 0, lastPollAt: 0, streamOpen: this.stream.ready, hidden: false },
-            POLL_DEFAULTS,
-          ) ?? fixed)
+            this.schedule,
+          )
         : fixed;
     const tick = () => {
       if (shared.stopping || now() > deadline) return;
-      this.poll();
-      this.timer = setTimeout(tick, interval());
+      const next = interval();
+      if (next !== null) this.poll();
+      this.timer = setTimeout(tick, next ?? 1000);
     };
-    this.timer = setTimeout(tick, Math.random() * (this.stream ? interval() : fixed));
+    this.timer = setTimeout(tick, Math.random() * (interval() ?? 1000));
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.grace) clearTimeout(this.grace);
+    this.grace = null;
     this.sock?.destroy();
   }
 
@@ -104,6 +130,12 @@ export class Poller {
     }
     stats.poll200++;
     this.etag = res.etag;
+    if (this.stream) {
+      // What the poll brought counts as had (the stream may bring it again later).
+      for (const m of res.body.matchAll(/"offset":(\d+)/g)) {
+        this.stream.polledOffset = Math.max(this.stream.polledOffset, Number(m[1]));
+      }
+    }
     const cursor = /"cursor":"([^"]*)"/.exec(res.body)?.[1];
     if (cursor) this.cursor = cursor;
     let at = 0;

@@ -134,7 +134,7 @@ serveRequests({
     const offset = Number(a.offset);
     const deadline = performance.now() + Number(a.timeoutMs);
     while (performance.now() < deadline) {
-      if (streams.every((s) => s.lastOffset >= offset)) return true;
+      if (streams.every((s) => s.have() >= offset)) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;

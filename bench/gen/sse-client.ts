@@ -17,6 +17,8 @@ import {
 } from './state';
 
 const EPOCH = /"epoch":"([0-9a-z]+)"/;
+/** The benchmark channel's head in a `tandem:ping`: `"heads":{"bench":["<epoch>",<offset>]}`. */
+const HEAD = /"heads":\{[^}]*"bench":\["([0-9a-z]+)",(\d+)\]/;
 
 export class SseConn {
   sock: net.Socket | null = null;
@@ -25,6 +27,10 @@ export class SseConn {
   epoch = '';
   /** Set by a hello: the next event's envelope names the epoch (see onStamped). */
   private epochFromEvent = false;
+  /** The highest offset a poll brought (hybrid clients): what the client has is the larger. */
+  polledOffset = -1;
+  /** Set by a hybrid client's poller: a heartbeat announced a head beyond what the client has. */
+  onBehind: ((head: number) => void) | null = null;
   attempts = 0;
   droppedAt = 0;
   /** Set by `tandem:bye`: the window the first reconnect is spread over. */
@@ -63,8 +69,10 @@ export class SseConn {
       },
       onOther: (frame) => {
         stats.frames++;
-        if (frame.includes('tandem:ping')) stats.pings++;
-        else if (frame.includes('tandem:hello')) this.onHello(frame);
+        if (frame.includes('tandem:ping')) {
+          stats.pings++;
+          if (this.onBehind) this.heads(frame);
+        } else if (frame.includes('tandem:hello')) this.onHello(frame);
         else if (frame.includes('tandem:resync')) stats.resyncs++;
         else if (frame.includes('tandem:bye')) {
           const window = numberAfter(frame, '"reconnectMs":');
@@ -72,6 +80,19 @@ export class SseConn {
         }
       },
     });
+  }
+
+  /** The last offset the client has, by stream or by poll. */
+  have(): number {
+    return Math.max(this.lastOffset, this.polledOffset);
+  }
+
+  /** A heartbeat's heads, read as Tandem's client does (client/heads-watch.ts). */
+  private heads(frame: string): void {
+    const match = HEAD.exec(frame);
+    if (!match || match[1] !== this.epoch) return;
+    const head = Number(match[2]);
+    if (head > this.have()) this.onBehind?.(head);
   }
 
   private onHello(frame: string): void {

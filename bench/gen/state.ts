@@ -17,6 +17,8 @@ export interface OpenArgs {
   /** Poll path without cursor, e.g. `/live/poll?channels=bench`. */
   pollPath?: string;
   pollIntervalMs?: number;
+  /** Hybrid clients: also poll on a timer while the stream is open (the client's `poll.whileOpen`). */
+  pollWhileOpen?: boolean;
   count: number;
   addresses: string[];
   concurrency: number;
@@ -40,6 +42,8 @@ export const stats = {
   poll200: 0,
   poll304: 0,
   pollErrors: 0,
+  /** Polls a hybrid client sent because a heartbeat showed it behind a head. */
+  evidencePolls: 0,
   pollEvents: 0,
   closes: 0,
   errors: 0,

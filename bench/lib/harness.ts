@@ -82,6 +82,7 @@ export interface ShardReport {
   poll200: number;
   poll304: number;
   pollErrors: number;
+  evidencePolls: number;
   pollEvents: number;
   closes: number;
   errors: number;
@@ -142,6 +143,7 @@ export class Generator {
       track?: boolean;
       reconnect?: boolean;
       pollIntervalMs?: number;
+      pollWhileOpen?: boolean;
     } = {},
   ): Promise<{ opened: number; failed: number; ms: number; errors: string[] }> {
     const started = performance.now();
@@ -159,6 +161,7 @@ export class Generator {
                 path: server.streamPath,
                 pollPath: server.pollPath,
                 pollIntervalMs: extra.pollIntervalMs,
+                pollWhileOpen: extra.pollWhileOpen,
                 count: parts[i],
                 addresses: Array.from({ length: 64 }, (_, k) => `127.0.${i + 1}.${k + 2}`),
                 concurrency: 200,

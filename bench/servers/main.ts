@@ -96,6 +96,10 @@ serveRequests(
     disconnect: () => server.disconnectAll(),
     seed: (a) => server.seed?.(a.channels as string[], Number(a.count), Number(a.size)),
     stats: () => server.stats?.(),
+    silentAppend: (a) => {
+      if (!server.silentAppend) throw new Error(`${kind} cannot append silently (Tandem on Redis only)`);
+      return server.silentAppend(CHANNEL, payload(Number(a.size ?? 100)));
+    },
     /** Starts recording the event loop's delays (scenario H); `loopStop` reports them. */
     loopStart: () => {
       loopDelay?.disable();

@@ -7,10 +7,17 @@ import { type BenchPayload, type BenchServer, EVENT_TYPE, listenOptions, type Se
 export async function start(options: ServerOptions): Promise<BenchServer> {
   let broker: Broker = memoryBroker();
   let closeBroker = async () => {};
+  const prefix = `bench:${process.pid}:`;
+  let silentAppend: BenchServer['silentAppend'];
   if (options.redisUrl) {
     const { redisBroker } = await import('../../packages/tandem/src/redis');
-    broker = redisBroker({ url: options.redisUrl, prefix: `bench:${process.pid}:` });
-    closeBroker = () => broker.close();
+    broker = redisBroker({ url: options.redisUrl, prefix });
+    const silent = await silentAppender(options.redisUrl, prefix);
+    silentAppend = silent.append;
+    closeBroker = async () => {
+      await silent.close();
+      await broker.close();
+    };
   }
   // No stream limit: S1 holds up to 20 000 streams to measure what each costs.
   const hub = createHub({
@@ -44,11 +51,45 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
       return published;
     },
     stats: () => ({ hub: hub.stats(), broker: (broker as { stats?: () => object }).stats?.() }),
+    silentAppend,
     async close() {
       await hub.close();
       await closeBroker();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * Appends with the Redis broker's own append script, but with a notification channel nobody
+ * subscribes to: the event is in the log and no hub hears of it (a lost pub/sub message).
+ */
+async function silentAppender(url: string, prefix: string) {
+  const { createClient } = await import('redis');
+  const { APPEND_SCRIPT } = await import('../../packages/tandem/src/redis/scripts');
+  const { BROKER_DEFAULTS } = await import('../../packages/tandem/src/broker');
+  const { newEpoch } = await import('../../packages/tandem/src/protocol');
+  const client = createClient({ url });
+  await client.connect();
+  return {
+    async append(channel: string, data: BenchPayload): Promise<number> {
+      const reply = (await client.sendCommand([
+        'EVAL',
+        APPEND_SCRIPT,
+        '2',
+        `${prefix}:{${channel}}:meta`,
+        `${prefix}:{${channel}}:log`,
+        newEpoch(),
+        String(BROKER_DEFAULTS.retentionMs),
+        String(BROKER_DEFAULTS.idleTtlMs),
+        String(BROKER_DEFAULTS.maxEventsPerChannel),
+        'nobody-listens',
+        EVENT_TYPE,
+        JSON.stringify(data),
+      ])) as [string, number, number];
+      return Number(reply[1]);
+    },
+    close: () => client.close(),
   };
 }

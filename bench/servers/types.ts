@@ -11,6 +11,11 @@ export interface BenchServer {
   seed?(channels: string[], count: number, size: number): Promise<number>;
   /** Tandem only: the hub's internal sizes. */
   stats?(): unknown;
+  /**
+   * Tandem on Redis only (S8): appends an event to the channel's log with the broker's own
+   * script but notifies no one, as if pub/sub had lost the notification; resolves with its offset.
+   */
+  silentAppend?(channel: string, data: BenchPayload): Promise<number>;
   close(): Promise<void>;
 }
 
