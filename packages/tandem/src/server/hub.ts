@@ -1,7 +1,8 @@
+export type { DisconnectFilter, Hub, HubStats } from './hub-types';
+
 import { type ChannelInfo, memoryBroker } from '../broker';
 import {
   assertChannel,
-  type ByeReason,
   channelMatches,
   encodeCursor,
   type LiveEvent,
@@ -9,8 +10,8 @@ import {
   type Position,
   TandemError,
 } from '../protocol';
-import { type Connection, type ConnectionHost, largestEventBytes } from './connection';
-import type { HubContext, Settings } from './context';
+import type { Connection, ConnectionHost } from './connection';
+import type { HubContext } from './context';
 import { corsFrom } from './cors';
 import { Deadlines } from './deadlines';
 import { resolveServerEnvironment } from './environment';
@@ -19,122 +20,22 @@ import { Expiries } from './expiry';
 import { Fanout } from './fanout';
 import { createFetchHandler } from './fetch-adapter';
 import { beat, headsEveryBeats, PingFrames } from './heartbeat';
+import type { DisconnectFilter, Hub } from './hub-types';
 import { metricsReporter } from './metrics';
-import { createNodeHandler, type NodeHandler } from './node-adapter';
-import { DEFAULTS, type EventMap, type HubOptions } from './options';
+import { createNodeHandler } from './node-adapter';
+import type { EventMap, HubOptions } from './options';
 import { publishEvent } from './publish';
+import { resolveSettings } from './settings';
 import type { Sink } from './sink';
 import { Gate, REPLAY_WRITERS } from './slices';
 import { Ticker } from './ticker';
-
-/**
- * Which streams `disconnect` ends: a connection id, or every stream matching all given fields.
- * `channel` is a pattern (`tenant:acme/**`): a stream matches when one of its channels does.
- */
-export type DisconnectFilter = string | { connectionId?: string; subject?: string; channel?: string };
-
-/** Sizes of the hub's internal maps, for leak tests and dashboards. */
-export interface HubStats {
-  connections: number;
-  /** Channels with a live broker subscription. */
-  channels: number;
-  /** Connection listeners attached to channels. */
-  subscribers: number;
-  /** Long polls waiting for an event. */
-  waiters: number;
-  /** Open stream responses. */
-  responses: number;
-  /** Whether the shared heartbeat timer runs (it does only while streams are open). */
-  heartbeat: boolean;
-}
-
-export interface Hub<E extends EventMap = EventMap> {
-  /** Never set: carries the event map for `EventsOf<typeof hub>` in client code. */
-  readonly '~events'?: E;
-  /**
-   * Appends an event to a channel's log and fans it out. Resolves with the stored event
-   * (offset, epoch, ts); rejects with a TandemError: `invalid_channel`, `invalid_field` (CR, LF
-   * or NUL in the type), `bad_request` (reserved `tandem:` type, data not JSON-serialisable),
-   * `payload_too_large` (data JSON over `maxEventBytes`), `validation_failed`, `broker_unavailable`,
-   * `shutting_down`.
-   */
-  publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
-  /**
-   * The channels' current positions, as a cursor a client can start from
-   * (`createLiveClient({ cursor })`). For server rendering: read it **before** loading the data
-   * you render, so every event after that data reaches the client (those in between come twice:
-   * apply them idempotently). A channel without a log gets one, and the position of its start.
-   * Rejects with a TandemError: `bad_request` (no channel, more than 64), `invalid_channel`,
-   * `broker_unavailable`, `shutting_down`. See docs/react.md, "Server rendering".
-   */
-  cursor(channels: readonly string[]): Promise<string>;
-  /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
-  readonly fetch: (request: Request) => Promise<Response>;
-  /**
-   * node:http handler, bound: `http.createServer(hub.node)`; also Express/Connect middleware
-   * (`app.use(hub.node)`: paths other than its endpoints go to `next`).
-   */
-  readonly node: NodeHandler;
-  /** Ends matching streams with `tandem:bye`; returns how many. */
-  disconnect(filter: DisconnectFilter, reason?: ByeReason): number;
-  /** Open streams. */
-  connectionCount(): number;
-  stats(): HubStats;
-  /** Graceful shutdown: new requests get 503, streams get `tandem:bye`, resolves when drained. */
-  close(): Promise<void>;
-}
-
-function positive(name: string, value: number): number {
-  if (!(value > 0)) throw new RangeError(`${name} must be positive`);
-  return value;
-}
-
-/**
- * `maxEventBytes`, checked against the stream buffer: an event that fits must never get a
- * stream cut as a slow consumer (it would reconnect, replay it, and be cut again).
- */
-function eventLimit(requested: number | undefined, maxBufferedBytes: number): number {
-  const largest = largestEventBytes(maxBufferedBytes);
-  if (!(largest > 0)) {
-    throw new RangeError(`maxBufferedBytes (${maxBufferedBytes}) is too small to carry any event`);
-  }
-  if (requested === undefined) return Math.min(DEFAULTS.maxEventBytes, largest);
-  if (!(requested > 0)) throw new RangeError('maxEventBytes must be positive');
-  if (requested > largest) {
-    throw new RangeError(
-      `maxEventBytes (${requested}) does not fit maxBufferedBytes (${maxBufferedBytes}): with that buffer ` +
-        `an event may have at most ${largest} bytes, or a stream receiving one could be cut as a slow ` +
-        'consumer, again at every replay. Lower maxEventBytes or raise maxBufferedBytes.',
-    );
-  }
-  return requested;
-}
 
 /** Creates a hub: the server side of Tandem. See docs/server.md. */
 export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> = {}): Hub<E> {
   const env = resolveServerEnvironment(options);
   const ownBroker = !options.broker;
   const broker = options.broker ?? memoryBroker({ now: env.now, timers: env.timers });
-  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
-  const settings: Settings = {
-    authorize: options.authorize,
-    heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
-    retryMs: options.retryMs ?? DEFAULTS.retryMs,
-    maxBufferedBytes,
-    maxEventBytes: eventLimit(options.maxEventBytes, maxBufferedBytes),
-    maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
-    retryAfterSeconds: options.retryAfterSeconds ?? DEFAULTS.retryAfterSeconds,
-    offline: options.offline ?? DEFAULTS.offline,
-    basePath: options.basePath?.replace(/\/+$/, ''),
-    // Served only by a sink that can render it.
-    metricsEndpoint: options.metrics?.render ? options.metricsEndpoint : undefined,
-    tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
-    maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
-    maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
-    maxPollBytes: positive('maxPollBytes', options.maxPollBytes ?? DEFAULTS.maxPollBytes),
-    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
-    maxStreamDurationMs: options.maxStreamDurationMs ?? DEFAULTS.maxStreamDurationMs,
-  };
+  const settings = resolveSettings(options);
 
   const connections = new Map<string, Connection>();
   const sinks = new Set<Sink>();

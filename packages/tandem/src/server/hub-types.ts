@@ -1,0 +1,60 @@
+import type { ByeReason, LiveEvent } from '../protocol';
+import type { NodeHandler } from './node-adapter';
+import type { EventMap } from './options';
+
+/**
+ * Which streams `disconnect` ends: a connection id, or every stream matching all given fields.
+ * `channel` is a pattern (`tenant:acme/**`): a stream matches when one of its channels does.
+ */
+export type DisconnectFilter = string | { connectionId?: string; subject?: string; channel?: string };
+
+/** Sizes of the hub's internal maps, for leak tests and dashboards. */
+export interface HubStats {
+  connections: number;
+  /** Channels with a live broker subscription. */
+  channels: number;
+  /** Connection listeners attached to channels. */
+  subscribers: number;
+  /** Long polls waiting for an event. */
+  waiters: number;
+  /** Open stream responses. */
+  responses: number;
+  /** Whether the shared heartbeat timer runs (it does only while streams are open). */
+  heartbeat: boolean;
+}
+
+export interface Hub<E extends EventMap = EventMap> {
+  /** Never set: carries the event map for `EventsOf<typeof hub>` in client code. */
+  readonly '~events'?: E;
+  /**
+   * Appends an event to a channel's log and fans it out. Resolves with the stored event
+   * (offset, epoch, ts); rejects with a TandemError: `invalid_channel`, `invalid_field` (CR, LF
+   * or NUL in the type), `bad_request` (reserved `tandem:` type, data not JSON-serialisable),
+   * `payload_too_large` (data JSON over `maxEventBytes`), `validation_failed`, `broker_unavailable`,
+   * `shutting_down`.
+   */
+  publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
+  /**
+   * The channels' current positions, as a cursor a client can start from
+   * (`createLiveClient({ cursor })`). For server rendering: read it **before** loading the data
+   * you render, so every event after that data reaches the client (those in between come twice:
+   * apply them idempotently). A channel without a log gets one, and the position of its start.
+   * Rejects with a TandemError: `bad_request` (no channel, more than 64), `invalid_channel`,
+   * `broker_unavailable`, `shutting_down`. See docs/react.md, "Server rendering".
+   */
+  cursor(channels: readonly string[]): Promise<string>;
+  /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
+  readonly fetch: (request: Request) => Promise<Response>;
+  /**
+   * node:http handler, bound: `http.createServer(hub.node)`; also Express/Connect middleware
+   * (`app.use(hub.node)`: paths other than its endpoints go to `next`).
+   */
+  readonly node: NodeHandler;
+  /** Ends matching streams with `tandem:bye`; returns how many. */
+  disconnect(filter: DisconnectFilter, reason?: ByeReason): number;
+  /** Open streams. */
+  connectionCount(): number;
+  stats(): HubStats;
+  /** Graceful shutdown: new requests get 503, streams get `tandem:bye`, resolves when drained. */
+  close(): Promise<void>;
+}
