@@ -39,7 +39,8 @@ export default function Page() {
       <footer className="page-foot muted">
         Try it: publish a few orders, cut a tenant&apos;s connection and watch the pill fall back to polling,
         then return to Live with received = published. Open a second tab: it shows the same orders at once,
-        rendered by the server, and then stays live with the first.
+        rendered by the server, and then stays live with the first on one stream per tenant; close the tab
+        that holds the stream and another takes over.
       </footer>
     </main>
   );

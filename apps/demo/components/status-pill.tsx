@@ -50,3 +50,35 @@ export function ConnectionDetails() {
   if (state.lastError) parts.push(`last: ${state.lastError.message}`);
   return <span className="details">{parts.join(' · ')}</span>;
 }
+
+/** A short, stable name for a client of the group (its id's first characters). */
+const tabName = (id: string) => id.slice(0, 4);
+
+/** How many tabs share this panel's stream, and which one holds it. */
+export function ShareBadge() {
+  const { share } = useLiveStatus();
+  if (share.role === 'alone') {
+    return (
+      <span className="share" data-testid="share" data-role="alone" data-members={1}>
+        own stream
+      </span>
+    );
+  }
+  const tabs = `${share.members} tab${share.members === 1 ? '' : 's'} on one stream`;
+  const who =
+    share.role === 'leader'
+      ? `this tab (${tabName(share.id)}) leads`
+      : `tab ${share.leader ? tabName(share.leader) : '…'} leads`;
+  return (
+    <span
+      className={`share share-${share.role}`}
+      data-testid="share"
+      data-role={share.role}
+      data-members={share.members}
+      data-leader={share.leader ?? ''}
+      title="Tabs of this browser that show this tenant share one stream: the leading tab holds it and relays it to the others"
+    >
+      {tabs} · {who}
+    </span>
+  );
+}

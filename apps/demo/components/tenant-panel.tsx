@@ -10,7 +10,7 @@ import { type DemoEvents, formatMoney, ORDER_CREATED } from '@/lib/orders';
 import { ordersChannel, type Tenant } from '@/lib/tenants';
 import { TokenSource } from '@/lib/token-source';
 import { OrderFeed } from './order-feed';
-import { ConnectionDetails, StatusPill } from './status-pill';
+import { ConnectionDetails, ShareBadge, StatusPill } from './status-pill';
 
 const { useLiveClient, useLiveEvent, useLiveQuery } = createLiveHooks<DemoEvents>();
 
@@ -190,6 +190,7 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
       <OrderFeed entries={feed.entries} store={store} />
       <footer className="panel-foot">
         <ConnectionDetails />
+        <ShareBadge />
         <span className="muted nowrap">broker: {data?.broker ?? '…'}</span>
       </footer>
     </div>

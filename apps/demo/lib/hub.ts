@@ -70,6 +70,8 @@ export interface TenantStats {
   generator: boolean;
   refusingStreamsForMs: number;
   broker: 'memory' | 'redis';
+  /** Streams the hub holds now, all tenants together (tabs of one browser share one per tenant). */
+  streams: number;
   serverTime: number;
 }
 
@@ -195,6 +197,7 @@ async function createDemo(): Promise<Demo> {
         generator: generators.has(tenant.id),
         refusingStreamsForMs: refusingFor(tenant),
         broker: brokerName,
+        streams: hub.connectionCount(),
         serverTime: Date.now(),
       };
     },
