@@ -77,7 +77,10 @@ async function main(): Promise<void> {
         const resumed = await loseLeader(pages[leader]!, how);
         const after = await untilTabs(
           others,
-          (rec) => rec.share.role === 'leader' && rec.status === 'open' && (rec.openAt ?? 0) > lostAt,
+          (rec) =>
+            rec.status === 'open' &&
+            rec.share.members === 3 &&
+            (rec.share.role === 'follower' || (rec.openAt ?? 0) > lostAt),
           30_000,
         );
         const next = after.find((rec) => rec.share.role === 'leader' && (rec.openAt ?? 0) > lostAt);

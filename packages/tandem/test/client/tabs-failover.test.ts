@@ -15,7 +15,7 @@ const opened = new Set<Page>();
 
 beforeAll(async () => {
   site = await startSite();
-  browser = await launchChromium();
+  browser = await launchChromium({ backForwardCache: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -110,4 +110,38 @@ describe('failover', () => {
     },
     90_000,
   );
+
+  it('a leader put into the back/forward cache hands over at once, and back, follows; no tab misses an event', async () => {
+    const channels = ['bfcache:a', 'bfcache:b'];
+    const token = await tokenFor('user-bfcache');
+    const pages = await openTabs(browser.context, site, 3, () => ({ channels, token }));
+    for (const page of pages) opened.add(page);
+    const open = await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
+    const leader = pages[open.findIndex((rec) => rec.share.role === 'leader')]!;
+    const others = pages.filter((page) => page !== leader);
+    await leader.evaluate(() => {
+      addEventListener('pageshow', (event) => {
+        (window as unknown as { restored: boolean }).restored = event.persisted;
+      });
+    });
+
+    const expected = new Map<string, number[]>();
+    const publishing = publish(channels, 100, 20, expected);
+    await vi.waitFor(() => expect(published(expected)).toBeGreaterThanOrEqual(20), { timeout: 10_000 });
+    const streams = site.streams().length;
+    await leader.goto(`${site.url}/?elsewhere`);
+    // The page left its group on pagehide: another tab leads without waiting for silence.
+    await untilTabs(others, (rec) => rec.status === 'open' && rec.share.members === 2, 5_000);
+    expect(site.streams().length).toBeGreaterThan(streams);
+    // A page restored from the cache fires no `load`: wait for the commit only.
+    await leader.goBack({ waitUntil: 'commit' });
+    await expect
+      .poll(() => leader.evaluate(() => (window as unknown as { restored?: boolean }).restored))
+      .toBe(true);
+    const all = await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
+    expect(all.filter((rec) => rec.share.role === 'leader')).toHaveLength(1);
+    await publishing;
+    const records = await untilTabs(pages, (rec) => rec.events.length >= 100, 15_000);
+    for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
+  }, 90_000);
 });

@@ -176,7 +176,13 @@ export async function untilTabs(
 }
 
 function summary(rec: TabRecord) {
-  return { status: rec.status, share: rec.share, events: rec.events.length, resyncs: rec.resyncs.length };
+  return {
+    status: rec.status,
+    share: rec.share,
+    openAt: rec.openAt,
+    events: rec.events.length,
+    resyncs: rec.resyncs.length,
+  };
 }
 
 /** Problems with what a tab got: each of `expected` once, in order per channel, nothing else. */

@@ -80,6 +80,9 @@ class Member implements TabShare {
   private ownPoll: Promise<void> | null = null;
   private nextPoll: Promise<void> | null = null;
   private refusedError: string | null = null;
+  /** Left the group while the page is put away; joins again when it is back. */
+  private parked = false;
+  private offPage: (() => void) | null = null;
 
   constructor(
     private readonly options: LiveClientOptions,
@@ -103,6 +106,19 @@ class Member implements TabShare {
   }
 
   start(): void {
+    this.parked = false;
+    this.watchPage();
+    this.join();
+  }
+
+  stop(): void {
+    this.parked = false;
+    this.offPage?.();
+    this.offPage = null;
+    this.leave();
+  }
+
+  private join(): void {
     const run = ++this.run;
     this.role = 'pending';
     // The group is known once the identity is: the token's, unless the app named it.
@@ -116,11 +132,52 @@ class Member implements TabShare {
     );
   }
 
-  stop(): void {
+  private leave(): void {
     this.run++;
     this.leaveGroup();
     this.role = 'off';
     this.publish();
+  }
+
+  /**
+   * A page put away (into the back/forward cache, or frozen) leaves its group at once, so that
+   * another tab takes the stream over without waiting for the heartbeat to fall silent and the
+   * page holds no lock that keeps it out of the cache; back, it joins again from its positions.
+   */
+  private watchPage(): void {
+    if (this.offPage) return;
+    const g = globalThis as {
+      addEventListener?: (type: string, listener: () => void) => void;
+      removeEventListener?: (type: string, listener: () => void) => void;
+      document?: {
+        addEventListener(type: string, l: () => void): void;
+        removeEventListener(type: string, l: () => void): void;
+      };
+    };
+    if (typeof g.addEventListener !== 'function' || typeof g.removeEventListener !== 'function') return;
+    const away = () => {
+      if (this.role === 'off' || this.role === 'alone' || !this.core.started) return;
+      this.parked = true;
+      this.leave();
+      this.core.setState({ status: 'idle', polling: false });
+    };
+    const back = () => {
+      if (!this.parked || !this.core.started) return;
+      this.parked = false;
+      this.core.setState({ status: 'connecting' });
+      this.join();
+    };
+    const win = g as Required<Pick<typeof g, 'addEventListener' | 'removeEventListener'>>;
+    win.addEventListener('pagehide', away);
+    win.addEventListener('pageshow', back);
+    g.document?.addEventListener('freeze', away);
+    g.document?.addEventListener('resume', back);
+    this.offPage = () => {
+      win.removeEventListener('pagehide', away);
+      win.removeEventListener('pageshow', back);
+      g.document?.removeEventListener('freeze', away);
+      g.document?.removeEventListener('resume', back);
+    };
   }
 
   listen(): void {
