@@ -72,6 +72,7 @@ describe('messages between tabs', () => {
         state: { status: 'open', polling: false, attempt: 0, error: null },
         positions: { c: { epoch: '1a', offset: 4 } },
         members: ['tab1', 'tab2'],
+        channels: ['c'],
       }),
     ).toMatchObject({ t: 'beat' });
     expect(

@@ -18,9 +18,14 @@ import {
 
 let site: Site;
 let browser: TestBrowser;
+/** Streams whose URL matches are held back this long before the hub sees them. */
+let holdBack: { match: string; ms: number } | null = null;
 
 beforeAll(async () => {
-  site = await startSite();
+  site = await startSite({}, (url) => {
+    if (!holdBack || !url.startsWith('/live/stream') || !url.includes(holdBack.match)) return undefined;
+    return new Promise((resolve) => setTimeout(resolve, holdBack!.ms));
+  });
   browser = await launchChromium();
 }, 60_000);
 
@@ -209,4 +214,29 @@ describe('tabs of one browser', () => {
     const records = await untilTabs(pages, (rec) => rec.events.length >= 20);
     for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
   }, 90_000);
+
+  it('a tab whose channel the group does not follow yet is not open until the stream that follows it is', async () => {
+    const token = await tokenFor('user-late');
+    const [first] = await openTabs(browser.context, site, 1, () => ({ channels: ['late:a'], token }));
+    await untilTabs([first!], (rec) => rec.status === 'open');
+    // The stream for the new union reaches the hub 1.5 s late; until then the group is open,
+    // but not for the newcomer's channel.
+    holdBack = { match: encodeURIComponent('late:b'), ms: 1_500 };
+    try {
+      const [second] = await openTabs(browser.context, site, 1, () => ({
+        channels: ['late:a', 'late:b'],
+        token,
+      }));
+      const [rec] = await untilTabs([second!], (r) => r.status === 'open' && r.share.members === 2);
+      const request = site.streams().find((r) => r.url.includes(encodeURIComponent('late:b')));
+      expect(request).toBeDefined();
+      expect(rec!.openAt!).toBeGreaterThanOrEqual(request!.at);
+      // Open means followed: what is published now reaches it.
+      const expected = await publish(['late:a', 'late:b'], 10, 50);
+      const [after] = await untilTabs([second!], (r) => r.events.length >= 10);
+      expect(deliveryProblems(after!, expected)).toEqual([]);
+    } finally {
+      holdBack = null;
+    }
+  }, 60_000);
 });

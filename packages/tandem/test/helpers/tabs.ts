@@ -43,8 +43,14 @@ export interface Site {
   close(): Promise<void>;
 }
 
-/** A page and a hub at `/live` on one origin; every request needs a token signed with `SECRET`. */
-export async function startSite(options: HubOptions = {}): Promise<Site> {
+/**
+ * A page and a hub at `/live` on one origin; every request needs a token signed with `SECRET`.
+ * `gate`, when given, is awaited before the hub sees a request (to hold some streams back).
+ */
+export async function startSite(
+  options: HubOptions = {},
+  gate?: (url: string) => Promise<void> | undefined,
+): Promise<Site> {
   const script = await clientScript();
   const broker = memoryBroker();
   const hub = createHub({ broker, authorize: jwtAuthorizer({ secret: SECRET }), ...options });
@@ -55,8 +61,14 @@ export async function startSite(options: HubOptions = {}): Promise<Site> {
     } else if (req.url === '/client.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
     } else if (req.url?.startsWith('/live/')) {
-      requests.push({ url: req.url, at: Date.now() });
-      hub.node(req, res);
+      const url = req.url;
+      const pass = () => {
+        requests.push({ url, at: Date.now() });
+        hub.node(req, res);
+      };
+      const held = gate?.(url);
+      if (held) void held.then(pass);
+      else pass();
     } else {
       res.writeHead(404).end();
     }

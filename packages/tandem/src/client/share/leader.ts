@@ -6,7 +6,7 @@ import { cursorOf } from '../positions';
 import { isFatal } from '../retry';
 import type { LiveClient, LiveState } from '../types';
 import type { ClientCore, EngineFactory } from './core';
-import { type BeatBody, toWireState, type WireState } from './messages';
+import { type BeatBody, toWireState } from './messages';
 
 /** What a member told the leader. */
 export interface MemberInfo {
@@ -288,27 +288,23 @@ export class Leader {
     run.engine.close();
   }
 
-  /** The group's state: the newest stream's, or the old one's while the new one opens. */
-  private state(): LiveState | null {
+  /** The stream whose state the group sees: the newest, or the old one while the new one opens. */
+  private reported(): Running | null {
     const { current, previous } = this;
-    if (previous && current && current.state.status !== 'open') return previous.state;
-    return current?.state ?? null;
+    if (previous && current && current.state.status !== 'open') return previous;
+    return current;
   }
 
   private beat(): void {
     if (this.stopped) return;
     this.lastBeatAt = this.host.core.env.now();
     this.beatTimer.set(BEAT_MS, () => this.beat());
-    const state = this.state();
-    const wire: WireState = state
-      ? toWireState(state)
-      : { status: 'connecting', polling: false, attempt: 0, error: null };
-    const refused = wire.status === 'closed' ? this.current?.channels : undefined;
+    const run = this.reported();
     this.host.beat({
-      state: wire,
+      state: run ? toWireState(run.state) : { status: 'connecting', polling: false, attempt: 0, error: null },
       positions: this.current?.engine.getPositions() ?? {},
       members: [...this.members.keys()],
-      ...(refused ? { refused } : {}),
+      channels: run?.channels ?? [],
     });
   }
 

@@ -530,11 +530,14 @@ class Member implements TabShare {
     if (channels.some((channel) => this.core.channels.includes(channel))) void this.pollNow();
   }
 
-  /** The group's state becomes this client's; a stream refused for good is checked by a poll of its own. */
-  private apply({ state, positions, refused }: BeatBody): void {
+  /**
+   * The group's state becomes this client's: `open` once the open stream follows all of this
+   * client's channels. A stream refused for good is checked by a poll of this client's own.
+   */
+  private apply({ state, positions, channels }: BeatBody): void {
     const { core } = this;
     const next = fromWireState(state);
-    if (state.status === 'closed' && next.lastError && refused && sameSet(refused, core.channels)) {
+    if (state.status === 'closed' && next.lastError && sameSet(channels, core.channels)) {
       // The hub refused exactly this client's channels: it stops as it would alone.
       core.fail(next.lastError);
       return;
@@ -549,6 +552,11 @@ class Member implements TabShare {
       }
       next.status = 'reconnecting';
     } else this.refusedError = null;
+    // A stream that does not follow this client's channels yet (the group's stream is being
+    // reopened with them) is not this client's stream.
+    if (next.status === 'open' && !core.channels.every((channel) => channels.includes(channel))) {
+      next.status = 'connecting';
+    }
     const current = core.getState();
     const sameError =
       current.lastError?.code === next.lastError?.code &&
@@ -559,17 +567,31 @@ class Member implements TabShare {
       attempt: next.attempt,
       ...(sameError ? {} : { lastError: next.lastError }),
     });
+    this.catchUp(positions);
+  }
+
+  /**
+   * Channels with no position yet start where the group's stream stands. A channel behind it
+   * (in the same epoch) missed an event that the stream relayed before this heartbeat — the
+   * last of a burst leaves no hole to notice — so the client polls for itself.
+   */
+  private catchUp(positions: Record<string, Position>): void {
+    const { core } = this;
     const own = core.getPositions();
     const missing: Record<string, Position> = {};
-    let any = false;
+    let learn = false;
+    let behind = false;
     for (const channel of core.channels) {
-      const position = positions[channel];
-      if (position && !own[channel]) {
-        missing[channel] = position;
-        any = true;
-      }
+      const group = positions[channel];
+      const mine = own[channel];
+      if (!group) continue;
+      if (!mine) {
+        missing[channel] = group;
+        learn = true;
+      } else if (mine.epoch === group.epoch && mine.offset < group.offset) behind = true;
     }
-    if (any) core.learn(missing);
+    if (learn) core.learn(missing);
+    if (behind) void this.pollNow();
   }
 
   /** This client's share state, set only when it changed. */

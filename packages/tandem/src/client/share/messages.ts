@@ -35,8 +35,8 @@ export interface BeatBody {
   /** Where the group's stream stands: members start there on channels they have no position for. */
   positions: Record<string, Position>;
   members: string[];
-  /** With a `closed` state: the channels of the stream the hub refused. */
-  refused?: string[];
+  /** The channels of the stream whose state this is (a member is `open` once its own are in). */
+  channels: string[];
 }
 
 export type RelayedEvent = Omit<IncomingEvent, 'data'> & { data: unknown };
@@ -140,7 +140,7 @@ export function parseMessage(data: unknown): ShareMessage | null {
         isWireState(m.state) &&
         isPositions(m.positions) &&
         isStrings(m.members) &&
-        (m.refused === undefined || isStrings(m.refused))
+        isStrings(m.channels)
         ? (m as ShareMessage)
         : null;
     case 'event':
