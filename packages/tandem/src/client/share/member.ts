@@ -145,39 +145,17 @@ class Member implements TabShare {
    * page holds no lock that keeps it out of the cache; back, it joins again from its positions.
    */
   private watchPage(): void {
-    if (this.offPage) return;
-    const g = globalThis as {
-      addEventListener?: (type: string, listener: () => void) => void;
-      removeEventListener?: (type: string, listener: () => void) => void;
-      document?: {
-        addEventListener(type: string, l: () => void): void;
-        removeEventListener(type: string, l: () => void): void;
-      };
-    };
-    if (typeof g.addEventListener !== 'function' || typeof g.removeEventListener !== 'function') return;
-    const away = () => {
-      if (this.role === 'off' || this.role === 'alone' || !this.core.started) return;
-      this.parked = true;
-      this.leave();
-      this.core.setState({ status: 'idle', polling: false });
-    };
-    const back = () => {
-      if (!this.parked || !this.core.started) return;
-      this.parked = false;
-      this.core.setState({ status: 'connecting' });
-      this.join();
-    };
-    const win = g as Required<Pick<typeof g, 'addEventListener' | 'removeEventListener'>>;
-    win.addEventListener('pagehide', away);
-    win.addEventListener('pageshow', back);
-    g.document?.addEventListener('freeze', away);
-    g.document?.addEventListener('resume', back);
-    this.offPage = () => {
-      win.removeEventListener('pagehide', away);
-      win.removeEventListener('pageshow', back);
-      g.document?.removeEventListener('freeze', away);
-      g.document?.removeEventListener('resume', back);
-    };
+    this.offPage ??= this.core.env.frozen.subscribe((frozen) => {
+      if (frozen && this.role !== 'off' && this.role !== 'alone' && this.core.started) {
+        this.parked = true;
+        this.leave();
+        this.core.setState({ status: 'idle', polling: false });
+      } else if (!frozen && this.parked && this.core.started) {
+        this.parked = false;
+        this.core.setState({ status: 'connecting' });
+        this.join();
+      }
+    });
   }
 
   listen(): void {
