@@ -245,6 +245,8 @@ async function slowHeaders(a: Record<string, unknown>) {
       s.once('error', () => resolve(null));
     });
     if (!socket) return;
+    // Read (and drop) whatever comes, so the socket sees the server close it.
+    socket.resume();
     socket.on('error', () => {});
     socket.on('close', () => {
       closed++;
