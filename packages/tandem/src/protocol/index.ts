@@ -1,48 +1,9 @@
-export {
-  assertChannel,
-  CHANNEL_PATTERN,
-  channelMatches,
-  isChannelPermitted,
-  isValidChannel,
-  MAX_CHANNELS_PER_REQUEST,
-  parseChannelList,
-} from './channel';
-export type { DecodedCursor, Position } from './cursor';
-export {
-  channelHash,
-  cursorEntry,
-  decodeCursor,
-  emptyEpoch,
-  encodeCursor,
-  isEmptyEpoch,
-  isValidEpoch,
-  joinCursor,
-  MAX_CURSOR_LENGTH,
-  newEpoch,
-  parseEmptyEpoch,
-} from './cursor';
-export type { SseFrame } from './encoder';
-export { assertFieldValue, encodeComment, encodeFrame, encodeFrameBytes } from './encoder';
-export type { ErrorBody, TandemErrorCode, TandemErrorOptions } from './errors';
-export { ERROR_STATUS, errorFromResponse, isTandemError, parseRetryAfter, TandemError } from './errors';
-export type {
-  ByePayload,
-  ByeReason,
-  ControlEventName,
-  EventEnvelope,
-  EventMap,
-  EventsOf,
-  HelloChannel,
-  HelloPayload,
-  LiveEvent,
-  PingHead,
-  PingPayload,
-  PollResponse,
-  ResyncPayload,
-  ResyncReason,
-} from './messages';
-export { CONTROL_EVENTS, isReservedType, RESERVED_TYPE_PREFIX } from './messages';
-export type { ParsedEvent, Parser, ParserOptions } from './parser';
-export { createParser } from './parser';
-export type { TimerHandle, Timers } from './timers';
+/**
+ * The protocol folder's door for the package's other folders: everything `tandem/protocol`
+ * publishes (`public.ts`), and the internals the server and client share besides: the server's
+ * hot-path cursor helpers, empty epochs, and the timer helpers.
+ */
+
+export { channelHash, cursorEntry, emptyEpoch, joinCursor, parseEmptyEpoch } from './cursor';
+export * from './public';
 export { defaultTimers, TimerSlot, unrefTimers } from './timers';
