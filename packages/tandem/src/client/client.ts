@@ -35,45 +35,47 @@ function createEngine(options: LiveClientOptions, tap: EngineTap): LiveClient {
 class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   readonly env: Environment;
   readonly channels: readonly string[];
-  private readonly merge: Merge;
-  private readonly poller: Poller;
-  private readonly state = new StateStore();
-  private readonly emitter: Emitter;
+  readonly #merge: Merge;
+  readonly #poller: Poller;
+  readonly #state = new StateStore();
+  readonly #emitter: Emitter;
   readonly tokens: TokenProvider;
   readonly types = new Set<string>();
-  private readonly saver: PositionSaver;
-  private readonly session: StreamSession;
-  private readonly polls: PollPath;
+  readonly #saver: PositionSaver;
+  readonly #session: StreamSession;
+  readonly #polls: PollPath;
   /** Tab sharing, loaded at the first start where the client may share (see `sharing`). */
-  private share: TabShare | null = null;
+  #share: TabShare | null = null;
   /**
    * Web Locks and BroadcastChannel when this client may share: sharing on, an identity to group
    * by (a token or a `shareKey`), and not a group's own stream. Null otherwise.
    */
-  private sharing: SharePlatform | null;
+  #sharing: SharePlatform | null;
 
-  private running = false;
+  #running = false;
   /** Started, but put away (page frozen or in the back/forward cache, or hidden with `pauseWhenHidden`). */
-  private suspended = false;
-  private closed = false;
-  private mounts = 0;
-  private readonly pauseWhenHidden: boolean;
-  private unsubscribePlatform: Array<() => void> = [];
+  #suspended = false;
+  #closed = false;
+  #mounts = 0;
+  readonly #pauseWhenHidden: boolean;
+  #unsubscribePlatform: Array<() => void> = [];
   /** This client runs its own stream and poller (not fed by a group of tabs). */
-  private ownRunning = false;
+  #ownRunning = false;
 
-  constructor(
-    private readonly options: LiveClientOptions,
-    private readonly tap?: EngineTap,
-  ) {
+  readonly #options: LiveClientOptions;
+  readonly #tap: EngineTap | undefined;
+
+  constructor(options: LiveClientOptions, tap?: EngineTap) {
+    this.#options = options;
+    this.#tap = tap;
     this.env = resolveEnvironment(environmentOf(options));
-    this.emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
+    this.#emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
     this.tokens = new TokenProvider(options.token, this.env.now);
     const channels = [...new Set(options.channels)];
     if (channels.length === 0) throw new TandemError('bad_request', 'at least one channel is required');
     for (const channel of channels) assertChannel(channel);
     this.channels = channels;
-    this.pauseWhenHidden = options.pauseWhenHidden ?? false;
+    this.#pauseWhenHidden = options.pauseWhenHidden ?? false;
     const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const storage = options.storage === undefined ? defaultStorage() : options.storage;
     const initial = options.cursor
@@ -81,31 +83,31 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
       : loadPositions(storage, options.storageKey ?? positionsKey(options.url, channels), channels);
     for (const type of options.eventTypes ?? []) this.types.add(type);
 
-    this.merge = new Merge(channels, (event) => this.deliver(event), initial);
-    this.saver = new PositionSaver(storage, options.storageKey ?? positionsKey(options.url, channels), () =>
-      this.merge.positions(),
+    this.#merge = new Merge(channels, (event) => this.#deliver(event), initial);
+    this.#saver = new PositionSaver(storage, options.storageKey ?? positionsKey(options.url, channels), () =>
+      this.#merge.positions(),
     );
     const pollOptions = resolvePoll(options.poll);
-    this.poller = createPoller(
+    this.#poller = createPoller(
       this.env,
       pollOptions,
-      () => this.state.get().status === 'open',
-      () => this.polls.once(),
-      () => this.updatePolling(),
+      () => this.#state.get().status === 'open',
+      () => this.#polls.once(),
+      () => this.#updatePolling(),
     );
     const client = this;
     const shared = {
       env: this.env,
-      merge: this.merge,
+      merge: this.#merge,
       tokens: this.tokens,
       channels,
-      accept: (event: IncomingEvent, snapshot?: Snapshot) => this.accept(event, snapshot),
+      accept: (event: IncomingEvent, snapshot?: Snapshot) => this.#accept(event, snapshot),
       resync: (payload: ResyncPayload, snapshot: Snapshot, adoptFrom?: Map<string, Position>) =>
-        this.resynced(payload, snapshot, adoptFrom),
+        this.#resynced(payload, snapshot, adoptFrom),
       fail: (error: TandemError) => this.fail(error),
-      changed: () => this.saver.queue(),
+      changed: () => this.#saver.queue(),
     };
-    this.polls = new PollPath({
+    this.#polls = new PollPath({
       ...shared,
       pollUrl: endpointUrl(options.url, 'poll', channels),
       fetch: doFetch,
@@ -113,72 +115,72 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
       poll: pollOptions,
       pollNow: () => this.pollNow(),
       get stopped() {
-        return !client.running;
+        return !client.#running;
       },
     });
     const transport =
       options.transport ?? fetchTransport({ fetch: doFetch, credentials: options.credentials });
-    this.session = new StreamSession({
+    this.#session = new StreamSession({
       ...shared,
-      state: this.state,
-      poller: this.poller,
+      state: this.#state,
+      poller: this.#poller,
       transport: tap ? tapTransport(transport, tap) : transport,
       backoff: resolveBackoff(options.backoff),
       streamUrl: endpointUrl(options.url, 'stream', channels),
       watchdog: options.watchdog ?? {},
       headsGraceMs: pollOptions.headsGraceMs,
       types: this.types,
-      updatePolling: () => this.updatePolling(),
+      updatePolling: () => this.#updatePolling(),
     });
     const identity = options.token !== undefined || options.shareKey !== undefined;
-    this.sharing = !tap && identity && options.shareAcrossTabs !== false ? sharePlatform() : null;
+    this.#sharing = !tap && identity && options.shareAcrossTabs !== false ? sharePlatform() : null;
   }
 
   // ---- subscriptions ----------------------------------------------------------------------
 
   on<K extends keyof E & string>(type: K, handler: EventHandler<E[K]>): () => void {
-    const off = this.emitter.on(type, handler as (data: unknown, meta: EventMeta) => void);
+    const off = this.#emitter.on(type, handler as (data: unknown, meta: EventMeta) => void);
     if (!this.types.has(type)) {
       this.types.add(type);
-      this.session.listen(type);
-      this.share?.listen();
+      this.#session.listen(type);
+      this.#share?.listen();
     }
     return off;
   }
 
   onAny(handler: (type: keyof E & string, data: E[keyof E], meta: EventMeta) => void): () => void {
-    return this.emitter.onAny(handler as (type: string, data: unknown, meta: EventMeta) => void);
+    return this.#emitter.onAny(handler as (type: string, data: unknown, meta: EventMeta) => void);
   }
 
   onResync(handler: ResyncHandler): () => void {
-    return this.emitter.onResync(handler);
+    return this.#emitter.onResync(handler);
   }
 
   subscribeState(listener: (state: LiveState) => void): () => void {
-    return this.state.subscribe(listener);
+    return this.#state.subscribe(listener);
   }
 
   getState(): LiveState {
-    return this.state.get();
+    return this.#state.get();
   }
 
   getPositions(): Record<string, Position> {
-    return this.merge.positions();
+    return this.#merge.positions();
   }
 
   getCursor(): string | null {
-    const positions = this.merge.positions();
+    const positions = this.#merge.positions();
     return cursorOf(this.channels, (channel) => positions[channel]);
   }
 
   // ---- life cycle -------------------------------------------------------------------------
 
   start(): void {
-    if (this.running || this.closed) return;
-    this.running = true;
-    this.state.set({ status: 'connecting', attempt: 0, lastError: null });
-    if (this.share) this.share.start();
-    else if (this.sharing) this.loadShare(this.sharing);
+    if (this.#running || this.#closed) return;
+    this.#running = true;
+    this.#state.set({ status: 'connecting', attempt: 0, lastError: null });
+    if (this.#share) this.#share.start();
+    else if (this.#sharing) this.#loadShare(this.#sharing);
     else this.runOwn();
   }
 
@@ -187,15 +189,15 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
    * is opened meanwhile: the group decides whether this client runs a stream. If the chunk
    * cannot load, the client runs its own stream, as where sharing is impossible.
    */
-  private loadShare(parts: SharePlatform): void {
+  #loadShare(parts: SharePlatform): void {
     import('./share').then(
       ({ createTabShare }) => {
-        if (!this.running || this.share) return;
-        this.share = createTabShare(this.options, this, createEngine, parts);
-        this.share.start();
+        if (!this.#running || this.#share) return;
+        this.#share = createTabShare(this.#options, this, createEngine, parts);
+        this.#share.start();
       },
       () => {
-        this.sharing = null;
+        this.#sharing = null;
         this.runOwn();
       },
     );
@@ -203,166 +205,166 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
 
   /** Runs this client's own stream and poller (not shared, or sharing is impossible). */
   runOwn(): void {
-    if (!this.running || this.ownRunning) return;
-    this.ownRunning = true;
+    if (!this.#running || this.#ownRunning) return;
+    this.#ownRunning = true;
     const { env } = this;
-    this.unsubscribePlatform = [
+    this.#unsubscribePlatform = [
       // Back online: a retry waiting out its backoff goes now (the poller polls at once too).
       // Offline: the stream ends and no attempt is made until `online`.
       env.online.subscribe((online) => {
-        if (this.suspended) return;
-        if (online) this.session.online();
-        else this.session.offline();
+        if (this.#suspended) return;
+        if (online) this.#session.online();
+        else this.#session.offline();
       }),
       // Into the back/forward cache or frozen: no connection held; back: resume from the cursor.
-      env.frozen.subscribe(() => this.updateSuspension()),
+      env.frozen.subscribe(() => this.#updateSuspension()),
     ];
-    if (this.pauseWhenHidden) {
-      this.unsubscribePlatform.push(env.hidden.subscribe(() => this.updateSuspension()));
+    if (this.#pauseWhenHidden) {
+      this.#unsubscribePlatform.push(env.hidden.subscribe(() => this.#updateSuspension()));
     }
-    this.suspended = this.shouldSuspend();
-    if (this.suspended) this.state.set({ status: 'idle', polling: false });
-    else this.runEngine();
+    this.#suspended = this.#shouldSuspend();
+    if (this.#suspended) this.#state.set({ status: 'idle', polling: false });
+    else this.#runEngine();
   }
 
   stop(): void {
-    if (!this.running) return;
-    this.running = false;
-    this.share?.stop();
-    this.stopOwn();
-    this.saver.flush();
-    this.state.set({ status: this.closed ? 'closed' : 'idle', polling: false });
+    if (!this.#running) return;
+    this.#running = false;
+    this.#share?.stop();
+    this.#stopOwn();
+    this.#saver.flush();
+    this.#state.set({ status: this.#closed ? 'closed' : 'idle', polling: false });
   }
 
-  private stopOwn(): void {
-    for (const off of this.unsubscribePlatform.splice(0)) off();
-    this.ownRunning = false;
-    this.suspended = false;
-    this.halt();
+  #stopOwn(): void {
+    for (const off of this.#unsubscribePlatform.splice(0)) off();
+    this.#ownRunning = false;
+    this.#suspended = false;
+    this.#halt();
   }
 
-  private shouldSuspend(): boolean {
-    return this.env.frozen.get() || (this.pauseWhenHidden && this.env.hidden.get());
+  #shouldSuspend(): boolean {
+    return this.env.frozen.get() || (this.#pauseWhenHidden && this.env.hidden.get());
   }
 
-  private updateSuspension(): void {
-    if (!this.running || !this.ownRunning) return;
-    const suspend = this.shouldSuspend();
-    if (suspend === this.suspended) return;
-    this.suspended = suspend;
+  #updateSuspension(): void {
+    if (!this.#running || !this.#ownRunning) return;
+    const suspend = this.#shouldSuspend();
+    if (suspend === this.#suspended) return;
+    this.#suspended = suspend;
     if (suspend) {
-      this.halt();
-      this.saver.flush();
-      this.state.set({ status: 'idle', polling: false });
+      this.#halt();
+      this.#saver.flush();
+      this.#state.set({ status: 'idle', polling: false });
     } else {
-      this.state.set({ status: 'connecting', attempt: 0, lastError: null });
-      this.runEngine();
+      this.#state.set({ status: 'connecting', attempt: 0, lastError: null });
+      this.#runEngine();
     }
   }
 
   /** Opens the stream and starts the poller. */
-  private runEngine(): void {
-    this.session.start();
-    this.poller.start();
+  #runEngine(): void {
+    this.#session.start();
+    this.#poller.start();
   }
 
   /** Closes the stream and stops polling; positions are kept. */
-  private halt(): void {
-    this.session.stop();
-    this.poller.stop();
-    this.polls.stop();
+  #halt(): void {
+    this.#session.stop();
+    this.#poller.stop();
+    this.#polls.stop();
   }
 
   mount(): () => void {
-    this.mounts++;
+    this.#mounts++;
     this.start();
     let mounted = true;
     return () => {
       if (!mounted) return;
       mounted = false;
-      this.mounts--;
+      this.#mounts--;
       // Stop one microtask later: an unmount followed at once by a mount (React's StrictMode,
       // a provider moving in the tree) keeps the stream.
       queueMicrotask(() => {
-        if (this.mounts === 0) this.stop();
+        if (this.#mounts === 0) this.stop();
       });
     };
   }
 
   pollNow(): Promise<void> {
-    return this.share?.driven ? this.share.pollNow() : this.poller.pollNow();
+    return this.#share?.driven ? this.#share.pollNow() : this.#poller.pollNow();
   }
 
   reconnect(): void {
-    if (this.share?.driven) this.share.reconnect();
-    else this.session.reconnect();
+    if (this.#share?.driven) this.#share.reconnect();
+    else this.#session.reconnect();
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.running) this.stop();
-    else this.saver.flush();
-    this.state.set({ status: 'closed', polling: false });
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#running) this.stop();
+    else this.#saver.flush();
+    this.#state.set({ status: 'closed', polling: false });
   }
 
   // ---- driven by the tab group (share/) -----------------------------------------------------
 
   get started(): boolean {
-    return this.running;
+    return this.#running;
   }
 
   ingest(event: IncomingEvent): void {
-    if (this.running && this.merge.channels.includes(event.channel)) this.accept(event);
+    if (this.#running && this.#merge.channels.includes(event.channel)) this.#accept(event);
   }
 
   learn(positions: Record<string, Position>): void {
     const none = new Map();
     for (const [channel, position] of Object.entries(positions)) {
-      this.merge.learn(channel, { epoch: position.epoch, head: position.offset }, none);
+      this.#merge.learn(channel, { epoch: position.epoch, head: position.offset }, none);
     }
-    this.saver.queue();
+    this.#saver.queue();
   }
 
   setState(patch: Partial<LiveState>): void {
-    this.state.set(patch);
+    this.#state.set(patch);
   }
 
   pollOnce(): Promise<number | undefined> {
-    return this.polls.once();
+    return this.#polls.once();
   }
 
   // ---- inside -----------------------------------------------------------------------------
 
-  private updatePolling(): void {
-    if (!this.running) return;
-    this.state.set({ polling: this.poller.inFlight || this.state.get().status !== 'open' });
+  #updatePolling(): void {
+    if (!this.#running) return;
+    this.#state.set({ polling: this.#poller.inFlight || this.#state.get().status !== 'open' });
   }
 
   /** 400/403: retrying cannot help. Stop everything and keep the error in the state. */
   fail(error: TandemError): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     this.close();
-    this.state.set({ lastError: error });
+    this.#state.set({ lastError: error });
   }
 
-  private accept(event: IncomingEvent, snapshot?: Snapshot): void {
-    this.tap?.event(event);
-    const result = this.merge.accept(event, snapshot);
-    if (result === 'held' || result === 'foreign') this.polls.requestFollowUp();
-    if (result === 'delivered') this.saver.queue();
+  #accept(event: IncomingEvent, snapshot?: Snapshot): void {
+    this.#tap?.event(event);
+    const result = this.#merge.accept(event, snapshot);
+    if (result === 'held' || result === 'foreign') this.#polls.requestFollowUp();
+    if (result === 'delivered') this.#saver.queue();
   }
 
-  private deliver(event: IncomingEvent): void {
-    this.state.set({ lastEventAt: this.env.now() });
-    this.emitter.emit(event);
+  #deliver(event: IncomingEvent): void {
+    this.#state.set({ lastEventAt: this.env.now() });
+    this.#emitter.emit(event);
   }
 
-  private resynced(payload: ResyncPayload, snapshot: Snapshot, adoptFrom?: Map<string, Position>): void {
-    this.tap?.resync(payload.channels, payload.reason);
-    const channels = this.merge.resync(payload.channels, snapshot, adoptFrom, payload.reason);
-    this.saver.queue();
+  #resynced(payload: ResyncPayload, snapshot: Snapshot, adoptFrom?: Map<string, Position>): void {
+    this.#tap?.resync(payload.channels, payload.reason);
+    const channels = this.#merge.resync(payload.channels, snapshot, adoptFrom, payload.reason);
+    this.#saver.queue();
     if (channels.length === 0) return;
-    this.emitter.emitResync(channels, payload.reason);
+    this.#emitter.emitResync(channels, payload.reason);
   }
 }

@@ -10,30 +10,34 @@ type AnyHandler = (type: string, data: unknown, meta: EventMeta) => void;
  * that throws is reported and never stops delivery to the others.
  */
 export class Emitter {
-  private readonly byType = new Map<string, Set<Handler>>();
-  private readonly any = new Set<AnyHandler>();
-  private readonly resync = new Set<ResyncHandler>();
+  readonly #byType = new Map<string, Set<Handler>>();
+  readonly #any = new Set<AnyHandler>();
+  readonly #resync = new Set<ResyncHandler>();
 
-  constructor(private readonly report: (error: unknown) => void) {}
+  readonly #report: (error: unknown) => void;
+
+  constructor(report: (error: unknown) => void) {
+    this.#report = report;
+  }
 
   on(type: string, handler: Handler): () => void {
-    let set = this.byType.get(type);
+    let set = this.#byType.get(type);
     if (!set) {
       set = new Set();
-      this.byType.set(type, set);
+      this.#byType.set(type, set);
     }
     set.add(handler);
     return () => void set.delete(handler);
   }
 
   onAny(handler: AnyHandler): () => void {
-    this.any.add(handler);
-    return () => void this.any.delete(handler);
+    this.#any.add(handler);
+    return () => void this.#any.delete(handler);
   }
 
   onResync(handler: ResyncHandler): () => void {
-    this.resync.add(handler);
-    return () => void this.resync.delete(handler);
+    this.#resync.add(handler);
+    return () => void this.#resync.delete(handler);
   }
 
   emit(event: IncomingEvent): void {
@@ -45,20 +49,20 @@ export class Emitter {
       ts: event.ts,
       source: event.source,
     };
-    const set = this.byType.get(event.type);
-    if (set) for (const handler of [...set]) this.safely(() => handler(event.data, meta));
-    for (const handler of [...this.any]) this.safely(() => handler(event.type, event.data, meta));
+    const set = this.#byType.get(event.type);
+    if (set) for (const handler of [...set]) this.#safely(() => handler(event.data, meta));
+    for (const handler of [...this.#any]) this.#safely(() => handler(event.type, event.data, meta));
   }
 
   emitResync(channels: string[], reason: ResyncReason): void {
-    for (const handler of [...this.resync]) this.safely(() => handler(channels, reason));
+    for (const handler of [...this.#resync]) this.#safely(() => handler(channels, reason));
   }
 
-  private safely(fn: () => void): void {
+  #safely(fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      this.report(error);
+      this.#report(error);
     }
   }
 }

@@ -27,36 +27,39 @@ export function headsEvidence(
  * keeps up thus costs no poll at all.
  */
 export class HeadsWatch {
-  private readonly timer: TimerSlot;
-  private readonly targets = new Map<string, Position>();
+  readonly #timer: TimerSlot;
+  readonly #targets = new Map<string, Position>();
 
-  constructor(
-    timers: Timers,
-    private readonly graceMs: number,
-    private readonly positions: () => Record<string, Position>,
-    private readonly poll: () => void,
-  ) {
-    this.timer = new TimerSlot(timers);
+  readonly #graceMs: number;
+  readonly #positions: () => Record<string, Position>;
+  readonly #poll: () => void;
+
+  constructor(timers: Timers, graceMs: number, positions: () => Record<string, Position>, poll: () => void) {
+    this.#graceMs = graceMs;
+    this.#positions = positions;
+    this.#poll = poll;
+    this.#timer = new TimerSlot(timers);
   }
 
   /** A heartbeat's heads. */
   heard(heads: Readonly<Record<string, Position>> | null): void {
-    for (const [channel, head] of headsEvidence(heads, this.positions())) {
-      const known = this.targets.get(channel);
-      if (!known || known.epoch !== head.epoch || known.offset < head.offset) this.targets.set(channel, head);
+    for (const [channel, head] of headsEvidence(heads, this.#positions())) {
+      const known = this.#targets.get(channel);
+      if (!known || known.epoch !== head.epoch || known.offset < head.offset)
+        this.#targets.set(channel, head);
     }
-    if (this.targets.size > 0) this.timer.setIfIdle(this.graceMs, () => this.check());
+    if (this.#targets.size > 0) this.#timer.setIfIdle(this.#graceMs, () => this.#check());
   }
 
   /** Forgets what was heard (the stream dropped: the poller takes over). */
   stop(): void {
-    this.timer.clear();
-    this.targets.clear();
+    this.#timer.clear();
+    this.#targets.clear();
   }
 
-  private check(): void {
-    const missing = headsEvidence(Object.fromEntries(this.targets), this.positions()).size > 0;
-    this.targets.clear();
-    if (missing) this.poll();
+  #check(): void {
+    const missing = headsEvidence(Object.fromEntries(this.#targets), this.#positions()).size > 0;
+    this.#targets.clear();
+    if (missing) this.#poll();
   }
 }

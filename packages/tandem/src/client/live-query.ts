@@ -46,154 +46,154 @@ export const LIVE_QUERY_DEFAULTS = {
 } as const;
 
 export class LiveQueryScheduler<T> {
-  private readonly fetcher: (signal: AbortSignal) => Promise<T>;
-  private readonly now: () => number;
-  private connectedIntervalMs: number;
-  private disconnectedIntervalMs: number;
-  private coalesceMs: number;
+  readonly #fetcher: (signal: AbortSignal) => Promise<T>;
+  readonly #now: () => number;
+  #connectedIntervalMs: number;
+  #disconnectedIntervalMs: number;
+  #coalesceMs: number;
 
-  private state: LiveQueryState<T> = {
+  #state: LiveQueryState<T> = {
     data: undefined,
     error: null,
     status: 'pending',
     isFetching: false,
     updatedAt: null,
   };
-  private readonly listeners = new Set<() => void>();
-  private running = false;
-  private connected = false;
+  readonly #listeners = new Set<() => void>();
+  #running = false;
+  #connected = false;
   /** The in-flight fetch's controller; null when none runs. */
-  private controller: AbortController | null = null;
+  #controller: AbortController | null = null;
   /** A trigger arrived during the in-flight fetch: run exactly one more after it. */
-  private followUp = false;
-  private readonly coalesceTimer: TimerSlot;
-  private readonly intervalTimer: TimerSlot;
-  private lastSettledAt: number | null = null;
+  #followUp = false;
+  readonly #coalesceTimer: TimerSlot;
+  readonly #intervalTimer: TimerSlot;
+  #lastSettledAt: number | null = null;
 
   constructor(options: LiveQuerySchedulerOptions<T>) {
-    this.fetcher = options.fetcher;
+    this.#fetcher = options.fetcher;
     const timers = options.timers ?? defaultTimers;
-    this.now = options.now ?? Date.now;
-    this.coalesceTimer = new TimerSlot(timers);
-    this.intervalTimer = new TimerSlot(timers);
-    this.connectedIntervalMs = options.connectedIntervalMs ?? LIVE_QUERY_DEFAULTS.connectedIntervalMs;
-    this.disconnectedIntervalMs =
+    this.#now = options.now ?? Date.now;
+    this.#coalesceTimer = new TimerSlot(timers);
+    this.#intervalTimer = new TimerSlot(timers);
+    this.#connectedIntervalMs = options.connectedIntervalMs ?? LIVE_QUERY_DEFAULTS.connectedIntervalMs;
+    this.#disconnectedIntervalMs =
       options.disconnectedIntervalMs ?? LIVE_QUERY_DEFAULTS.disconnectedIntervalMs;
-    this.coalesceMs = options.coalesceMs ?? LIVE_QUERY_DEFAULTS.coalesceMs;
+    this.#coalesceMs = options.coalesceMs ?? LIVE_QUERY_DEFAULTS.coalesceMs;
   }
 
   subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
+    this.#listeners.add(listener);
     return () => {
-      this.listeners.delete(listener);
+      this.#listeners.delete(listener);
     };
   };
 
-  getState = (): LiveQueryState<T> => this.state;
+  getState = (): LiveQueryState<T> => this.#state;
 
   /** Loads now, then keeps the data fresh. Calling it again after `stop()` starts over. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.fetchNow();
+    if (this.#running) return;
+    this.#running = true;
+    this.#fetchNow();
   }
 
   /** Aborts the in-flight fetch and clears every timer; no listener is called afterwards. */
   stop(): void {
-    if (!this.running) return;
-    this.running = false;
-    this.coalesceTimer.clear();
-    this.intervalTimer.clear();
-    this.followUp = false;
-    const controller = this.controller;
-    this.controller = null;
+    if (!this.#running) return;
+    this.#running = false;
+    this.#coalesceTimer.clear();
+    this.#intervalTimer.clear();
+    this.#followUp = false;
+    const controller = this.#controller;
+    this.#controller = null;
     controller?.abort();
     // Silently: a stopped query reports nothing, but a restart must not look busy.
-    if (this.state.isFetching) this.state = { ...this.state, isFetching: false };
+    if (this.#state.isFetching) this.#state = { ...this.#state, isFetching: false };
   }
 
   /** An event says the data changed: refetch once for a burst of such calls. */
   invalidate(): void {
-    if (!this.running) return;
-    if (this.controller) {
-      this.followUp = true;
+    if (!this.#running) return;
+    if (this.#controller) {
+      this.#followUp = true;
       return;
     }
-    this.coalesceTimer.setIfIdle(this.coalesceMs, () => this.request());
+    this.#coalesceTimer.setIfIdle(this.#coalesceMs, () => this.#request());
   }
 
   /** Refetches as soon as no other fetch runs. */
   refetch(): void {
-    if (!this.running) return;
-    this.coalesceTimer.clear();
-    this.request();
+    if (!this.#running) return;
+    this.#coalesceTimer.clear();
+    this.#request();
   }
 
   /** Switches between the connected and the disconnected interval, counted from the last fetch. */
   setConnected(connected: boolean): void {
-    if (this.connected === connected) return;
-    this.connected = connected;
-    if (this.running && !this.controller) this.scheduleInterval();
+    if (this.#connected === connected) return;
+    this.#connected = connected;
+    if (this.#running && !this.#controller) this.#scheduleInterval();
   }
 
   setTiming(timing: LiveQueryTiming): void {
     const { connectedIntervalMs, disconnectedIntervalMs, coalesceMs } = timing;
     const changed =
-      (connectedIntervalMs !== undefined && connectedIntervalMs !== this.connectedIntervalMs) ||
-      (disconnectedIntervalMs !== undefined && disconnectedIntervalMs !== this.disconnectedIntervalMs);
-    this.connectedIntervalMs = connectedIntervalMs ?? this.connectedIntervalMs;
-    this.disconnectedIntervalMs = disconnectedIntervalMs ?? this.disconnectedIntervalMs;
-    this.coalesceMs = coalesceMs ?? this.coalesceMs;
-    if (changed && this.running && !this.controller) this.scheduleInterval();
+      (connectedIntervalMs !== undefined && connectedIntervalMs !== this.#connectedIntervalMs) ||
+      (disconnectedIntervalMs !== undefined && disconnectedIntervalMs !== this.#disconnectedIntervalMs);
+    this.#connectedIntervalMs = connectedIntervalMs ?? this.#connectedIntervalMs;
+    this.#disconnectedIntervalMs = disconnectedIntervalMs ?? this.#disconnectedIntervalMs;
+    this.#coalesceMs = coalesceMs ?? this.#coalesceMs;
+    if (changed && this.#running && !this.#controller) this.#scheduleInterval();
   }
 
-  private request(): void {
-    if (this.controller) this.followUp = true;
-    else this.fetchNow();
+  #request(): void {
+    if (this.#controller) this.#followUp = true;
+    else this.#fetchNow();
   }
 
-  private fetchNow(): void {
-    this.coalesceTimer.clear();
-    this.intervalTimer.clear();
+  #fetchNow(): void {
+    this.#coalesceTimer.clear();
+    this.#intervalTimer.clear();
     const controller = new AbortController();
-    this.controller = controller;
-    this.setState({ ...this.state, isFetching: true });
+    this.#controller = controller;
+    this.#setState({ ...this.#state, isFetching: true });
     let pending: Promise<T>;
     try {
-      pending = Promise.resolve(this.fetcher(controller.signal));
+      pending = Promise.resolve(this.#fetcher(controller.signal));
     } catch (error) {
       pending = Promise.reject(error);
     }
     pending.then(
-      (data) => this.settle(controller, { data, error: null, status: 'success', updatedAt: this.now() }),
-      (error: unknown) => this.settle(controller, { error, status: 'error' }),
+      (data) => this.#settle(controller, { data, error: null, status: 'success', updatedAt: this.#now() }),
+      (error: unknown) => this.#settle(controller, { error, status: 'error' }),
     );
   }
 
-  private settle(controller: AbortController, patch: Partial<LiveQueryState<T>>): void {
+  #settle(controller: AbortController, patch: Partial<LiveQueryState<T>>): void {
     // Stopped or superseded meanwhile: its result belongs to nobody.
-    if (this.controller !== controller) return;
-    this.controller = null;
-    this.lastSettledAt = this.now();
-    this.setState({ ...this.state, ...patch, isFetching: false });
-    if (!this.running) return;
-    if (this.followUp) {
-      this.followUp = false;
-      this.fetchNow();
+    if (this.#controller !== controller) return;
+    this.#controller = null;
+    this.#lastSettledAt = this.#now();
+    this.#setState({ ...this.#state, ...patch, isFetching: false });
+    if (!this.#running) return;
+    if (this.#followUp) {
+      this.#followUp = false;
+      this.#fetchNow();
     } else {
-      this.scheduleInterval();
+      this.#scheduleInterval();
     }
   }
 
-  private scheduleInterval(): void {
-    const interval = this.connected ? this.connectedIntervalMs : this.disconnectedIntervalMs;
-    const since = this.lastSettledAt ?? this.now();
-    const delay = Math.max(0, since + interval - this.now());
-    this.intervalTimer.set(delay, () => this.request());
+  #scheduleInterval(): void {
+    const interval = this.#connected ? this.#connectedIntervalMs : this.#disconnectedIntervalMs;
+    const since = this.#lastSettledAt ?? this.#now();
+    const delay = Math.max(0, since + interval - this.#now());
+    this.#intervalTimer.set(delay, () => this.#request());
   }
 
-  private setState(next: LiveQueryState<T>): void {
-    this.state = next;
-    for (const listener of [...this.listeners]) listener();
+  #setState(next: LiveQueryState<T>): void {
+    this.#state = next;
+    for (const listener of [...this.#listeners]) listener();
   }
 }

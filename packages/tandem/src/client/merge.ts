@@ -51,15 +51,18 @@ export const MAX_HELD_PER_CHANNEL = 10_000;
  * reports are new: both paths may report the same loss, and the app must hear of it once.
  */
 export class Merge {
-  private readonly state = new Map<string, ChannelState>();
+  readonly #state = new Map<string, ChannelState>();
+
+  readonly #deliver: (event: IncomingEvent) => void;
 
   constructor(
     readonly channels: readonly string[],
-    private readonly deliver: (event: IncomingEvent) => void,
+    deliver: (event: IncomingEvent) => void,
     initial: Record<string, Position> = {},
   ) {
+    this.#deliver = deliver;
     for (const channel of channels) {
-      this.state.set(channel, {
+      this.#state.set(channel, {
         position: initial[channel] ?? null,
         generation: 0,
         awaiting: null,
@@ -68,21 +71,21 @@ export class Merge {
     }
   }
 
-  private channel(name: string): ChannelState | undefined {
-    return this.state.get(name);
+  #channel(name: string): ChannelState | undefined {
+    return this.#state.get(name);
   }
 
   /** The current positions, for the cursor and for storage. */
   positions(): Record<string, Position> {
     const out: Record<string, Position> = {};
-    for (const [channel, s] of this.state) if (s.position) out[channel] = { ...s.position };
+    for (const [channel, s] of this.#state) if (s.position) out[channel] = { ...s.position };
     return out;
   }
 
   /** What a request about to be sent knows; its cursor is built from these positions. */
   snapshot(): Snapshot {
     const snap: Snapshot = new Map();
-    for (const [channel, s] of this.state) {
+    for (const [channel, s] of this.#state) {
       snap.set(channel, { position: s.position && { ...s.position }, generation: s.generation });
     }
     return snap;
@@ -94,7 +97,7 @@ export class Merge {
    * reports are about new losses.
    */
   accept(event: IncomingEvent, snapshot?: Snapshot): AcceptResult {
-    const s = this.channel(event.channel);
+    const s = this.#channel(event.channel);
     if (!s) return 'foreign';
     if (!s.position) {
       // A late event from before the loss (a request sent earlier) must not start the new lineage.
@@ -119,23 +122,23 @@ export class Merge {
       if (s.held.size < MAX_HELD_PER_CHANNEL) s.held.set(event.offset, event);
       return 'held';
     }
-    this.advance(s, event);
+    this.#advance(s, event);
     return 'delivered';
   }
 
-  private advance(s: ChannelState, event: IncomingEvent): void {
+  #advance(s: ChannelState, event: IncomingEvent): void {
     s.position = { epoch: event.epoch, offset: event.offset };
-    this.deliver(event);
+    this.#deliver(event);
     // Flush what was held behind the hole just filled (held events share the current epoch).
     for (let next = s.held.get(event.offset + 1); next; next = s.held.get(next.offset + 1)) {
       s.held.delete(next.offset);
       s.position = { epoch: next.epoch, offset: next.offset };
-      this.deliver(next);
+      this.#deliver(next);
     }
   }
 
   /** Sets a channel's position (held events at or before it are dropped, those after flushed). */
-  private adopt(s: ChannelState, position: Position): void {
+  #adopt(s: ChannelState, position: Position): void {
     s.position = { ...position };
     s.awaiting = null;
     for (const [offset, held] of s.held) {
@@ -144,7 +147,7 @@ export class Merge {
     const next = s.held.get(position.offset + 1);
     if (next) {
       s.held.delete(next.offset);
-      this.advance(s, next);
+      this.#advance(s, next);
     }
   }
 
@@ -154,16 +157,16 @@ export class Merge {
    * awaits its post-resync position after an epoch change starts at the new log's beginning.
    */
   learn(channel: string, info: Pick<HelloChannel, 'epoch' | 'head'>, snapshot: Snapshot): void {
-    const s = this.channel(channel);
+    const s = this.#channel(channel);
     if (!s) return;
     if (s.awaiting) {
       const fromStart = info.epoch !== s.awaiting.oldEpoch;
-      this.adopt(s, { epoch: info.epoch, offset: fromStart ? 0 : info.head });
+      this.#adopt(s, { epoch: info.epoch, offset: fromStart ? 0 : info.head });
       return;
     }
     if (s.position) return;
     if (snapshot.get(channel)?.position) return;
-    this.adopt(s, { epoch: info.epoch, offset: info.head });
+    this.#adopt(s, { epoch: info.epoch, offset: info.head });
   }
 
   /**
@@ -180,7 +183,7 @@ export class Merge {
   ): string[] {
     const reported: string[] = [];
     for (const channel of channels) {
-      const s = this.channel(channel);
+      const s = this.#channel(channel);
       if (!s) continue;
       const known = snapshot.get(channel);
       const fresh = !!known?.position && known.generation === s.generation && !s.awaiting;
@@ -188,7 +191,7 @@ export class Merge {
       if (fresh) {
         s.generation += 1;
         s.held.clear();
-        if (next) this.adopt(s, next);
+        if (next) this.#adopt(s, next);
         else {
           s.awaiting = {
             oldEpoch: known.position!.epoch,

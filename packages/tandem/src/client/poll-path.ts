@@ -34,26 +34,29 @@ export interface PollHost {
  * poll when the answer was capped or an event arrived past a hole.
  */
 export class PollPath {
-  private etag: { value: string; cursor: string | null } | null = null;
-  private readonly followUp: TimerSlot;
+  #etag: { value: string; cursor: string | null } | null = null;
+  readonly #followUp: TimerSlot;
 
-  constructor(private readonly host: PollHost) {
-    this.followUp = new TimerSlot(host.env.timers);
+  readonly #host: PollHost;
+
+  constructor(host: PollHost) {
+    this.#host = host;
+    this.#followUp = new TimerSlot(host.env.timers);
   }
 
   /** One poll; resolves with the earliest time the server allows the next (`Retry-After`), or nothing. */
   async once(): Promise<number | undefined> {
-    const { host } = this;
+    const host = this.#host;
     if (host.stopped) return undefined;
     const token = await host.tokens.get();
     const snapshot = host.merge.snapshot();
-    const cursor = this.cursor(snapshot);
+    const cursor = this.#cursor(snapshot);
     const outcome = await requestPoll({
       fetch: host.fetch,
       url: host.pollUrl,
       cursor,
       token,
-      ifNoneMatch: this.etag && this.etag.cursor === cursor ? this.etag.value : null,
+      ifNoneMatch: this.#etag && this.#etag.cursor === cursor ? this.#etag.value : null,
       credentials: host.credentials,
       timeoutMs: host.poll.timeoutMs,
       timers: host.env.timers,
@@ -66,8 +69,8 @@ export class PollPath {
       else if (isAuthError(error)) host.tokens.invalidate();
       return error.retryAfterMs === undefined ? undefined : host.env.now() + error.retryAfterMs;
     }
-    this.apply(outcome.body, snapshot);
-    this.etag = outcome.etag ? { value: outcome.etag, cursor: this.cursor(host.merge.snapshot()) } : null;
+    this.#apply(outcome.body, snapshot);
+    this.#etag = outcome.etag ? { value: outcome.etag, cursor: this.#cursor(host.merge.snapshot()) } : null;
     // The server caps one answer; the rest follows the new cursor at once.
     if (outcome.body.more === true) this.requestFollowUp();
     return undefined;
@@ -78,20 +81,20 @@ export class PollPath {
    * the client's position) fills it.
    */
   requestFollowUp(): void {
-    if (this.host.stopped) return;
-    this.followUp.setIfIdle(50, () => void this.host.pollNow());
+    if (this.#host.stopped) return;
+    this.#followUp.setIfIdle(50, () => void this.#host.pollNow());
   }
 
   stop(): void {
-    this.followUp.clear();
+    this.#followUp.clear();
   }
 
-  private cursor(snapshot: Snapshot): string | null {
-    return cursorOf(this.host.channels, (channel) => snapshot.get(channel)?.position);
+  #cursor(snapshot: Snapshot): string | null {
+    return cursorOf(this.#host.channels, (channel) => snapshot.get(channel)?.position);
   }
 
-  private apply(body: PollResponse, snapshot: Snapshot): void {
-    const { host } = this;
+  #apply(body: PollResponse, snapshot: Snapshot): void {
+    const host = this.#host;
     const after = decodeCursor(body.cursor, host.channels).positions;
     const events = Array.isArray(body.events) ? body.events : [];
     if (body.resync && Array.isArray(body.resync.channels)) {

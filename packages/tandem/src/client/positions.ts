@@ -63,22 +63,26 @@ export function cursorOf(
 
 /** Writes positions to storage at most once per burst of changes (one microtask later). */
 export class PositionSaver {
-  private queued = false;
+  #queued = false;
 
-  constructor(
-    private readonly storage: PositionStorage | null,
-    private readonly key: string,
-    private readonly read: () => Record<string, Position>,
-  ) {}
+  readonly #storage: PositionStorage | null;
+  readonly #key: string;
+  readonly #read: () => Record<string, Position>;
+
+  constructor(storage: PositionStorage | null, key: string, read: () => Record<string, Position>) {
+    this.#storage = storage;
+    this.#key = key;
+    this.#read = read;
+  }
 
   queue(): void {
-    if (this.queued || !this.storage) return;
-    this.queued = true;
+    if (this.#queued || !this.#storage) return;
+    this.#queued = true;
     queueMicrotask(() => this.flush());
   }
 
   flush(): void {
-    this.queued = false;
-    savePositions(this.storage, this.key, this.read());
+    this.#queued = false;
+    savePositions(this.#storage, this.#key, this.#read());
   }
 }

@@ -72,29 +72,32 @@ export const HANDOVER_TIMEOUT_MS = 10_000;
  * `rotate` bye it comes straight back, and the status changes only if that fails.
  */
 export class StreamSession {
-  private stream: StreamContext | null = null;
+  #stream: StreamContext | null = null;
   /** The stream that will replace `stream` once it says hello (a token refresh). */
-  private next: StreamContext | null = null;
-  private running = false;
-  private connectSeq = 0;
+  #next: StreamContext | null = null;
+  #running = false;
+  #connectSeq = 0;
   /** A retry is waiting for the network to come back rather than on a timer. */
-  private offlineWait = false;
-  private readonly reconnectTimer: TimerSlot;
-  private readonly stableTimer: TimerSlot;
-  private readonly refreshTimer: TimerSlot;
-  private readonly handoverTimer: TimerSlot;
-  private readonly watchdog: Watchdog;
+  #offlineWait = false;
+  readonly #reconnectTimer: TimerSlot;
+  readonly #stableTimer: TimerSlot;
+  readonly #refreshTimer: TimerSlot;
+  readonly #handoverTimer: TimerSlot;
+  readonly #watchdog: Watchdog;
   /** Polls when a heartbeat shows a head this client has not reached. */
-  private readonly heads: HeadsWatch;
+  readonly #heads: HeadsWatch;
   /** A poll sent to learn why a stream failed when the transport could not say. */
-  private probe: Promise<void> | null = null;
+  #probe: Promise<void> | null = null;
 
-  constructor(private readonly host: SessionHost) {
-    this.reconnectTimer = new TimerSlot(host.env.timers);
-    this.stableTimer = new TimerSlot(host.env.timers);
-    this.refreshTimer = new TimerSlot(host.env.timers);
-    this.handoverTimer = new TimerSlot(host.env.timers);
-    this.heads = new HeadsWatch(
+  readonly #host: SessionHost;
+
+  constructor(host: SessionHost) {
+    this.#host = host;
+    this.#reconnectTimer = new TimerSlot(host.env.timers);
+    this.#stableTimer = new TimerSlot(host.env.timers);
+    this.#refreshTimer = new TimerSlot(host.env.timers);
+    this.#handoverTimer = new TimerSlot(host.env.timers);
+    this.#heads = new HeadsWatch(
       host.env.timers,
       host.headsGraceMs,
       () => host.merge.positions(),
@@ -102,108 +105,108 @@ export class StreamSession {
         void host.poller.pollNow();
       },
     );
-    this.watchdog = createWatchdog(host.env, host.watchdog, (silentMs) =>
-      this.closed(this.stream, new TandemError('timeout', `no data from the server for ${silentMs} ms`)),
+    this.#watchdog = createWatchdog(host.env, host.watchdog, (silentMs) =>
+      this.#closed(this.#stream, new TandemError('timeout', `no data from the server for ${silentMs} ms`)),
     );
   }
 
   /** Whether a reconnect is waiting out its delay or for the network. */
   get waiting(): boolean {
-    return this.reconnectTimer.pending || this.offlineWait;
+    return this.#reconnectTimer.pending || this.#offlineWait;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.connect();
+    if (this.#running) return;
+    this.#running = true;
+    void this.#connect();
   }
 
   stop(): void {
-    this.running = false;
-    this.connectSeq++;
-    this.drop();
-    this.reconnectTimer.clear();
-    this.offlineWait = false;
-    this.probe = null;
+    this.#running = false;
+    this.#connectSeq++;
+    this.#drop();
+    this.#reconnectTimer.clear();
+    this.#offlineWait = false;
+    this.#probe = null;
   }
 
   /** Drops the current stream (if any) and connects again at once. */
   reconnect(): void {
-    if (!this.running) return;
-    this.drop();
-    this.host.state.set({ status: 'reconnecting' });
-    void this.connect();
+    if (!this.#running) return;
+    this.#drop();
+    this.#host.state.set({ status: 'reconnecting' });
+    void this.#connect();
   }
 
   /** A new event type to listen for on the open stream. */
   listen(type: string): void {
-    this.stream?.connection?.listen?.(type);
+    this.#stream?.connection?.listen?.(type);
   }
 
-  private drop(): void {
-    const ctx = this.stream;
-    this.stream = null;
-    this.watchdog.stop();
-    this.heads.stop();
-    this.stableTimer.clear();
-    this.refreshTimer.clear();
+  #drop(): void {
+    const ctx = this.#stream;
+    this.#stream = null;
+    this.#watchdog.stop();
+    this.#heads.stop();
+    this.#stableTimer.clear();
+    this.#refreshTimer.clear();
     ctx?.connection?.close();
-    this.dropNext();
+    this.#dropNext();
   }
 
-  private dropNext(): void {
-    const next = this.next;
-    this.next = null;
-    this.handoverTimer.clear();
+  #dropNext(): void {
+    const next = this.#next;
+    this.#next = null;
+    this.#handoverTimer.clear();
     next?.connection?.close();
   }
 
-  private async connect(): Promise<void> {
-    const seq = ++this.connectSeq;
-    this.reconnectTimer.clear();
-    this.offlineWait = false;
+  async #connect(): Promise<void> {
+    const seq = ++this.#connectSeq;
+    this.#reconnectTimer.clear();
+    this.#offlineWait = false;
     const ctx = newContext();
-    this.stream = ctx;
+    this.#stream = ctx;
     // Watch from the first moment: a connect that hangs (a black-holed SYN) is silence too.
-    this.watchdog.start();
+    this.#watchdog.start();
     let token: string | null;
     try {
-      token = await this.host.tokens.get();
+      token = await this.#host.tokens.get();
     } catch (cause) {
-      if (seq === this.connectSeq) {
-        this.closed(ctx, new TandemError('unauthorized', 'the token provider failed', { cause }));
+      if (seq === this.#connectSeq) {
+        this.#closed(ctx, new TandemError('unauthorized', 'the token provider failed', { cause }));
       }
       return;
     }
-    if (seq !== this.connectSeq || !this.running || this.stream !== ctx) return;
-    this.open(ctx, token);
+    if (seq !== this.#connectSeq || !this.#running || this.#stream !== ctx) return;
+    this.#open(ctx, token);
   }
 
   /** Opens `ctx`'s connection from the client's current positions. */
-  private open(ctx: StreamContext, token: string | null): void {
+  #open(ctx: StreamContext, token: string | null): void {
     ctx.token = token;
     // The cursor is the client's own merged positions, so events the poller already brought
     // are not replayed a second time by the stream.
-    ctx.snapshot = this.host.merge.snapshot();
-    const cursor = cursorOf(this.host.channels, (channel) => ctx.snapshot.get(channel)?.position);
+    ctx.snapshot = this.#host.merge.snapshot();
+    const cursor = cursorOf(this.#host.channels, (channel) => ctx.snapshot.get(channel)?.position);
     try {
-      ctx.connection = this.host.transport(
-        { url: this.host.streamUrl, cursor, token, types: this.host.types },
+      ctx.connection = this.#host.transport(
+        { url: this.#host.streamUrl, cursor, token, types: this.#host.types },
         {
           onOpen: () => {
-            if (this.stream === ctx) this.watchdog.touch();
+            if (this.#stream === ctx) this.#watchdog.touch();
           },
           onActivity: () => {
-            if (this.stream === ctx) this.watchdog.touch();
+            if (this.#stream === ctx) this.#watchdog.touch();
           },
           onEvent: (event) => {
-            if (this.stream === ctx || this.next === ctx) this.message(ctx, event);
+            if (this.#stream === ctx || this.#next === ctx) this.#message(ctx, event);
           },
-          onClose: (error) => this.closed(ctx, error),
+          onClose: (error) => this.#closed(ctx, error),
         },
       );
     } catch (cause) {
-      this.closed(ctx, new TandemError('network', 'the transport could not open the stream', { cause }));
+      this.#closed(ctx, new TandemError('network', 'the transport could not open the stream', { cause }));
     }
   }
 
@@ -212,25 +215,25 @@ export class StreamSession {
    * positions; the first is closed when the second says hello. If the new token or stream
    * fails, the first carries on: at expiry the server ends it and the usual path takes over.
    */
-  private async handover(): Promise<void> {
-    const current = this.stream;
-    if (!this.running || !current?.open || this.next) return;
-    const seq = this.connectSeq;
+  async #handover(): Promise<void> {
+    const current = this.#stream;
+    if (!this.#running || !current?.open || this.#next) return;
+    const seq = this.#connectSeq;
     let token: string | null;
     try {
-      token = await this.host.tokens.refresh();
+      token = await this.#host.tokens.refresh();
     } catch {
       return;
     }
-    if (!this.running || seq !== this.connectSeq || this.stream !== current || this.next) return;
+    if (!this.#running || seq !== this.#connectSeq || this.#stream !== current || this.#next) return;
     // The same token again (the provider cannot renew it): a new stream would gain nothing.
     if (token === current.token) return;
     const next = newContext();
-    this.next = next;
-    this.handoverTimer.set(HANDOVER_TIMEOUT_MS, () => {
-      if (this.next === next) this.dropNext();
+    this.#next = next;
+    this.#handoverTimer.set(HANDOVER_TIMEOUT_MS, () => {
+      if (this.#next === next) this.#dropNext();
     });
-    this.open(next, token);
+    this.#open(next, token);
   }
 
   /**
@@ -238,58 +241,58 @@ export class StreamSession {
    * the replacement if one is opening, else connect at once. The status stays `open` unless
    * the new stream fails.
    */
-  private comeBack(): void {
-    const next = this.next;
+  #comeBack(): void {
+    const next = this.#next;
     if (!next) {
-      this.drop();
-      void this.connect();
+      this.#drop();
+      void this.#connect();
       return;
     }
-    this.next = null;
-    this.handoverTimer.clear();
-    this.drop();
-    this.connectSeq++;
-    this.stream = next;
-    this.watchdog.start();
+    this.#next = null;
+    this.#handoverTimer.clear();
+    this.#drop();
+    this.#connectSeq++;
+    this.#stream = next;
+    this.#watchdog.start();
   }
 
-  private message(ctx: StreamContext, event: ParsedEvent): void {
+  #message(ctx: StreamContext, event: ParsedEvent): void {
     const message = decodeStreamEvent(event);
     switch (message.kind) {
       case 'hello':
-        if (ctx === this.next) this.promote(ctx);
-        this.hello(ctx, message.hello);
+        if (ctx === this.#next) this.#promote(ctx);
+        this.#hello(ctx, message.hello);
         return;
       case 'resync':
-        this.host.resync(message.resync, ctx.snapshot, ctx.unrecovered);
+        this.#host.resync(message.resync, ctx.snapshot, ctx.unrecovered);
         ctx.unrecovered.clear();
         return;
       case 'bye': {
-        if (ctx !== this.stream) return;
+        if (ctx !== this.#stream) return;
         const reason = message.bye?.reason;
         if (reason === 'token_expired') {
-          this.host.tokens.invalidate();
+          this.#host.tokens.invalidate();
           // Expected, not a failure: come back at once with a new token (if the provider can
           // give one) without leaving `open`; a refused token then takes the 401 path.
-          if (this.next || this.host.tokens.refreshable) {
-            this.comeBack();
+          if (this.#next || this.#host.tokens.refreshable) {
+            this.#comeBack();
             return;
           }
         }
         if (reason === 'rotate') {
-          this.comeBack();
+          this.#comeBack();
           return;
         }
-        const { error, delayMs } = byeRetry(message.bye, this.host.backoff, this.host.env.random);
-        this.retryAfter(ctx, error, delayMs);
+        const { error, delayMs } = byeRetry(message.bye, this.#host.backoff, this.#host.env.random);
+        this.#retryAfter(ctx, error, delayMs);
         return;
       }
       case 'event':
         ctx.unrecovered.clear();
-        this.host.accept(message.event, ctx.snapshot);
+        this.#host.accept(message.event, ctx.snapshot);
         return;
       case 'ping':
-        this.heads.heard(message.heads);
+        this.#heads.heard(message.heads);
         return;
       case 'invalid':
         return;
@@ -297,20 +300,20 @@ export class StreamSession {
   }
 
   /** The replacement stream said hello: it becomes the stream, and the old one is closed. */
-  private promote(next: StreamContext): void {
-    const old = this.stream;
-    this.next = null;
-    this.handoverTimer.clear();
-    this.stream = next;
+  #promote(next: StreamContext): void {
+    const old = this.#stream;
+    this.#next = null;
+    this.#handoverTimer.clear();
+    this.#stream = next;
     old?.connection?.close();
-    this.watchdog.start();
+    this.#watchdog.start();
   }
 
-  private hello(ctx: StreamContext, hello: HelloPayload): void {
-    const { host } = this;
+  #hello(ctx: StreamContext, hello: HelloPayload): void {
+    const host = this.#host;
     if (typeof hello.expiresInMs === 'number') host.tokens.expiresIn(hello.expiresInMs);
-    this.scheduleRefresh();
-    this.watchdog.setHeartbeat(hello.heartbeatMs);
+    this.#scheduleRefresh();
+    this.#watchdog.setHeartbeat(hello.heartbeatMs);
     for (const [channel, info] of Object.entries(hello.channels ?? {})) {
       if (!info.recovered && ctx.snapshot.get(channel)?.position) {
         ctx.unrecovered.set(channel, { epoch: info.epoch, offset: info.head });
@@ -322,37 +325,37 @@ export class StreamSession {
     host.state.set({ status: 'open' });
     host.updatePolling();
     host.poller.reschedule();
-    this.stableTimer.set(host.backoff.stableAfterMs, () => {
-      if (this.stream === ctx) host.state.set({ attempt: 0, lastError: null });
+    this.#stableTimer.set(host.backoff.stableAfterMs, () => {
+      if (this.#stream === ctx) host.state.set({ attempt: 0, lastError: null });
     });
     host.changed();
   }
 
   /** Before the token expires, move to a new stream with a new one. */
-  private scheduleRefresh(): void {
-    const { tokens, env } = this.host;
+  #scheduleRefresh(): void {
+    const { tokens, env } = this.#host;
     const at = tokens.refreshAt;
     if (at === null || !tokens.refreshable) {
-      this.refreshTimer.clear();
+      this.#refreshTimer.clear();
       return;
     }
-    this.refreshTimer.set(Math.max(0, at - env.now()), () => void this.handover());
+    this.#refreshTimer.set(Math.max(0, at - env.now()), () => void this.#handover());
   }
 
-  private closed(ctx: StreamContext | null, error: TandemError): void {
-    if (ctx && ctx === this.next) {
+  #closed(ctx: StreamContext | null, error: TandemError): void {
+    if (ctx && ctx === this.#next) {
       // The replacement failed: the current stream carries on.
-      if (isAuthError(error)) this.host.tokens.invalidate();
-      this.dropNext();
+      if (isAuthError(error)) this.#host.tokens.invalidate();
+      this.#dropNext();
       return;
     }
-    if (!ctx || this.stream !== ctx || !this.running) return;
-    if (this.next && ctx.open) {
+    if (!ctx || this.#stream !== ctx || !this.#running) return;
+    if (this.#next && ctx.open) {
       // The old stream dropped while its replacement opens: go on with the replacement.
-      this.comeBack();
+      this.#comeBack();
       return;
     }
-    const { host } = this;
+    const host = this.#host;
     if (isAuthError(error)) host.tokens.invalidate();
     const decision = retryDecision(
       error,
@@ -367,43 +370,43 @@ export class StreamSession {
     // Some transports (a browser's EventSource) hide the status of a refused stream: a poll
     // answers with it, so a 403 stops the client after one more request instead of a retry loop.
     if (!ctx.open && error.status === undefined && host.transport.seesStatus === false) {
-      this.probe = host.poller.pollNow();
+      this.#probe = host.poller.pollNow();
     }
-    this.retryAfter(ctx, error, decision.delayMs);
+    this.#retryAfter(ctx, error, decision.delayMs);
   }
 
-  private retryAfter(ctx: StreamContext, error: TandemError, delayMs: number): void {
-    if (this.stream !== ctx || !this.running) return;
-    const { host } = this;
-    this.drop();
+  #retryAfter(ctx: StreamContext, error: TandemError, delayMs: number): void {
+    if (this.#stream !== ctx || !this.#running) return;
+    const host = this.#host;
+    this.#drop();
     host.state.set({ status: 'reconnecting', attempt: host.state.get().attempt + 1, lastError: error });
     host.updatePolling();
     host.poller.reschedule();
     if (!host.env.online.get()) {
       // Offline: no futile attempts; `online()` reconnects at once when the network returns.
-      this.offlineWait = true;
+      this.#offlineWait = true;
       return;
     }
-    const seq = this.connectSeq;
-    this.reconnectTimer.set(delayMs, () => {
-      const probe = this.probe ?? Promise.resolve();
+    const seq = this.#connectSeq;
+    this.#reconnectTimer.set(delayMs, () => {
+      const probe = this.#probe ?? Promise.resolve();
       void probe.then(() => {
-        this.probe = null;
-        if (this.running && !this.stream && seq === this.connectSeq) void this.connect();
+        this.#probe = null;
+        if (this.#running && !this.#stream && seq === this.#connectSeq) void this.#connect();
       });
     });
   }
 
   /** The platform went offline: the stream cannot last, so it ends now and waits for `online`. */
   offline(): void {
-    if (this.running && this.stream) {
-      this.closed(this.stream, new TandemError('network', 'the network is offline'));
+    if (this.#running && this.#stream) {
+      this.#closed(this.#stream, new TandemError('network', 'the network is offline'));
     }
   }
 
   /** Back online: a retry waiting out its backoff, or for the network, goes now. */
   online(): void {
-    if (this.running && (this.reconnectTimer.pending || this.offlineWait)) void this.connect();
+    if (this.#running && (this.#reconnectTimer.pending || this.#offlineWait)) void this.#connect();
   }
 }
 

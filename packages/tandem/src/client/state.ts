@@ -11,25 +11,25 @@ export const INITIAL_STATE: LiveState = {
 
 /** The client's public state: a new object on every change, listeners told synchronously. */
 export class StateStore {
-  private state: LiveState = INITIAL_STATE;
-  private readonly listeners = new Set<(state: LiveState) => void>();
+  #state: LiveState = INITIAL_STATE;
+  readonly #listeners = new Set<(state: LiveState) => void>();
 
   get(): LiveState {
-    return this.state;
+    return this.#state;
   }
 
   set(patch: Partial<LiveState>): void {
     let changed = false;
     for (const key of Object.keys(patch) as Array<keyof LiveState>) {
-      if (this.state[key] !== patch[key]) changed = true;
+      if (this.#state[key] !== patch[key]) changed = true;
     }
     if (!changed) return;
-    this.state = { ...this.state, ...patch };
-    for (const listener of [...this.listeners]) listener(this.state);
+    this.#state = { ...this.#state, ...patch };
+    for (const listener of [...this.#listeners]) listener(this.#state);
   }
 
   subscribe(listener: (state: LiveState) => void): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 }

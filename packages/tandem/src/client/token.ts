@@ -51,44 +51,47 @@ export function jwtExpiry(token: string): number | null {
  * `exp`. Concurrent callers share one call.
  */
 export class TokenProvider {
-  private token: string | null = null;
-  private expiresAt: number | null = null;
+  #token: string | null = null;
+  #expiresAt: number | null = null;
   /** When the current token should be replaced (`expiresAt` less the lead). */
-  private renewAt: number | null = null;
-  private refused = false;
-  private pending: Promise<string | null> | null = null;
+  #renewAt: number | null = null;
+  #refused = false;
+  #pending: Promise<string | null> | null = null;
 
-  constructor(
-    private readonly source: TokenSource | undefined,
-    private readonly now: () => number = Date.now,
-  ) {}
+  readonly #source: TokenSource | undefined;
+  readonly #now: () => number;
+
+  constructor(source: TokenSource | undefined, now: () => number = Date.now) {
+    this.#source = source;
+    this.#now = now;
+  }
 
   /** Why the next `get` would call the source, or null when the current token serves. */
-  private reason(): TokenReason | null {
-    if (this.refused) return 'unauthorized';
-    if (this.token === null) return 'connect';
-    if (this.renewAt !== null && this.now() >= this.renewAt) return 'expiry';
+  #reason(): TokenReason | null {
+    if (this.#refused) return 'unauthorized';
+    if (this.#token === null) return 'connect';
+    if (this.#renewAt !== null && this.#now() >= this.#renewAt) return 'expiry';
     return null;
   }
 
   /** When the current token should be replaced (ms), or null when it does not expire. */
   get refreshAt(): number | null {
-    return this.renewAt;
+    return this.#renewAt;
   }
 
   /** Whether the source can give new tokens (a function), so a stream can move to a new one. */
   get refreshable(): boolean {
-    return typeof this.source === 'function';
+    return typeof this.#source === 'function';
   }
 
   /** The token to use now: the current one, or a new one when it is missing, refused or expiring. */
   get(): Promise<string | null> {
-    const source = this.source;
+    const source = this.#source;
     if (source === undefined) return Promise.resolve(null);
     if (typeof source === 'string') return Promise.resolve(source);
-    const reason = this.reason();
-    if (reason === null) return Promise.resolve(this.token);
-    return this.ask(source, reason);
+    const reason = this.#reason();
+    if (reason === null) return Promise.resolve(this.#token);
+    return this.#ask(source, reason);
   }
 
   /**
@@ -96,9 +99,9 @@ export class TokenProvider {
    * believed about it: the hub announced the expiry. Shares a call already under way.
    */
   refresh(): Promise<string | null> {
-    const source = this.source;
+    const source = this.#source;
     if (typeof source !== 'function') return this.get();
-    return this.ask(source, this.refused ? 'unauthorized' : 'expiry');
+    return this.#ask(source, this.#refused ? 'unauthorized' : 'expiry');
   }
 
   /**
@@ -106,32 +109,32 @@ export class TokenProvider {
    * (sooner than a JWT's `exp` says if the hub's clock or rules say so).
    */
   expiresIn(expiresInMs: number): void {
-    const at = this.now() + expiresInMs;
-    if (this.expiresAt === null || at < this.expiresAt) this.setExpiry(at);
+    const at = this.#now() + expiresInMs;
+    if (this.#expiresAt === null || at < this.#expiresAt) this.#setExpiry(at);
   }
 
-  private setExpiry(at: number | null): void {
-    this.expiresAt = at;
-    this.renewAt = at === null ? null : at - refreshLead(at - this.now());
+  #setExpiry(at: number | null): void {
+    this.#expiresAt = at;
+    this.#renewAt = at === null ? null : at - refreshLead(at - this.#now());
   }
 
-  private ask(source: Exclude<TokenSource, string>, reason: TokenReason): Promise<string | null> {
-    this.pending ??= (async () => {
+  #ask(source: Exclude<TokenSource, string>, reason: TokenReason): Promise<string | null> {
+    this.#pending ??= (async () => {
       try {
-        const value = await source({ reason, previous: this.token });
-        this.token = value ?? null;
-        this.setExpiry(this.token ? jwtExpiry(this.token) : null);
-        this.refused = false;
-        return this.token;
+        const value = await source({ reason, previous: this.#token });
+        this.#token = value ?? null;
+        this.#setExpiry(this.#token ? jwtExpiry(this.#token) : null);
+        this.#refused = false;
+        return this.#token;
       } finally {
-        this.pending = null;
+        this.#pending = null;
       }
     })();
-    return this.pending;
+    return this.#pending;
   }
 
   /** The server refused the token: the next `get` asks the source again. */
   invalidate(): void {
-    this.refused = true;
+    this.#refused = true;
   }
 }

@@ -35,30 +35,34 @@ export function unrefTimers(timers: Timers): Timers {
  * `pending` tells whether one waits.
  */
 export class TimerSlot {
-  private handle: TimerHandle = null;
+  #handle: TimerHandle = null;
 
-  constructor(private readonly timers: Timers) {}
+  readonly #timers: Timers;
+
+  constructor(timers: Timers) {
+    this.#timers = timers;
+  }
 
   get pending(): boolean {
-    return this.handle !== null;
+    return this.#handle !== null;
   }
 
   set(ms: number, callback: () => void): void {
     this.clear();
-    this.handle = this.timers.setTimeout(() => {
-      this.handle = null;
+    this.#handle = this.#timers.setTimeout(() => {
+      this.#handle = null;
       callback();
     }, ms);
   }
 
   /** Sets the timer only when none waits. */
   setIfIdle(ms: number, callback: () => void): void {
-    if (this.handle === null) this.set(ms, callback);
+    if (this.#handle === null) this.set(ms, callback);
   }
 
   clear(): void {
-    if (this.handle === null) return;
-    this.timers.clearTimeout(this.handle);
-    this.handle = null;
+    if (this.#handle === null) return;
+    this.#timers.clearTimeout(this.#handle);
+    this.#handle = null;
   }
 }
