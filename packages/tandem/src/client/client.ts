@@ -3,7 +3,7 @@ import { resolveBackoff } from './backoff';
 import { Emitter } from './emitter';
 import { defaultStorage, type Environment, resolveEnvironment } from './environment';
 import { type IncomingEvent, Merge, type Snapshot } from './merge';
-import { environmentOf, type LiveClientOptions } from './options';
+import type { LiveClientOptions } from './options';
 import { PollPath } from './poll-path';
 import { resolvePoll } from './poll-schedule';
 import { createPoller, type Poller } from './poller';
@@ -68,7 +68,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   constructor(options: LiveClientOptions, tap?: EngineTap) {
     this.#options = options;
     this.#tap = tap;
-    this.env = resolveEnvironment(environmentOf(options));
+    // The environment seams are options of the same names.
+    this.env = resolveEnvironment(options);
     this.#emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
     this.tokens = new TokenProvider(options.token, this.env.now);
     const channels = [...new Set(options.channels)];

@@ -1,5 +1,5 @@
 import type { BackoffOptions } from './backoff';
-import type { Environment, PositionStorage, Signal, Timers } from './environment';
+import type { PositionStorage, Signal, Timers } from './environment';
 import type { PollOptions } from './poll-schedule';
 import type { TokenSource } from './token';
 import type { FetchLike } from './transports/fetch';
@@ -77,15 +77,4 @@ export interface LiveClientOptions {
   online?: Signal;
   /** True while the page is in the back/forward cache or frozen. @default pagehide/pageshow, freeze/resume */
   frozen?: Signal;
-}
-
-export function environmentOf(options: LiveClientOptions): Partial<Environment> {
-  const env: Partial<Environment> = {};
-  if (options.now) env.now = options.now;
-  if (options.timers) env.timers = options.timers;
-  if (options.random) env.random = options.random;
-  if (options.hidden) env.hidden = options.hidden;
-  if (options.online) env.online = options.online;
-  if (options.frozen) env.frozen = options.frozen;
-  return env;
 }

@@ -1,4 +1,4 @@
-import { createParser, errorFromResponse, isTandemError, parseRetryAfter, TandemError } from '../../protocol';
+import { createParser, errorFromResponse, parseRetryAfter, TandemError } from '../../protocol';
 import type { Transport } from './transport';
 
 /** The subset of `fetch` the client needs; `globalThis.fetch` in browsers and Node ≥ 18. */
@@ -88,7 +88,7 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
       finish(new TandemError('network', 'the server ended the stream'));
     })().catch((cause: unknown) => {
       finish(
-        isTandemError(cause)
+        cause instanceof TandemError
           ? cause
           : new TandemError('network', `stream failed: ${(cause as Error)?.message ?? cause}`, { cause }),
       );
