@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHub, type Hub, memoryBroker } from '../../src/server';
 import { launchChromium, type TestBrowser } from '../helpers/chromium';
+import { clientScript } from '../helpers/tabs';
 
 /**
  * The page's life in Chromium, with its back/forward cache on: the client holds no connection
@@ -49,16 +48,7 @@ const streams: number[] = [];
 const broker = memoryBroker();
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [resolve(import.meta.dirname, '../../src/client/index.ts')],
-    bundle: true,
-    format: 'iife',
-    globalName: 'Tandem',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-  });
-  script = bundle.outputFiles[0]!.text;
+  script = await clientScript();
   hub = createHub({ broker });
   server = createServer((req, res) => {
     if (req.url?.startsWith('/?')) res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);

@@ -1,8 +1,16 @@
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launchChromium, type TestBrowser } from '../helpers/chromium';
 import { type LeaderLoss, loseLeader } from '../helpers/leader-loss';
-import { deliveryProblems, openTabs, type Site, startSite, tokenFor, untilTabs } from '../helpers/tabs';
+import {
+  closedAfterEach,
+  deliveryProblems,
+  openTabs,
+  publishTicks,
+  type Site,
+  startSite,
+  tokenFor,
+  untilTabs,
+} from '../helpers/tabs';
 
 /**
  * The leader tab goes away while events flow: another tab takes the stream over, and every tab
@@ -11,7 +19,7 @@ import { deliveryProblems, openTabs, type Site, startSite, tokenFor, untilTabs }
 
 let site: Site;
 let browser: TestBrowser;
-const opened = new Set<Page>();
+const tabs = closedAfterEach(() => site);
 
 beforeAll(async () => {
   site = await startSite();
@@ -23,29 +31,12 @@ afterAll(async () => {
   await site?.close();
 });
 
-afterEach(async () => {
-  for (const page of opened) if (!page.isClosed()) await page.close();
-  opened.clear();
-  await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(0), { timeout: 10_000 });
-});
-
-/** Publishes `count` ticks over `channels` at `perSecond`, recording each into `expected` as it goes. */
-async function publish(
+const publish = (
   channels: readonly string[],
   count: number,
   perSecond: number,
   expected: Map<string, number[]>,
-  from = 0,
-): Promise<void> {
-  for (let i = from; i < from + count; i++) {
-    const channel = channels[i % channels.length]!;
-    await site.hub.publish(channel, 'tick', { i });
-    const list = expected.get(channel) ?? [];
-    expected.set(channel, list);
-    list.push(i);
-    await new Promise((r) => setTimeout(r, 1000 / perSecond));
-  }
-}
+) => publishTicks(site, channels, count, perSecond, expected);
 
 const published = (expected: Map<string, number[]>) =>
   [...expected.values()].reduce((n, l) => n + l.length, 0);
@@ -64,7 +55,7 @@ describe('failover', () => {
       const channels = [`failover-${how}:a`, `failover-${how}:b`];
       const token = await tokenFor(`user-failover-${how}`);
       const pages = await openTabs(browser.context, site, 4, () => ({ channels, token }));
-      for (const page of pages) opened.add(page);
+      tabs.track(pages);
       const open = await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 4);
       const leader = open.findIndex((rec) => rec.share.role === 'leader');
       const others = pages.filter((_, i) => i !== leader);
@@ -115,7 +106,7 @@ describe('failover', () => {
     const channels = ['bfcache:a', 'bfcache:b'];
     const token = await tokenFor('user-bfcache');
     const pages = await openTabs(browser.context, site, 3, () => ({ channels, token }));
-    for (const page of pages) opened.add(page);
+    tabs.track(pages);
     const open = await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
     const leader = pages[open.findIndex((rec) => rec.share.role === 'leader')]!;
     const others = pages.filter((page) => page !== leader);

@@ -1,10 +1,11 @@
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { groupName } from '../../src/client/share/identity';
 import { launchChromium, type TestBrowser } from '../helpers/chromium';
 import {
+  closedAfterEach,
   deliveryProblems,
   openTabs as open,
+  publishTicks,
   type Site,
   startSite,
   tokenFor,
@@ -34,38 +35,15 @@ afterAll(async () => {
   await site?.close();
 });
 
-/** Every tab a test opened is closed after it, and its streams are gone before the next. */
-const opened = new Set<Page>();
-async function openTabs(...args: Parameters<typeof open>): Promise<Page[]> {
-  const pages = await open(...args);
-  for (const page of pages) opened.add(page);
-  return pages;
-}
-
-afterEach(async () => {
-  for (const page of opened) if (!page.isClosed()) await page.close();
-  opened.clear();
-  await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(0), { timeout: 10_000 });
-});
-
-/** Publishes `count` ticks round-robin over `channels` at `perSecond`; returns what went where. */
-async function publish(
+const tabs = closedAfterEach(() => site);
+const openTabs = async (...args: Parameters<typeof open>) => tabs.track(await open(...args));
+const publish = (
   channels: readonly string[],
   count: number,
   perSecond: number,
   from = 0,
   expected = new Map<string, number[]>(),
-): Promise<Map<string, number[]>> {
-  for (let i = from; i < from + count; i++) {
-    const channel = channels[i % channels.length]!;
-    await site.hub.publish(channel, 'tick', { i });
-    const list = expected.get(channel) ?? [];
-    expected.set(channel, list);
-    list.push(i);
-    await new Promise((r) => setTimeout(r, 1000 / perSecond));
-  }
-  return expected;
-}
+) => publishTicks(site, channels, count, perSecond, expected, from);
 
 describe('tabs of one browser', () => {
   it('6 tabs open one stream between them; events at 20/s reach all 6, each once, in order', async () => {

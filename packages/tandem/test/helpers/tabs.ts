@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { SignJWT } from 'jose';
 import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, expect, vi } from 'vitest';
 import type { LiveClientOptions } from '../../src/client';
 import { jwtAuthorizer } from '../../src/jwt';
 import { createHub, type Hub, type HubOptions, memoryBroker } from '../../src/server';
@@ -215,4 +216,43 @@ export function deliveryProblems(rec: TabRecord, expected: ReadonlyMap<string, r
   }
   if (rec.resyncs.length > 0) problems.push(`resyncs: ${JSON.stringify(rec.resyncs)}`);
   return problems;
+}
+
+/**
+ * Publishes `count` ticks `{ i }` round-robin over `channels` at `perSecond`, recording in
+ * `expected` what went where as it goes (so a test can act in the middle); returns `expected`.
+ */
+export async function publishTicks(
+  site: Site,
+  channels: readonly string[],
+  count: number,
+  perSecond: number,
+  expected = new Map<string, number[]>(),
+  from = 0,
+): Promise<Map<string, number[]>> {
+  for (let i = from; i < from + count; i++) {
+    const channel = channels[i % channels.length]!;
+    await site.hub.publish(channel, 'tick', { i });
+    const list = expected.get(channel) ?? [];
+    expected.set(channel, list);
+    list.push(i);
+    await new Promise((r) => setTimeout(r, 1000 / perSecond));
+  }
+  return expected;
+}
+
+/** Every tab passed to `track` is closed after each test, and its streams gone before the next. */
+export function closedAfterEach(site: () => Site): { track(pages: Page[]): Page[] } {
+  const opened = new Set<Page>();
+  afterEach(async () => {
+    for (const page of opened) if (!page.isClosed()) await page.close();
+    opened.clear();
+    await vi.waitFor(() => expect(site().hub.connectionCount()).toBe(0), { timeout: 10_000 });
+  });
+  return {
+    track(pages) {
+      for (const page of pages) opened.add(page);
+      return pages;
+    },
+  };
 }
