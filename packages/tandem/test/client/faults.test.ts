@@ -68,6 +68,12 @@ describe('delivery under faults', () => {
         if (t >= PUBLISH_MS) break;
         if (!stalled && t >= STALL.from) {
           stalled = true;
+          // The stall must catch clients with an open stream: after the quiet window, wait (up to
+          // 30 s) until half of them are back, which a busy machine can take longer than 4 s to do.
+          await until(
+            () => recordings.filter((r) => r.client.getState().status === 'open').length >= CLIENTS / 2,
+            30_000,
+          );
           openAtStall = recordings.filter((r) => r.client.getState().status === 'open');
           rig.proxy.stall();
           log.push(`${t} stall`);
