@@ -217,4 +217,46 @@ describe('tabs of one browser', () => {
       holdBack = null;
     }
   }, 60_000);
+
+  it('a tab asking for a forbidden channel stops with forbidden; the others keep their stream', async () => {
+    // One identity, one grant: `allowed:*`. The second tab also asks for a channel outside it.
+    const token = await tokenFor('user-refused', ['allowed:*']);
+    const [good, bad] = await openTabs(browser.context, site, 1, () => ({
+      channels: ['allowed:a'],
+      token,
+    })).then(async (first) => [
+      ...first,
+      ...(await openTabs(browser.context, site, 1, () => ({ channels: ['allowed:a', 'secret:x'], token }))),
+    ]);
+    const [refused] = await untilTabs([bad!], (rec) => rec.status === 'closed');
+    expect(refused!.error).toBe('forbidden');
+    // Back on its own channels once the refused tab left, not after the 10 s retry of a refusal.
+    const [alive] = await untilTabs(
+      [good!],
+      (rec) => rec.status === 'open' && rec.share.members === 1,
+      8_000,
+    );
+    expect(alive!.error).toBeNull();
+    const expected = await publish(['allowed:a'], 10, 50);
+    const [after] = await untilTabs([good!], (rec) => rec.events.length >= 10);
+    expect(deliveryProblems(after!, expected)).toEqual([]);
+    await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1));
+  }, 60_000);
+
+  it('a tab whose channels would take the group past 64 runs its own stream', async () => {
+    const token = await tokenFor('user-many');
+    const set = (prefix: string) => Array.from({ length: 40 }, (_, i) => `${prefix}:${i}`);
+    const pages = await openTabs(browser.context, site, 2, (i) => ({
+      channels: set(i === 0 ? 'many-a' : 'many-b'),
+      token,
+    }));
+    const records = await untilTabs(pages, (rec) => rec.status === 'open');
+    expect(records.map((rec) => rec.share.role)).toEqual(['leader', 'alone']);
+    expect(site.hub.connectionCount()).toBe(2);
+    const expected = await publish(['many-a:0', 'many-b:0'], 10, 50);
+    const only = (channel: string) => new Map([[channel, expected.get(channel)!]]);
+    const after = await untilTabs(pages, (rec) => rec.events.length >= 5);
+    expect(deliveryProblems(after[0]!, only('many-a:0'))).toEqual([]);
+    expect(deliveryProblems(after[1]!, only('many-b:0'))).toEqual([]);
+  }, 60_000);
 });

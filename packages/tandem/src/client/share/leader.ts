@@ -59,6 +59,7 @@ export class Leader {
   private gathering: Set<string> | null = null;
   private readonly gatherTimer: TimerSlot;
   private readonly rebuildTimer: TimerSlot;
+  private readonly retryTimer: TimerSlot;
   private readonly beatTimer: TimerSlot;
   private lastBeatAt = 0;
   private stopped = false;
@@ -77,6 +78,7 @@ export class Leader {
     const { timers } = host.core.env;
     this.gatherTimer = new TimerSlot(timers);
     this.rebuildTimer = new TimerSlot(timers);
+    this.retryTimer = new TimerSlot(timers);
     this.beatTimer = new TimerSlot(timers);
   }
 
@@ -151,6 +153,7 @@ export class Leader {
     this.stopped = true;
     this.gatherTimer.clear();
     this.rebuildTimer.clear();
+    this.retryTimer.clear();
     this.beatTimer.clear();
     this.retire(this.previous);
     this.retire(this.current);
@@ -171,6 +174,7 @@ export class Leader {
 
   private rebuild(): void {
     this.rebuildTimer.clear();
+    this.retryTimer.clear();
     if (this.stopped || this.gathering) return;
     const channels = this.union();
     const current = this.current;
@@ -277,7 +281,7 @@ export class Leader {
       }
       // Refused for good (a member's channel is forbidden, say): each member checks its own
       // channels with a poll and leaves if refused; the stream reopens without it.
-      if (state.status === 'closed') this.rebuildTimer.set(REFUSED_RETRY_MS, () => this.rebuild());
+      if (state.status === 'closed') this.retryTimer.set(REFUSED_RETRY_MS, () => this.rebuild());
     }
     if (run === this.current || run === this.previous) this.beat();
   }
