@@ -70,6 +70,23 @@ describe('tabs of one browser', () => {
     expect(site.hub.connectionCount()).toBe(1);
     expect(network).toHaveLength(1);
     browser.context.off('request', onRequest);
+    // Every tab has the same positions, so the same cursor, as one client alone would.
+    const cursors = await Promise.all(
+      pages.map((page) =>
+        page.evaluate(() =>
+          (window as unknown as { client: { getCursor(): string | null } }).client.getCursor(),
+        ),
+      ),
+    );
+    expect(cursors[0]).not.toBeNull();
+    expect(new Set(cursors).size).toBe(1);
+    // A follower's pollNow polls its own channels itself, and resolves when done.
+    const follower = pages[records.findIndex((rec) => rec.share.role === 'follower')]!;
+    const polls = site.requests.filter((r) => r.url.startsWith('/live/poll')).length;
+    await follower.evaluate(() =>
+      (window as unknown as { client: { pollNow(): Promise<void> } }).client.pollNow(),
+    );
+    expect(site.requests.filter((r) => r.url.startsWith('/live/poll')).length).toBeGreaterThan(polls);
   }, 60_000);
 
   it('tabs with different channel sets share one stream; each gets only its own channels', async () => {
