@@ -138,7 +138,19 @@ describe('options', () => {
     expect(o.clients).toBe(10_000);
     expect(o.servers).toEqual(['tandem', 'bare']);
     expect(o.cpuProf).toBe(true);
-    expect(parseArgs([]).scenarios).toEqual(['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'P', 'POLL']);
+    expect(parseArgs([]).scenarios).toEqual([
+      'S1',
+      'S2',
+      'S3',
+      'S4',
+      'S5',
+      'S6',
+      'S7',
+      'S8',
+      'S9',
+      'P',
+      'POLL',
+    ]);
     expect(parseArgs(['--scenario', 'p']).scenarios).toEqual(['P']);
     expect(() => parseArgs(['--scenario', 'S10'])).toThrow(/unknown scenario/);
     expect(() => parseArgs(['--clients', '-1'])).toThrow(/positive/);
