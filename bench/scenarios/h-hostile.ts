@@ -174,7 +174,11 @@ async function measure(ctx: Context, load: Load): Promise<Row> {
       clearInterval(sampler);
     }
     const seconds = (performance.now() - started) / 1000;
-    const loop = (await server.child.request('loopStop')) as { maxMs: number; p99Ms: number };
+    const loop = (await server.child.request('loopStop')) as {
+      maxMs: number;
+      p99Ms: number;
+      maxCpuMs: number;
+    };
     const polled = (await probe.request('stop')) as {
       p99Ms: number;
       maxMs: number;
@@ -194,6 +198,7 @@ async function measure(ctx: Context, load: Load): Promise<Row> {
       peakRssMb: round(peak / MiB, 0),
       afterRssMb: round(after / MiB, 0),
       loopMaxMs: round(loop.maxMs, 0),
+      loopMaxCpuMs: round(loop.maxCpuMs, 0),
       probeP99Ms: round(polled.p99Ms, 1),
       probeMaxMs: round(polled.maxMs, 1),
       probeErrors: polled.errors,
@@ -223,6 +228,7 @@ export async function runHostile(ctx: Context): Promise<ScenarioResult> {
       ['peakRssMb', 'RSS peak MB'],
       ['afterRssMb', 'RSS after MB'],
       ['loopMaxMs', 'longest loop stall ms'],
+      ['loopMaxCpuMs', 'of it CPU ms'],
       ['probeP99Ms', 'other client poll p99 ms'],
       ['probeMaxMs', 'poll max ms'],
       ['probeErrors', 'poll errors'],
