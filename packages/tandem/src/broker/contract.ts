@@ -14,6 +14,17 @@ export interface ChannelInfo {
   created?: number;
 }
 
+/** What `Broker.append` may be told besides the event. */
+export interface AppendOptions {
+  /**
+   * Makes the append idempotent: a repeat of `(channel, idempotencyKey)` within the broker's
+   * `idempotencyWindowMs` resolves with the first append's stored event (same epoch and offset)
+   * and delivers nothing new. The check and the append are one atomic step. 1-200 characters.
+   * @default undefined (every append is a new event)
+   */
+  idempotencyKey?: string;
+}
+
 export interface ReadResult extends ChannelInfo {
   /** Events with offset > `after`, in order, at most `limit` of them. */
   events: LiveEvent[];
@@ -45,7 +56,13 @@ export interface Broker {
    * `json` is `data` as `publish` serialised it, so a broker need not serialise it again. The
    * event stays as it was at this call: the caller may change `data` afterwards.
    */
-  append(channel: string, type: string, data: unknown, json?: string): Promise<LiveEvent>;
+  append(
+    channel: string,
+    type: string,
+    data: unknown,
+    json?: string,
+    options?: AppendOptions,
+  ): Promise<LiveEvent>;
   info(channel: string): Promise<ChannelInfo>;
   /** Events after `after`, oldest first. `limit` defaults to everything retained. */
   read(channel: string, after: number, limit?: number): Promise<ReadResult>;

@@ -6,4 +6,6 @@ export const BROKER_DEFAULTS = {
   maxEventsPerChannel: 10_000,
   /** A channel untouched this long (and unsubscribed) is dropped; 0 keeps it. */
   idleTtlMs: 86_400_000,
+  /** How long an append's idempotency key is remembered per channel: 5 minutes. */
+  idempotencyWindowMs: 300_000,
 } as const;

@@ -1,4 +1,4 @@
-export type { Broker, ChannelInfo, ReadResult } from './contract';
+export type { AppendOptions, Broker, ChannelInfo, ReadResult } from './contract';
 export { emptyContinues } from './contract';
 export { BROKER_DEFAULTS } from './defaults';
 export { jsonOf, rememberJson } from './json';

@@ -23,6 +23,18 @@ export interface HubStats {
   heartbeat: boolean;
 }
 
+/** What `hub.publish` may be told besides the event. */
+export interface PublishOptions {
+  /**
+   * Makes the publish safe to retry: a repeat of `(channel, idempotencyKey)` within the broker's
+   * `idempotencyWindowMs` (5 minutes by default) resolves with the first publish's event (same
+   * epoch and offset) and delivers nothing new. 1-200 characters; a request id or the id of the
+   * row the event is about are good keys.
+   * @default undefined (every publish is a new event)
+   */
+  idempotencyKey?: string;
+}
+
 export interface Hub<E extends EventMap = EventMap> {
   /** Never set: carries the event map for `EventsOf<typeof hub>` in client code. */
   readonly '~events'?: E;
@@ -31,9 +43,14 @@ export interface Hub<E extends EventMap = EventMap> {
    * (offset, epoch, ts); rejects with a TandemError: `invalid_channel`, `invalid_field` (CR, LF
    * or NUL in the type), `bad_request` (reserved `tandem:` type, data not JSON-serialisable),
    * `payload_too_large` (data JSON over `maxEventBytes`), `validation_failed`, `broker_unavailable`,
-   * `shutting_down`.
+   * `shutting_down`; `bad_request` also for an `idempotencyKey` that is not 1-200 characters.
    */
-  publish<K extends keyof E & string>(channel: string, type: K, data: E[K]): Promise<LiveEvent<E[K]>>;
+  publish<K extends keyof E & string>(
+    channel: string,
+    type: K,
+    data: E[K],
+    options?: PublishOptions,
+  ): Promise<LiveEvent<E[K]>>;
   /**
    * The channels' current positions, as a cursor a client can start from
    * (`createLiveClient({ cursor })`). For server rendering: read it **before** loading the data

@@ -1,4 +1,4 @@
-export type { DisconnectFilter, Hub, HubStats } from './hub-types';
+export type { DisconnectFilter, Hub, HubStats, PublishOptions } from './hub-types';
 
 import { type ChannelInfo, memoryBroker } from '../broker';
 import {
@@ -170,7 +170,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   }
 
   const hub: Hub<E> = {
-    publish: (channel, type, data) => {
+    publish: (channel, type, data, publishOptions) => {
       if (closing) return Promise.reject(new TandemError('shutting_down', 'the hub is closed'));
       return publishEvent(
         broker,
@@ -180,6 +180,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
         channel,
         type,
         data,
+        publishOptions,
       ) as Promise<LiveEvent<E[typeof type]>>;
     },
     async cursor(channels) {

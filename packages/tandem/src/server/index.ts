@@ -1,4 +1,5 @@
 export type {
+  AppendOptions,
   Broker,
   ChannelInfo,
   MemoryBroker,
@@ -12,7 +13,7 @@ export { isTandemError, TandemError } from '../protocol';
 export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
 export { extractToken } from './auth';
 export { globalHub } from './global';
-export type { DisconnectFilter, Hub, HubStats } from './hub';
+export type { DisconnectFilter, Hub, HubStats, PublishOptions } from './hub';
 export { createHub } from './hub';
 export type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from './metrics';
 export type { NodeHandler } from './node-adapter';
