@@ -26,7 +26,7 @@ export interface AppendOptions {
 }
 
 export interface ReadResult extends ChannelInfo {
-  /** Events with offset > `after`, in order, at most `limit` of them. */
+  /** Events with offset > `after`, in order, at most `limit` of them (and about `maxBytes`). */
   events: LiveEvent[];
 }
 
@@ -64,8 +64,13 @@ export interface Broker {
     options?: AppendOptions,
   ): Promise<LiveEvent>;
   info(channel: string): Promise<ChannelInfo>;
-  /** Events after `after`, oldest first. `limit` defaults to everything retained. */
-  read(channel: string, after: number, limit?: number): Promise<ReadResult>;
+  /**
+   * Events after `after`, oldest first. `limit` defaults to everything retained. With
+   * `maxBytes`, the broker stops once the returned events' data JSON reaches `maxBytes` bytes
+   * (UTF-8), but returns at least one event if any exists after `after`, so that a reader
+   * bounded by bytes always progresses. It bounds the broker's own work, not only the answer.
+   */
+  read(channel: string, after: number, limit?: number, maxBytes?: number): Promise<ReadResult>;
   /**
    * Whether `log` (from `info` or `read`) holds every event published to the channel since it
    * was seen empty under `empty`, an epoch this broker reported.
