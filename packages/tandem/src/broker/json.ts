@@ -17,3 +17,15 @@ export function jsonOf(data: unknown): string {
     'null'
   );
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 bytes of `data`'s JSON, which bounded reads count: its length when ASCII, as JSON
+ * mostly is (no copy), else what the encoder makes of it.
+ */
+export function jsonBytes(data: unknown): number {
+  const json = jsonOf(data);
+  return NON_ASCII.test(json) ? encoder.encode(json).length : json.length;
+}

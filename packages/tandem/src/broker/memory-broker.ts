@@ -37,6 +37,13 @@ export interface MemoryBrokerOptions {
    * @default 86_400_000 (1 day)
    */
   idleTtlMs?: number;
+  /**
+   * How long an append's `idempotencyKey` is remembered per channel, in ms: a repeat within it
+   * resolves with the first append's event and delivers nothing. The same option, and default,
+   * as the Redis broker's.
+   * @default 300_000 (5 minutes)
+   */
+  idempotencyWindowMs?: number;
   /** Timers of the sweep, for tests. @default setTimeout, unref'd in Node */
   timers?: Timers;
   /** Clock, for tests. @default Date.now */
@@ -65,6 +72,8 @@ class Log {
   start = 0;
   size = 0;
   readonly created: number;
+  /** Idempotency keys of recent appends, oldest first, with the event each made. */
+  keys: Map<string, LiveEvent> | undefined;
 
   constructor(public touchedAt: number) {
     this.created = touchedAt;
@@ -93,6 +102,16 @@ class Log {
 
   prune(cutoff: number): void {
     while (this.size > 0 && this.at(0).ts < cutoff) this.shift();
+  }
+
+  /** Forgets the idempotency keys of appends before `cutoff` (a Map iterates oldest first). */
+  forgetKeys(cutoff: number): void {
+    if (!this.keys) return;
+    for (const [key, event] of this.keys) {
+      if (event.ts >= cutoff) break;
+      this.keys.delete(key);
+    }
+    if (this.keys.size === 0) this.keys = undefined;
   }
 
   private grow(capacity: number): void {
@@ -132,6 +151,8 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const maxEvents = Math.max(1, options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel);
   const sweepMs = options.sweepMs ?? Math.min(retentionMs, 30_000);
   const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
+  const windowMs = options.idempotencyWindowMs ?? DEFAULTS.idempotencyWindowMs;
+  if (!(windowMs >= 0)) throw new RangeError('idempotencyWindowMs must be 0 or more');
   const now = options.now ?? Date.now;
   const logs = new Map<string, Log>();
   /** Live listeners per channel, kept apart from the logs: subscribing creates no log. */
@@ -170,7 +191,10 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
     const cutoff = t - retentionMs;
     for (const [channel, l] of logs) {
       if (idleTtlMs > 0 && !listeners.has(channel) && t - l.touchedAt >= idleTtlMs) logs.delete(channel);
-      else l.prune(cutoff);
+      else {
+        l.prune(cutoff);
+        l.forgetKeys(t - windowMs);
+      }
     }
     // No channel left: no timer either, until the next one.
     if (logs.size > 0) sweeper.setIfIdle(sweepEvery, sweep);
@@ -181,8 +205,18 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   }
 
   return {
-    async append(channel, type, data, json) {
+    async append(channel, type, data, json, appendOptions) {
+      const key = appendOptions?.idempotencyKey;
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+        throw new TandemError('bad_request', 'idempotencyKey must be 1-200 characters');
+      }
       const l = log(channel, true);
+      if (key !== undefined) {
+        // Checked and recorded in the same synchronous step as the append: no repeat can slip in.
+        l.forgetKeys(now() - windowMs);
+        const first = l.keys?.get(key);
+        if (first) return first;
+      }
       const event: LiveEvent = {
         channel,
         type,
@@ -193,6 +227,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       };
       l.head = event.offset;
       l.push(event, maxEvents);
+      if (key !== undefined) (l.keys ??= new Map()).set(key, event);
       for (const listener of listeners.get(channel) ?? []) {
         try {
           listener(event);

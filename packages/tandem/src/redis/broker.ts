@@ -60,15 +60,15 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     after: number,
     limit: number,
     expectEpoch: string | undefined,
+    maxBytes?: number,
   ): Promise<ReadResult> => {
-    const reply = (await runScript(read, channel, [String(after), String(limit), expectEpoch ?? ''])) as [
-      string,
-      number,
-      number,
-      [string, string[]][],
-      number,
-      number,
-    ];
+    const bound = maxBytes === undefined ? '' : String(Math.max(0, Math.floor(maxBytes)));
+    const reply = (await runScript(read, channel, [
+      String(after),
+      String(limit),
+      expectEpoch ?? '',
+      bound,
+    ])) as [string, number, number, [string, string[]][], number, number];
     const [epoch, head, oldest, entries, created, now] = reply;
     // No log: the channel is read as empty, under an epoch that names when it was seen so.
     if (epoch === '') return { epoch: emptyEpoch(EMPTY_SOURCE, Number(now)), head: 0, oldest: 1, events: [] };
@@ -147,12 +147,13 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
       return emptyContinues(empty, log, EMPTY_SOURCE, idleTtlMs);
     },
 
-    read(channel, after, limit) {
+    read(channel, after, limit, maxBytes) {
       return readLog(
         channel,
         Math.max(0, Math.floor(after)),
         limit === undefined ? -1 : Math.max(0, limit),
         undefined,
+        maxBytes,
       );
     },
 

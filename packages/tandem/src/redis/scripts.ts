@@ -105,6 +105,11 @@ return {epoch, head + 1, now}
 /**
  * Read. ARGV[4] after, ARGV[5] limit (-1 = all), ARGV[6] expected epoch ('' = any): when the
  * log's epoch differs from the expected one, the read starts at the new log's beginning.
+ * ARGV[7] max bytes ('' = no bound): XRANGE counts entries, not bytes, so a bounded read takes
+ * pages of 8, 16, 32… entries (at most 1 024) and stops once the data JSON read reaches the
+ * bound, at least one entry in: a poll over 64 channels of 1 000 events reads about its byte
+ * budget, not 64 000 entries. Entries keep the fields in the order XADD wrote them
+ * (`ts`, `t`, `d`), so the data is the sixth item.
  * Returns `{epoch, head, oldest, entries, created, now}`; a limit of 0 makes it a pure `info`.
  * A channel with no log is read as empty, with epoch '', and nothing is written: reading a
  * channel creates no key.
@@ -118,9 +123,30 @@ if ARGV[6] ~= '' and ARGV[6] ~= epoch then after = 0 end
 local first = oldest()
 local limit = tonumber(ARGV[5])
 local entries = {}
+local max_bytes = tonumber(ARGV[7])
 if limit ~= 0 and after < head then
   local from = math.max(after + 1, first)
-  if limit > 0 then
+  if max_bytes then
+    local bytes, page, done = 0, 8, false
+    while not done do
+      local count = page
+      if limit > 0 then count = math.min(count, limit - #entries) end
+      local batch = redis.call('XRANGE', log, from .. '-0', '+', 'COUNT', count)
+      for i = 1, #batch do
+        entries[#entries + 1] = batch[i]
+        bytes = bytes + #batch[i][2][6]
+        if bytes >= max_bytes then
+          done = true
+          break
+        end
+      end
+      if #batch < count or (limit > 0 and #entries >= limit) then done = true end
+      if not done then
+        from = offset_of(batch[#batch][1]) + 1
+        page = math.min(page * 2, 1024)
+      end
+    end
+  elseif limit > 0 then
     entries = redis.call('XRANGE', log, from .. '-0', '+', 'COUNT', limit)
   else
     entries = redis.call('XRANGE', log, from .. '-0', '+')

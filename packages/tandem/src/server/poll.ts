@@ -1,5 +1,7 @@
+import { jsonOf } from '../broker';
 import {
   cursorEntry,
+  type DecodedCursor,
   decodeCursor,
   type HelloChannel,
   joinCursor,
@@ -44,6 +46,58 @@ function isEmpty(plans: readonly ChannelPlan[]): boolean {
   return plans.every((plan) => plan.events.length === 0 && !plan.resync);
 }
 
+/** Rounds of top-up reads after the first, at most: each either fills the budget or ends a channel. */
+const TOP_UP_ROUNDS = 4;
+
+/**
+ * Plans the poll's channels with the broker's work bounded by `maxPollBytes`, not only the
+ * answer: without it a poll from offset 0 over 64 channels read 64 × `maxPollEvents` events to
+ * send 1 MB of them. Every channel first reads an equal share of the budget in parallel (at
+ * least one event each, so each moves); what the channels with less to say left over goes, in
+ * a few more parallel rounds, to those that were cut short. The broker thus reads about
+ * `maxPollBytes` plus one event per channel.
+ */
+async function planBounded(
+  ctx: HubContext,
+  channels: string[],
+  cursor: DecodedCursor,
+): Promise<ChannelPlan[]> {
+  const { maxPollBytes, maxPollEvents } = ctx.settings;
+  const share = Math.ceil(maxPollBytes / channels.length);
+  const plans = await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, maxPollEvents, share);
+  let left = maxPollBytes;
+  for (const plan of plans) for (const event of plan.events) left -= byteLength(jsonOf(event.data));
+  for (let round = 0; round < TOP_UP_ROUNDS && left > 0; round++) {
+    const cut = plans.filter((plan) => {
+      const last = plan.events[plan.events.length - 1];
+      return !plan.resync && last && last.offset < plan.head && plan.events.length < maxPollEvents;
+    });
+    if (cut.length === 0) break;
+    const each = Math.ceil(left / cut.length);
+    const reads = await Promise.all(
+      cut.map((plan) =>
+        ctx.broker.read(
+          plan.channel,
+          plan.events[plan.events.length - 1]!.offset,
+          maxPollEvents - plan.events.length,
+          each,
+        ),
+      ),
+    );
+    cut.forEach((plan, i) => {
+      const { epoch, events } = reads[i]!;
+      // Pruned or lost meanwhile: this poll stops where it was; the next one sees why.
+      if (epoch !== plan.epoch || events[0]?.offset !== plan.events[plan.events.length - 1]!.offset + 1)
+        return;
+      for (const event of events) {
+        left -= byteLength(jsonOf(event.data));
+        plan.events.push(event);
+      }
+    });
+  }
+  return plans;
+}
+
 /**
  * `GET {base}/poll`: the stream's resume rules as one JSON answer. With nothing new it answers
  * `304` to a matching `If-None-Match`, else an empty list; `wait` holds it until an event
@@ -65,7 +119,7 @@ export async function poll(
   );
   const plan = async () => {
     try {
-      return await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, ctx.settings.maxPollEvents);
+      return await planBounded(ctx, channels, cursor);
     } catch (error) {
       throw brokerError(error);
     }

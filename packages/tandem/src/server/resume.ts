@@ -40,10 +40,11 @@ export async function planChannel(
   cursor: DecodedCursor,
   undelivered?: Position | null,
   limit?: number,
+  maxBytes?: number,
 ): Promise<ChannelPlan> {
   const position = cursor.positions.get(channel);
   if (position) {
-    const read = await broker.read(channel, position.offset, limit);
+    const read = await broker.read(channel, position.offset, limit, maxBytes);
     const { epoch, head } = read;
     // Literals rather than spreads of a shared base: this runs for every stream that resumes.
     const live = (resync: ResyncReason): ChannelPlan => ({
@@ -95,9 +96,9 @@ export async function planChannel(
   if (undelivered !== undefined) {
     // Events no connection has received: after the mark, or all retained ones when the mark is
     // from another epoch or unknown (nothing proves any of them was delivered).
-    let read = await broker.read(channel, undelivered?.offset ?? 0, limit);
+    let read = await broker.read(channel, undelivered?.offset ?? 0, limit, maxBytes);
     if (undelivered && read.epoch !== undelivered.epoch && undelivered.offset > 0) {
-      read = await broker.read(channel, 0, limit);
+      read = await broker.read(channel, 0, limit, maxBytes);
     }
     const start = read.events.length > 0 ? read.events[0]!.offset - 1 : read.head;
     return {
@@ -122,17 +123,21 @@ export async function planChannel(
   };
 }
 
-/** Plans every channel of a request in parallel; `limit` caps each channel's replay (polls). */
+/**
+ * Plans every channel of a request in parallel; `limit` caps each channel's replay in events,
+ * `maxBytes` in data bytes (see `Broker.read`).
+ */
 export function planChannels(
   broker: Broker,
   channels: readonly string[],
   cursor: DecodedCursor,
   undelivered?: (channel: string) => Position | null,
   limit?: number,
+  maxBytes?: number,
 ): Promise<ChannelPlan[]> {
   return Promise.all(
     channels.map((channel) =>
-      planChannel(broker, channel, cursor, undelivered ? undelivered(channel) : undefined, limit),
+      planChannel(broker, channel, cursor, undelivered ? undelivered(channel) : undefined, limit, maxBytes),
     ),
   );
 }
