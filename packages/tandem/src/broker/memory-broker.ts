@@ -10,7 +10,7 @@ import {
 } from '../protocol';
 import { type Broker, type ChannelInfo, emptyContinues, type ReadResult } from './contract';
 import { BROKER_DEFAULTS as DEFAULTS } from './defaults';
-import { rememberJson } from './json';
+import { jsonBytes, rememberJson } from './json';
 
 export interface MemoryBrokerOptions {
   /**
@@ -243,13 +243,23 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       return l ? info(l) : empty();
     },
 
-    async read(channel, after, limit = Number.POSITIVE_INFINITY): Promise<ReadResult> {
+    async read(channel, after, limit = Number.POSITIVE_INFINITY, maxBytes?: number): Promise<ReadResult> {
       const l = log(channel);
       if (!l) return empty();
       const from = Math.max(0, after + 1 - l.oldest);
       const to = Math.min(l.size, from + Math.max(0, limit));
       const events: LiveEvent[] = [];
-      for (let i = from; i < to; i++) events.push(l.at(i));
+      if (maxBytes === undefined) {
+        for (let i = from; i < to; i++) events.push(l.at(i));
+      } else {
+        // Bounded by the data's JSON: at least one event, so a bounded reader always moves on.
+        let bytes = 0;
+        for (let i = from; i < to && (bytes < maxBytes || events.length === 0); i++) {
+          const event = l.at(i);
+          bytes += jsonBytes(event.data);
+          events.push(event);
+        }
+      }
       // A literal, not a spread of info(): this runs for every stream that resumes.
       return { epoch: l.epoch, head: l.head, oldest: l.oldest, events, created: l.created };
     },
