@@ -1,7 +1,9 @@
 import {
+  checkNumbers,
   defaultTimers,
   emptyEpoch,
   type LiveEvent,
+  MAX_TIMER_MS,
   newEpoch,
   TandemError,
   TimerSlot,
@@ -147,8 +149,16 @@ function deepFreeze(value: unknown): unknown {
  * their epochs change, so returning clients get `resync`, never a wrong replay.
  */
 export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
+  // A sweep period of 0 would spin; a retention of 0 would keep nothing to replay.
+  checkNumbers('memoryBroker', options, {
+    retentionMs: { min: 1 },
+    maxEventsPerChannel: { min: 1, integer: true },
+    sweepMs: { min: 1, max: MAX_TIMER_MS },
+    idleTtlMs: {},
+    idempotencyWindowMs: {},
+  });
   const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
-  const maxEvents = Math.max(1, options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel);
+  const maxEvents = options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel;
   const sweepMs = options.sweepMs ?? Math.min(retentionMs, 30_000);
   const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
   const windowMs = options.idempotencyWindowMs ?? DEFAULTS.idempotencyWindowMs;

@@ -1,11 +1,34 @@
+import { checkNumbers, MAX_TIMER_MS, type NumberRule } from '../protocol';
 import { largestEventBytes } from './connection';
 import type { Settings } from './context';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
 
-function positive(name: string, value: number): number {
-  if (!(value > 0)) throw new RangeError(`${name} must be positive`);
-  return value;
-}
+/** A delay: 0 is "at once"; longer than a timer can wait is refused. */
+const DELAY: NumberRule = { max: MAX_TIMER_MS };
+/** A timer's period: 0 would spin (a heartbeat of 0 is about 850 pings a second per stream). */
+const PERIOD: NumberRule = { min: 1, max: MAX_TIMER_MS };
+/** A count or a size. */
+const COUNT: NumberRule = { min: 1, integer: true };
+/** Seconds a client waits on a timer. */
+const SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** What each numeric option of the hub may be: `createHub` refuses anything else, naming it. */
+const RULES: Readonly<Record<string, NumberRule>> = {
+  heartbeatMs: PERIOD,
+  // The SSE `retry:` field takes digits only: a browser ignores `1500.5`.
+  retryMs: { ...DELAY, integer: true },
+  maxBufferedBytes: COUNT,
+  maxEventBytes: COUNT,
+  // 0 refuses every stream (clients poll); Infinity is documented as "no limit".
+  maxConnections: { integer: true, infinite: true },
+  // `Retry-After` takes whole seconds.
+  retryAfterSeconds: { integer: true, max: SECONDS },
+  maxPollWaitSeconds: { max: SECONDS },
+  maxPollEvents: COUNT,
+  maxPollBytes: COUNT,
+  closeTimeoutMs: DELAY,
+  maxStreamDurationMs: { min: 1, infinite: true },
+};
 
 /**
  * `maxEventBytes`, checked against the stream buffer: an event that fits must never get a
@@ -17,7 +40,6 @@ function eventLimit(requested: number | undefined, maxBufferedBytes: number): nu
     throw new RangeError(`maxBufferedBytes (${maxBufferedBytes}) is too small to carry any event`);
   }
   if (requested === undefined) return Math.min(DEFAULTS.maxEventBytes, largest);
-  if (!(requested > 0)) throw new RangeError('maxEventBytes must be positive');
   if (requested > largest) {
     throw new RangeError(
       `maxEventBytes (${requested}) does not fit maxBufferedBytes (${maxBufferedBytes}): with that buffer ` +
@@ -30,6 +52,13 @@ function eventLimit(requested: number | undefined, maxBufferedBytes: number): nu
 
 /** The hub's options with every default applied, checked: a wrong value throws at `createHub`. */
 export function resolveSettings(options: HubOptions<EventMap>): Settings {
+  checkNumbers('', options, RULES);
+  if (typeof options.cors === 'object') {
+    checkNumbers('cors', options.cors, { maxAgeSeconds: { integer: true } });
+  }
+  if (options.offline !== undefined && options.offline !== 'none' && options.offline !== 'undelivered') {
+    throw new RangeError(`offline must be 'none' or 'undelivered', got ${String(options.offline)}`);
+  }
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
   return {
     authorize: options.authorize,
@@ -46,7 +75,7 @@ export function resolveSettings(options: HubOptions<EventMap>): Settings {
     tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
     maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
     maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
-    maxPollBytes: positive('maxPollBytes', options.maxPollBytes ?? DEFAULTS.maxPollBytes),
+    maxPollBytes: options.maxPollBytes ?? DEFAULTS.maxPollBytes,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
     maxStreamDurationMs: options.maxStreamDurationMs ?? DEFAULTS.maxStreamDurationMs,
   };
