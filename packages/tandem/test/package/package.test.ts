@@ -14,6 +14,7 @@ import {
   spawnJson,
   subpaths,
 } from './packed';
+import { locateInDocs } from './snippets';
 
 /**
  * The package as users get it: built, packed, and installed from its tarball into a project
@@ -182,17 +183,47 @@ describe('a consumer type-checked against the declarations alone', STEP, () => {
   });
 });
 
+/** Blocks that may be left out (`<!-- snippet: skip (why) -->`): fragments are the exception. */
+const MAX_SKIPPED = 2;
+
+describe('the TypeScript blocks of README.md and docs/', STEP, () => {
+  // Each block is a file of the consumer (snippets.ts); an error names the document's line.
+  it('type-check against the packed package under strict and exactOptionalPropertyTypes', async () => {
+    const { placed, skipped, error } = packed.snippets;
+    expect(error?.message).toBeUndefined();
+    expect(placed.filter((file) => file.snippet.doc === 'README.md').length).toBeGreaterThan(5);
+    expect(skipped.length, JSON.stringify(skipped)).toBeLessThanOrEqual(MAX_SKIPPED);
+    expect(skipped.filter((skip) => skip.reason === '')).toEqual([]);
+    const tsc = join(packed.consumer, 'node_modules/typescript/bin/tsc');
+    const output = await run(process.execPath, [tsc, '-p', 'tsconfig.snippets.json', '--pretty', 'false'], {
+      cwd: packed.consumer,
+    }).then(
+      () => '',
+      (failure: Error) => failure.message,
+    );
+    const errors = locateInDocs(output, placed)
+      .split('\n')
+      .filter((line) => line.includes('error TS'));
+    expect(errors).toEqual([]);
+    expect(output).toBe('');
+  });
+});
+
 describe('a Next.js app with create-next-app’s configuration', () => {
-  it('builds, serves the hub from a route, and a page in Chromium shows a live event', async () => {
+  it('builds the README’s quick start and the docs’ Next.js files; its page in Chromium shows a published order', async () => {
     const next = join(packed.consumer, 'node_modules/next/dist/bin/next');
     const env = childEnv({ NODE_ENV: 'production' });
     // No secret, no transpilePackages, no segment config: the hub is created at the first request.
-    await run(process.execPath, [next, 'build'], { cwd: packed.consumer, env, timeoutMs: 300_000 });
+    await run(process.execPath, [next, 'build'], { cwd: packed.consumer, env, timeoutMs: 300_000 }).catch(
+      (failure: Error) => {
+        throw new Error(locateInDocs(failure.message, packed.snippets.placed));
+      },
+    );
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const server = spawnJson(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
       cwd: packed.consumer,
-      env,
+      env: { ...env, TANDEM_SECRET: 'a-secret-of-the-test-that-is-32-bytes-or-more' },
     });
     children.push(server);
     await vi.waitFor(
@@ -205,12 +236,15 @@ describe('a Next.js app with create-next-app’s configuration', () => {
 
     const browser = await launchChromium();
     try {
+      // The README's page: the token route grants tenant:acme/**, the page follows tenant:acme/orders.
       const page = await browser.context.newPage();
-      await page.goto(`${base}/`);
-      await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toBe('open');
-      const response = await fetch(`${base}/api/publish?n=7`, { method: 'POST' });
+      await page.goto(`${base}/orders`);
+      await expect.poll(() => page.locator('section > p').textContent(), { timeout: 20_000 }).toBe('open');
+      const response = await fetch(`${base}/api/publish?tenant=acme&id=o-7&total=7`, { method: 'POST' });
       expect(response.status).toBe(200);
-      await expect.poll(() => page.getByTestId('ticks').textContent(), { timeout: 20_000 }).toBe('7');
+      await expect
+        .poll(() => page.locator('section li').allTextContents(), { timeout: 20_000 })
+        .toEqual(['o-7: 7']);
     } finally {
       await browser.close();
     }

@@ -13,6 +13,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collectSnippets, type PlacedFile, placeSnippets, type Skipped, writeSnippets } from './snippets';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const PACKAGE_DIR = join(ROOT, 'packages/tandem');
@@ -66,6 +67,10 @@ export function subpaths(): string[] {
   return Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json');
 }
 
+/** What the docs' code blocks import besides Tandem and its peers (the workspace has each). */
+const SNIPPET_LIBRARIES = ['express', 'hono', '@hono/node-server', 'zod', '@tanstack/react-query', 'pg'];
+const SNIPPET_TYPES = ['@types/express', '@types/pg'];
+
 const PREFIX = 'tandem-package-';
 
 /** Folders left by runs that were killed before their cleanup (a day old: no run lasts that long). */
@@ -82,6 +87,25 @@ function removeStale(): void {
   }
 }
 
+export interface DocSnippets {
+  placed: PlacedFile[];
+  skipped: Skipped[];
+  /** A malformed annotation in a document: the blocks' test fails with it, the others run. */
+  error?: Error;
+}
+
+/** The blocks of the docs, as files of the consumer project. */
+function writeDocSnippets(consumer: string): DocSnippets {
+  try {
+    const { snippets, skipped } = collectSnippets(ROOT);
+    const placed = placeSnippets(snippets);
+    writeSnippets(consumer, placed);
+    return { placed, skipped };
+  } catch (error) {
+    return { placed: [], skipped: [], error: error as Error };
+  }
+}
+
 export interface Packed {
   /** The temporary folder holding everything below, outside the workspace. */
   dir: string;
@@ -93,6 +117,8 @@ export interface Packed {
   packageDir: string;
   /** A project that installed the tarball, with the fixtures copied in. */
   consumer: string;
+  /** The TypeScript blocks of README.md and docs/, written into the consumer (see snippets.ts). */
+  snippets: DocSnippets;
   /** Removes it all (hundreds of megabytes: Next.js and its build). */
   close(): Promise<void>;
 }
@@ -128,6 +154,7 @@ export async function packAndInstall(): Promise<Packed> {
 
     const consumer = join(dir, 'consumer');
     cpSync(FIXTURES, consumer, { recursive: true });
+    const snippets = writeDocSnippets(consumer);
     const version = (name: string) => [name, workspaceVersion(name)];
     writeFileSync(
       join(consumer, 'package.json'),
@@ -139,11 +166,13 @@ export async function packAndInstall(): Promise<Packed> {
           dependencies: {
             tandem: `file:${tarball}`,
             ...Object.fromEntries(
-              ['next', 'react', 'react-dom', 'redis', 'jose', 'prom-client'].map(version),
+              ['next', 'react', 'react-dom', 'redis', 'jose', 'prom-client', ...SNIPPET_LIBRARIES].map(
+                version,
+              ),
             ),
           },
           devDependencies: Object.fromEntries(
-            ['typescript', '@types/node', '@types/react', '@types/react-dom'].map(version),
+            ['typescript', '@types/node', '@types/react', '@types/react-dom', ...SNIPPET_TYPES].map(version),
           ),
         },
         null,
@@ -164,6 +193,7 @@ export async function packAndInstall(): Promise<Packed> {
       files: manifest.files.map((file) => file.path),
       packageDir,
       consumer,
+      snippets,
       close: () => rm(dir, { recursive: true, force: true, maxRetries: 3 }),
     };
   } catch (error) {
