@@ -369,7 +369,7 @@ export class Connection {
     return this.state === 'closed';
   }
 
-  /** Ends gracefully with `tandem:bye`. */
+  /** Ends gracefully with `tandem:bye`; a `shutdown` bye closes the connection too (see Sink). */
   bye(reason: ByeReason, reconnectMs?: number): void {
     if (this.state === 'closed') return;
     const sink = this.sink;
@@ -377,14 +377,14 @@ export class Connection {
     if (this.pending.length === 0) {
       // The usual case, and thousands at once: the bye frame, framed once for all of them.
       this.release(reason);
-      sink?.endShared(bye);
+      sink?.endShared(bye, reason === 'shutdown');
       return;
     }
     // Whatever is pending and the bye go out with the end of the response, in one write.
     this.enqueue(bye.plain);
     const last = concatBytes(this.pending, this.pendingBytes);
     this.release(reason);
-    sink?.end(last);
+    sink?.end(last, reason === 'shutdown');
   }
 
   /** Drops the connection at once (slow consumer, write error, client gone). */

@@ -23,6 +23,9 @@ export function createFetchHandler(ctx: HubContext): (request: Request) => Promi
     };
     const outcome = await handle(ctx, hubRequest, () => request.signal);
     if (outcome.kind === 'stream') return streamResponse(ctx, request, outcome);
+    // While the hub closes, the runtime is told to close the connection after this answer, so
+    // that the client's next try opens a new one, to the process that replaces this one.
+    if (ctx.closing) outcome.headers.Connection = 'close';
     return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
   };
 }
@@ -30,6 +33,16 @@ export function createFetchHandler(ctx: HubContext): (request: Request) => Promi
 function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcome): Response {
   const { connection } = outcome;
   const limit = ctx.settings.maxBufferedBytes;
+  // The bytes the client has not taken wait in this queue, not in the stream's: the runtime
+  // pulls one chunk per read. So they are counted here, and dropped here (a slow consumer cut, a
+  // client gone) by ending the body quietly: erroring it would discard them too, but runtimes
+  // log an errored response body as a failure (Hono on Node, Deno), and a client leaving is not one.
+  let queue: Uint8Array[] = [];
+  let queued = 0;
+  /** The runtime waits for a chunk. */
+  let reading = false;
+  /** Ends the body once the queue is sent. */
+  let ending = false;
   let drainWaiters: (() => void)[] = [];
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
   let finished = false;
@@ -39,11 +52,17 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
     drainWaiters = [];
     for (const resolve of waiters) resolve();
   };
-  const buffered = () => (controllerRef ? limit - (controllerRef.desiredSize ?? 0) : 0);
   const finish = () => {
     if (finished) return;
     finished = true;
+    queue = [];
+    queued = 0;
     request.signal.removeEventListener('abort', onAbort);
+    try {
+      controllerRef?.close();
+    } catch {
+      // Already closed, or cancelled by the runtime.
+    }
     wakeDrained();
     ctx.sinkClosed(sink);
   };
@@ -51,44 +70,45 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
     connection.abort('aborted');
     finish();
   };
+  /** Hands the next chunk to the waiting read, or ends the body once asked and sent. */
+  const give = () => {
+    const chunk = queue.shift();
+    if (chunk) {
+      reading = false;
+      queued -= chunk.length;
+      controllerRef!.enqueue(chunk);
+      if (queued <= limit / 2) wakeDrained();
+    } else {
+      reading = true;
+    }
+    // Closing after the last enqueue still lets the client read it.
+    if (ending && queue.length === 0) finish();
+  };
 
   const sink: Sink = {
     write(chunk) {
-      if (finished || !controllerRef) return false;
-      try {
-        controllerRef.enqueue(chunk);
-        return true;
-      } catch {
-        return false;
-      }
+      if (finished || ending) return false;
+      queue.push(chunk);
+      queued += chunk.length;
+      if (reading) give();
+      return true;
     },
     writeShared: (shared) => sink.write(shared.plain),
-    buffered,
+    buffered: () => queued,
     drained: () =>
-      finished || buffered() <= 0
+      finished || queued <= 0
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
             drainWaiters.push(resolve);
           }),
     endShared: (last) => sink.end(last.plain),
     end(last) {
-      sink.write(last);
-      try {
-        controllerRef?.close();
-      } catch {
-        // Already closed or errored.
-      }
-      finish();
+      if (finished || ending) return;
+      if (last.length > 0) sink.write(last);
+      ending = true;
+      if (reading || queue.length === 0) give();
     },
-    destroy() {
-      try {
-        // Erroring (not closing) discards the queued bytes at once.
-        controllerRef?.error(new Error('tandem: stream closed'));
-      } catch {
-        // Already closed or errored.
-      }
-      finish();
-    },
+    destroy: finish,
   };
 
   const body = new ReadableStream<Uint8Array>(
@@ -96,15 +116,14 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
       start(controller) {
         controllerRef = controller;
       },
-      pull() {
-        if (buffered() <= limit / 2) wakeDrained();
-      },
+      pull: give,
       cancel() {
         connection.abort('aborted');
         finish();
       },
     },
-    { highWaterMark: limit, size: (chunk) => chunk.byteLength },
+    // Nothing is queued inside the stream: a chunk is enqueued only for a read that waits.
+    { highWaterMark: 0 },
   );
 
   ctx.sinks.add(sink);

@@ -21,6 +21,12 @@ const RESPONSE_CLOSED = new Error('the response closed');
  */
 export function createNodeHandler(ctx: HubContext): NodeHandler {
   return (req, res, next) => {
+    // `hub.node` used to be a factory: name the mistake instead of failing inside the adapter.
+    if (req === undefined || res === undefined) {
+      throw new TypeError(
+        'hub.node is the request handler itself: pass `hub.node` (http.createServer(hub.node), app.use(hub.node)), not `hub.node()`',
+      );
+    }
     const request = new NodeRequest(req);
     if (next && !route(request.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined)) {
       next();
@@ -50,6 +56,9 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
           // With the length known, Node sends the body as it is instead of in chunked coding
           // (a size line, the body, a last chunk): fewer bytes and fewer pieces to write.
           if (body !== null) headers['Content-Length'] = String(Buffer.byteLength(body));
+          // While the hub closes, the connection closes after this answer: a client retrying on
+          // it would reach this process again, and be kept from the one replacing it.
+          if (ctx.closing && req.httpVersionMajor === 1) headers.Connection = 'close';
           res.writeHead(outcome.status, headers);
           res.end(body ?? undefined);
         }

@@ -108,15 +108,26 @@ export class SocketSink extends ResponseSink {
     return true;
   }
 
-  override end(last: Uint8Array): void {
+  override end(last: Uint8Array, close = false): void {
     // An empty chunk would read as the last one: send none rather than end the body twice.
     if (this.headersSent) this.finish(last.length > 0 ? chunkFrame(last) : null);
     else super.end(last);
+    if (close) this.closeAfter();
   }
 
-  override endShared(last: SharedBytes): void {
+  override endShared(last: SharedBytes, close = false): void {
     if (this.headersSent) this.finish(framedOf(last));
     else super.end(last.plain);
+    if (close) this.closeAfter();
+  }
+
+  /**
+   * Closes the connection once the response's last bytes are sent: the server goes away, and a
+   * client reusing the connection would reach it again instead of the process replacing it.
+   */
+  private closeAfter(): void {
+    const { socket } = this;
+    if (!socket.destroyed) socket.end();
   }
 
   /**
@@ -124,7 +135,7 @@ export class SocketSink extends ResponseSink {
    * lets `res` end the body, so the connection stays good for the client's next request.
    * Closing it instead would halve the cost of a bye (S5: `disconnect()` of 10 000 streams,
    * 560 → 290 ms) but a client that reuses the connection at once, as Node's agent does, would
-   * meet a closed socket.
+   * meet a closed socket. Only a shutdown closes it (`closeAfter`), after the last chunk.
    */
   private finish(framed: Buffer | null): void {
     const { socket } = this;

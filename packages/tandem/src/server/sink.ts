@@ -29,10 +29,14 @@ export interface Sink {
   buffered(): number;
   /** Resolves once the buffered bytes were sent, or the sink closed. */
   drained(): Promise<void>;
-  /** Ends the response after the queued bytes and `last` (one write, not two). */
-  end(last: Uint8Array): void;
+  /**
+   * Ends the response after the queued bytes and `last` (one write, not two). With `close`
+   * (the hub shuts down) the connection closes too where the adapter can close it, so that the
+   * client's next request opens a new one, to the process that replaces this one.
+   */
+  end(last: Uint8Array, close?: boolean): void;
   /** Ends the response with bytes shared with other streams (a bye sent to thousands at once). */
-  endShared(last: SharedBytes): void;
+  endShared(last: SharedBytes, close?: boolean): void;
   /** Drops the connection now, discarding unsent bytes (a slow consumer's buffer is freed at once). */
   destroy(): void;
 }
