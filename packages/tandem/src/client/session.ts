@@ -7,7 +7,7 @@ import {
   TimerSlot,
 } from '../protocol';
 import type { ResolvedBackoffOptions } from './backoff';
-import { decodeStreamEvent } from './decode';
+import { StreamDecoder } from './decode';
 import type { Environment } from './environment';
 import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
@@ -28,6 +28,8 @@ interface StreamContext {
   /** Hello positions of channels the server could not resume, for the resync that follows. */
   unrecovered: Map<string, Position>;
   open: boolean;
+  /** Reads this stream's frames: classic, or compact once its hello says so. */
+  decoder: StreamDecoder;
 }
 
 /** What the stream session needs from the client around it. */
@@ -257,7 +259,7 @@ export class StreamSession {
   }
 
   #message(ctx: StreamContext, event: ParsedEvent): void {
-    const message = decodeStreamEvent(event);
+    const message = ctx.decoder.decode(event);
     switch (message.kind) {
       case 'hello':
         if (ctx === this.#next) this.#promote(ctx);
@@ -294,6 +296,8 @@ export class StreamSession {
       case 'ping':
         this.#heads.heard(message.heads);
         return;
+      case 'epoch':
+      case 'compact':
       case 'invalid':
         return;
     }
@@ -411,5 +415,12 @@ export class StreamSession {
 }
 
 function newContext(): StreamContext {
-  return { connection: null, token: null, snapshot: new Map(), unrecovered: new Map(), open: false };
+  return {
+    connection: null,
+    token: null,
+    snapshot: new Map(),
+    unrecovered: new Map(),
+    open: false,
+    decoder: new StreamDecoder(),
+  };
 }

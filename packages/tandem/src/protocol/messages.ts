@@ -1,9 +1,13 @@
+import type { COMPACT_WIRE } from './compact';
+
 /** Names of Tandem's own SSE events. App event types may not start with `tandem:`. */
 export const CONTROL_EVENTS = {
   hello: 'tandem:hello',
   resync: 'tandem:resync',
   ping: 'tandem:ping',
   bye: 'tandem:bye',
+  /** Compact wire only: a channel's events now belong to another epoch (`EpochPayload`). */
+  epoch: 'tandem:epoch',
 } as const;
 
 export type ControlEventName = (typeof CONTROL_EVENTS)[keyof typeof CONTROL_EVENTS];
@@ -43,6 +47,11 @@ export interface HelloChannel {
   head: number;
   /** True when the client's cursor was honoured and missed events were replayed. */
   recovered: boolean;
+  /**
+   * Compact wire only: the short id that names this channel in the stream's event frames (see
+   * `WIRE_PARAM`), the same for every compact stream of the hub that follows the channel.
+   */
+  id?: string;
 }
 
 /** `tandem:hello`, the first event of every stream. */
@@ -56,6 +65,21 @@ export interface HelloPayload {
    * a new token and moves to a new stream before then, without a gap.
    */
   expiresInMs?: number;
+  /**
+   * `'compact'` when the client asked for the compact wire (`?wire=compact`) and the hub sends
+   * it: app events are compact frames (`encodeCompactFrame`), each channel named by its `id`.
+   * Absent: the classic frames (the envelope JSON, the cursor as `id:`).
+   */
+  wire?: typeof COMPACT_WIRE;
+}
+
+/**
+ * `tandem:epoch`, compact wire only: the channel's next events belong to `epoch` (its log was
+ * created, or lost and recreated). A lost continuity still comes as `tandem:resync` first.
+ */
+export interface EpochPayload {
+  channel: string;
+  epoch: string;
 }
 
 /**

@@ -12,6 +12,8 @@ export {
   MAX_CHANNELS_PER_REQUEST,
   parseChannelList,
 } from './channel';
+export type { CompactEvent } from './compact';
+export { COMPACT_WIRE, encodeCompactFrame, parseCompactData, WIRE_PARAM } from './compact';
 export type { DecodedCursor, Position } from './cursor';
 export {
   decodeCursor,
@@ -29,6 +31,7 @@ export type {
   ByePayload,
   ByeReason,
   ControlEventName,
+  EpochPayload,
   EventEnvelope,
   EventMap,
   EventsOf,

@@ -106,6 +106,11 @@ export class Connection {
   readonly channels: readonly string[];
   readonly single: boolean;
   /**
+   * Set for a compact stream before it is attached (protocol/compact.ts): each slot's channel
+   * id, filled in by the fan-out. Null for the classic frames.
+   */
+  compactIds: string[] | null = null;
+  /**
    * Where the stream is on each channel, three cells per slot: epoch, offset, and the cursor
    * entry of that position. One array rather than three: tens of thousands of idle streams
    * keep it.
@@ -165,15 +170,19 @@ export class Connection {
       return 0;
     }
     const first = batch[0]!.event;
+    const compact = this.compactIds !== null;
     if (
-      this.single &&
+      (this.single || compact) &&
       contiguous &&
-      first.offset === this.offsetOf(0) + 1 &&
-      (first.epoch === this.epochOf(0) || (first.offset === 1 && isEmptyEpoch(this.epochOf(0))))
+      first.offset === this.offsetOf(slot) + 1 &&
+      // A compact stream is told of a new epoch first (`accept`).
+      (first.epoch === this.epochOf(slot) ||
+        (!compact && first.offset === 1 && isEmptyEpoch(this.epochOf(slot))))
     ) {
-      // Fast path: the whole frame, `id:` included, is the buffer shared by every subscriber.
+      // Fast path: the whole frame (with `id:` when classic) is the buffer shared by every
+      // subscriber; a compact frame does not depend on the connection at all.
       const last = batch[batch.length - 1]!;
-      this.position(0, first.epoch, last.event.offset, last.entry);
+      this.position(slot, first.epoch, last.event.offset, last.entry);
       this.send(shared);
       return batch.length;
     }
@@ -188,7 +197,8 @@ export class Connection {
    */
   accept(slot: number, encoded: EncodedEvent): boolean {
     const { event } = encoded;
-    if (event.epoch !== this.epochOf(slot)) {
+    const newEpoch = event.epoch !== this.epochOf(slot);
+    if (newEpoch) {
       // The channel had no log when the stream started (listener attached first): the first
       // event of its first log follows offset 0 of the empty epoch.
       const first = event.offset === 1 && this.offsetOf(slot) === 0 && isEmptyEpoch(this.epochOf(slot));
@@ -199,7 +209,10 @@ export class Connection {
       this.resync([this.channels[slot]!], 'gap');
     }
     this.position(slot, event.epoch, event.offset, encoded.entry);
-    if (this.single) {
+    if (this.compactIds) {
+      if (newEpoch) this.enqueue(encoded.epochFrame);
+      this.enqueue(encoded.compact(this.compactIds[slot]!));
+    } else if (this.single) {
       this.enqueue(encoded.full);
     } else {
       this.enqueue(idLine(this.entries()));
@@ -361,6 +374,9 @@ export class Connection {
   skip(slot: number, reason: ResyncReason, epoch: string, head: number): void {
     const channel = this.channels[slot]!;
     this.resync([channel], reason);
+    if (this.compactIds && epoch !== this.epochOf(slot)) {
+      this.enqueue(controlFrame(CONTROL_EVENTS.epoch, { channel, epoch }));
+    }
     this.position(slot, epoch, head, cursorEntry(channel, { epoch, offset: head }));
   }
 

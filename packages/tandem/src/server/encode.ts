@@ -3,6 +3,7 @@ import {
   type ByeReason,
   CONTROL_EVENTS,
   cursorEntry,
+  encodeCompactFrame,
   encodeFrame,
   joinCursor,
   type LiveEvent,
@@ -15,10 +16,14 @@ import { SharedBytes } from './sink';
  * An event serialised once for every subscriber: `body` is its `event:` and `data:` lines,
  * `full` the whole frame including the `id:` of a single-channel cursor (built on first use). A
  * connection on one channel writes `full` as is; a connection on several writes its own `id:`
- * line, then `body`.
+ * line, then `body`. A compact stream writes `compact(id)`, whatever its channels.
  */
 export class EncodedEvent {
   private fullFrame: Uint8Array | undefined;
+  private compactFrame: Uint8Array | undefined;
+  /** The channel id `compactFrame` names: a hub's own (two hubs of a process may differ). */
+  private compactId = '';
+  private epochBytes: Uint8Array | undefined;
 
   constructor(
     readonly event: LiveEvent,
@@ -30,6 +35,26 @@ export class EncodedEvent {
   get full(): Uint8Array {
     this.fullFrame ??= concatBytes([utf8(`id: ${joinCursor([this.entry])}\n`), this.body]);
     return this.fullFrame;
+  }
+
+  /** The compact frame naming the channel by `id` (protocol/compact.ts), built on first use. */
+  compact(id: string): Uint8Array {
+    if (this.compactFrame === undefined || this.compactId !== id) {
+      const { event } = this;
+      const json = jsonOf(event.data);
+      this.compactFrame = utf8(
+        encodeCompactFrame(event.type, { id, offset: event.offset, ts: event.ts, json }),
+      );
+      this.compactId = id;
+    }
+    return this.compactFrame;
+  }
+
+  /** Compact wire: the `tandem:epoch` frame that precedes this event on a stream in another epoch. */
+  get epochFrame(): Uint8Array {
+    const { channel, epoch } = this.event;
+    this.epochBytes ??= controlFrame(CONTROL_EVENTS.epoch, { channel, epoch });
+    return this.epochBytes;
   }
 }
 

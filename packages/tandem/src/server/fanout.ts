@@ -22,7 +22,11 @@ class Feed {
   /** The newest event delivered to the subscribers, or seen in the log when a stream started. */
   head: PingHead | undefined;
   unsubscribe: () => void = () => {};
-  constructor(readonly channel: string) {}
+  constructor(
+    readonly channel: string,
+    /** Names the channel on compact streams: unique among this hub's feeds, never reused. */
+    readonly id: string,
+  ) {}
   get empty(): boolean {
     return this.subscribers.size === 0 && this.waiters.size === 0;
   }
@@ -30,14 +34,16 @@ class Feed {
 
 /**
  * Fan-out: each live event is serialised once (`encodeEvent`) and queued on its channel; at the
- * end of the tick every channel's batch goes to its subscribers (a single-channel connection
- * gets one byte array shared by all of them), then each touched connection makes one write.
+ * end of the tick every channel's batch goes to its subscribers (a single-channel connection,
+ * and a compact one whatever its channels, gets one byte array shared by all of them), then
+ * each touched connection makes one write.
  */
 export class Fanout {
   private readonly feeds = new Map<string, Feed>();
   private readonly dirtyFeeds = new Set<Feed>();
   private readonly dirtyConnections = new Set<Connection>();
   private scheduled = false;
+  private feedIds = 0;
   private readonly wakes = new SlicedCalls();
 
   constructor(
@@ -49,7 +55,7 @@ export class Fanout {
   private feed(channel: string): Feed {
     let feed = this.feeds.get(channel);
     if (!feed) {
-      const created = new Feed(channel);
+      const created = new Feed(channel, (this.feedIds++).toString(36));
       feed = created;
       this.feeds.set(channel, created);
       created.unsubscribe = this.broker.subscribe(channel, (event) => this.arrive(created, event));
@@ -73,10 +79,16 @@ export class Fanout {
     }
   }
 
-  /** Attaches a connection's live listeners; do it before reading the log (resume step 1). */
+  /**
+   * Attaches a connection's live listeners; do it before reading the log (resume step 1). A
+   * compact connection learns the id of each of its channels, which its hello announces.
+   */
   attach(connection: Connection): void {
+    const ids = connection.compactIds;
     connection.channels.forEach((channel, slot) => {
-      this.feed(channel).subscribers.set(connection, slot);
+      const feed = this.feed(channel);
+      feed.subscribers.set(connection, slot);
+      if (ids) ids[slot] = feed.id;
     });
   }
 
@@ -163,13 +175,18 @@ export class Fanout {
         const b = batch[i]!.event;
         contiguous = a.epoch === b.epoch && b.offset === a.offset + 1;
       }
-      // Built on first use: only single-channel connections at the next offset take it.
+      // Built on first use: only connections at the next offset take them, single-channel
+      // classic ones the frames with `id:`, compact ones the compact frames.
       const shared = new SharedBytes(() =>
         batch.length === 1 ? batch[0]!.full : concatBytes(batch.map((e) => e.full)),
       );
+      const id = feed.id;
+      const compact = new SharedBytes(() =>
+        batch.length === 1 ? batch[0]!.compact(id) : concatBytes(batch.map((e) => e.compact(id))),
+      );
       let deliveries = 0;
       for (const [connection, slot] of feed.subscribers) {
-        deliveries += connection.receive(slot, batch, shared, contiguous);
+        deliveries += connection.receive(slot, batch, connection.compactIds ? compact : shared, contiguous);
       }
       const last = batch[batch.length - 1]!.event;
       const head = feed.head;

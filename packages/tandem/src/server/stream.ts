@@ -1,10 +1,12 @@
 import {
+  COMPACT_WIRE,
   CONTROL_EVENTS,
   cursorEntry,
   decodeCursor,
   encodeFrame,
   type HelloPayload,
   TandemError,
+  WIRE_PARAM,
 } from '../protocol';
 import type { Grant, HubRequest } from './auth';
 import { concatBytes, utf8 } from './bytes';
@@ -57,6 +59,9 @@ export async function openStream(
     connection.rotateAt =
       ctx.env.now() + settings.maxStreamDurationMs * (1 - DEFAULTS.rotationJitter * Math.random());
   }
+  // A client that asks for the compact wire gets it; any other value keeps the classic frames.
+  const compact = request.query.get(WIRE_PARAM) === COMPACT_WIRE;
+  if (compact) connection.compactIds = new Array(channels.length);
   ctx.addConnection(connection);
   // Resume step 1: the live listener is attached before the log is read.
   ctx.fanout.attach(connection);
@@ -78,6 +83,7 @@ export async function openStream(
     serverTime: ctx.env.now(),
     channels: {},
   };
+  if (compact) hello.wire = COMPACT_WIRE;
   // Tells the client when to move to a new stream with a fresh token (no gap, no 401).
   if (Number.isFinite(connection.expiresAt))
     hello.expiresInMs = Math.max(0, connection.expiresAt - ctx.env.now());
@@ -92,6 +98,7 @@ export async function openStream(
       cursorEntry(plan.channel, { epoch: plan.epoch, offset: plan.start }),
     );
     hello.channels[plan.channel] = { epoch: plan.epoch, head: plan.head, recovered: plan.recovered };
+    if (compact) hello.channels[plan.channel]!.id = connection.compactIds![slot];
     ctx.fanout.learn(plan.channel, plan.epoch, plan.head);
     for (const event of plan.events) first.push({ slot, encoded: encodeEvent(event) });
     replayed += plan.events.length;

@@ -3,6 +3,7 @@ import {
   createLiveClient,
   type EventSourceConstructor,
   eventSourceTransport,
+  fetchTransport,
   type LiveClient,
   type LiveClientOptions,
   type Transport,
@@ -19,11 +20,15 @@ import { type HubServer, startHubServer } from '../helpers/hub-server';
 
 export const NodeEventSource = EventSource as unknown as EventSourceConstructor;
 
-/** The transport a test names: the default (streamed fetch), or an EventSource (Node's by default). */
+/**
+ * The transport a test names: the default (streamed fetch, compact wire), streamed fetch asking
+ * for the classic frames, or an EventSource (Node's by default; classic frames).
+ */
 export function transportNamed(
-  name: 'fetch' | 'eventsource',
+  name: 'fetch' | 'fetch-classic' | 'eventsource',
   Source: EventSourceConstructor = NodeEventSource,
 ): Transport | undefined {
+  if (name === 'fetch-classic') return fetchTransport({ wire: 'classic' });
   return name === 'eventsource' ? eventSourceTransport({ EventSource: Source }) : undefined;
 }
 

@@ -12,7 +12,8 @@ afterEach(async () => {
   replacement = null;
 });
 
-describe.each(['fetch', 'eventsource'] as const)('over %s', (transport) => {
+// fetch: the compact wire; fetch-classic and eventsource: the classic frames.
+describe.each(['fetch', 'fetch-classic', 'eventsource'] as const)('over %s', (transport) => {
   it('a server restart that lost its log: onResync once with reason epoch, then live delivery continues', async () => {
     rig = await startRig();
     const rec = recordedClient({
@@ -44,6 +45,8 @@ describe.each(['fetch', 'eventsource'] as const)('over %s', (transport) => {
     expect(rec.resyncs[0]!.reason).toBe('epoch');
     expect([...rec.resyncs[0]!.channels].sort()).toEqual(['restart:a', 'restart:b']);
     expect(rec.events.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3]);
+    // The stream, not the poller, brought them: each wire told the new log's epoch.
+    expect(rec.events.map((e) => e.source)).toEqual(['stream', 'stream', 'stream', 'stream']);
     expect(rec.violations).toEqual([]);
     rec.client.close();
     await broker.close();

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createParser, type ParsedEvent } from '../../src/protocol';
+import { createParser, type ParsedEvent, parseCompactData } from '../../src/protocol';
 import { createHub } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 
@@ -124,13 +124,27 @@ afterEach(async () => {
   srv = undefined;
 });
 
-describe('stream bytes on the wire', () => {
+/**
+ * Both wires: the classic frames (envelope JSON) and the compact ones (`?wire=compact`), where
+ * the first event of a channel's new log follows a `tandem:epoch` naming it.
+ */
+const WIRES = [
+  { wire: 'classic', query: '', newLog: [], dataOf: (e: ParsedEvent) => JSON.parse(e.data).data },
+  {
+    wire: 'compact',
+    query: '&wire=compact',
+    newLog: ['tandem:epoch'],
+    dataOf: (e: ParsedEvent) => JSON.parse(parseCompactData(e.data)!.json),
+  },
+];
+
+describe.each(WIRES)('stream bytes on the wire ($wire)', ({ query, dataOf, newLog }) => {
   it('frames HTTP/1.1 chunks exactly, ends with the last chunk, and leaves the connection reusable', async () => {
     srv = await startHubServer(createHub({ heartbeatMs: 100 }));
     const port = Number(new URL(srv.url).port);
     raw = new RawSocket(port);
     const client = raw;
-    client.send('GET /stream?channels=a HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n');
+    client.send(`GET /stream?channels=a${query} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n`);
     const body = () => {
       const parts = splitHead(client.text());
       return parts ? decodeChunked(parts.rest) : null;
@@ -156,7 +170,7 @@ describe('stream bytes on the wire', () => {
     await client.until(() => body()!.ended);
     const decoded = body()!;
     const events = eventsOf(decoded.body);
-    expect(events.filter((e) => e.type === 'x').map((e) => JSON.parse(e.data).data)).toEqual([1, 2, 3]);
+    expect(events.filter((e) => e.type === 'x').map(dataOf)).toEqual([1, 2, 3]);
     expect(events.at(-1)!.type).toBe('tandem:bye');
     expect(decoded.sizes.length).toBeGreaterThanOrEqual(4);
     const streamBytes = splitHead(client.text())!.head.length + 4 + decoded.used;
@@ -168,6 +182,27 @@ describe('stream bytes on the wire', () => {
     expect(splitHead(client.text(streamBytes))!.head).toMatch(/^HTTP\/1\.1 200/);
   });
 
+  it('delivers an event published just before the cut, then the bye, in one complete body', async () => {
+    srv = await startHubServer(createHub());
+    const port = Number(new URL(srv.url).port);
+    raw = new RawSocket(port);
+    const client = raw;
+    client.send(`GET /stream?channels=a${query} HTTP/1.1\r\nHost: t\r\n\r\n`);
+    await client.until(() => client.text().includes('tandem:hello'));
+    // Published, then cut right after: the event still reaches the client before the bye.
+    void srv.hub.publish('a', 'x', 'queued');
+    await new Promise((resolve) => setImmediate(resolve));
+    srv.hub.disconnect({});
+    await client.until(() => decodeChunked(splitHead(client.text())!.rest).ended);
+    const decoded = decodeChunked(splitHead(client.text())!.rest);
+    expect(decoded.ended).toBe(true);
+    const events = eventsOf(decoded.body);
+    expect(events.map((e) => e.type)).toEqual(['tandem:hello', ...newLog, 'x', 'tandem:bye']);
+    expect(dataOf(events.at(-2)!)).toBe('queued');
+  });
+});
+
+describe('stream bytes on the wire', () => {
   it('answers polls and errors with their length, not in chunks, on a reused connection', async () => {
     srv = await startHubServer(createHub());
     raw = new RawSocket(Number(new URL(srv.url).port));
@@ -201,23 +236,6 @@ describe('stream bytes on the wire', () => {
     expect(JSON.parse(error.body).error.code).toBeTypeOf('string');
     expect(client.length).toBe(error.end); // nothing after the two bodies
     expect(client.closed).toBe(false);
-  });
-
-  it('delivers an event published just before the cut, then the bye, in one complete body', async () => {
-    srv = await startHubServer(createHub());
-    const port = Number(new URL(srv.url).port);
-    raw = new RawSocket(port);
-    const client = raw;
-    client.send('GET /stream?channels=a HTTP/1.1\r\nHost: t\r\n\r\n');
-    await client.until(() => client.text().includes('tandem:hello'));
-    // Published, then cut right after: the event still reaches the client before the bye.
-    void srv.hub.publish('a', 'x', 'queued');
-    await new Promise((resolve) => setImmediate(resolve));
-    srv.hub.disconnect({});
-    await client.until(() => decodeChunked(splitHead(client.text())!.rest).ended);
-    const decoded = decodeChunked(splitHead(client.text())!.rest);
-    expect(decoded.ended).toBe(true);
-    expect(eventsOf(decoded.body).map((e) => e.type)).toEqual(['tandem:hello', 'x', 'tandem:bye']);
   });
 
   it('sends plain bytes to an HTTP/1.0 client and closes the connection at the end', async () => {

@@ -1,4 +1,12 @@
-import { createParser, errorFromResponse, parseRetryAfter, TandemError } from '../../protocol';
+import {
+  COMPACT_WIRE,
+  createParser,
+  errorFromResponse,
+  parseRetryAfter,
+  TandemError,
+  WIRE_PARAM,
+} from '../../protocol';
+import { withParam } from '../urls';
 import type { Transport } from './transport';
 
 /** The subset of `fetch` the client needs; `globalThis.fetch` in browsers and Node ≥ 18. */
@@ -11,6 +19,12 @@ export interface FetchTransportOptions {
   credentials?: RequestCredentials;
   /** Largest event accepted by the parser. @default 1_048_576 */
   maxEventBytes?: number;
+  /**
+   * The frames to ask for: `'compact'`, whose bytes per event do not grow with the channels a
+   * stream follows (a hub that does not offer it sends the classic ones, which the client reads
+   * too), or `'classic'`, what a native EventSource gets. @default 'compact'
+   */
+  wire?: 'compact' | 'classic';
 }
 
 /** Reads an error body (JSON `{ error }`) without ever throwing. */
@@ -31,6 +45,10 @@ export async function responseError(response: Response, now = Date.now()): Promi
  * type and reads the status and body of a refusal.
  */
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
+  const wire = options.wire ?? COMPACT_WIRE;
+  if (wire !== COMPACT_WIRE && wire !== 'classic') {
+    throw new RangeError(`fetchTransport: wire must be 'compact' or 'classic', got ${JSON.stringify(wire)}`);
+  }
   return (request, handlers) => {
     const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const controller = new AbortController();
@@ -56,7 +74,8 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
     });
 
     (async () => {
-      const response = await doFetch(request.url, {
+      const url = wire === COMPACT_WIRE ? withParam(request.url, WIRE_PARAM, COMPACT_WIRE) : request.url;
+      const response = await doFetch(url, {
         headers,
         signal: controller.signal,
         credentials: options.credentials ?? 'same-origin',
