@@ -1,0 +1,218 @@
+/**
+ * `postgresBroker`: the log of every channel lives in PostgreSQL, next to the app's data, so an
+ * event can be published in the same transaction as the rows it is about (`<schema>.publish`),
+ * and any number of hub processes share the log and can resume any client. Each process holds
+ * one LISTEN connection for the live feed (notifications are sent at commit) and fans it out
+ * locally; holes in the feed are repaired from the log, and a head check every `headCheckMs`
+ * catches what was lost with no later event to show it.
+ */
+import pg from 'pg';
+import { BROKER_DEFAULTS as DEFAULTS, emptyContinues } from '../broker';
+import { assertFieldValue } from '../protocol';
+import { OrderedAppends } from './appends';
+import { parseNotice } from './codec';
+import { toTandemError } from './errors';
+import { LiveFeed } from './feed';
+import { HeadCheck } from './head-check';
+import { Listener } from './listener';
+import { prepareSchema } from './migrate';
+import type { PostgresBroker, PostgresBrokerOptions } from './options';
+import { assertSchemaName } from './schema';
+import { Store } from './store';
+import { Sweeper } from './sweeper';
+
+export type { PostgresBroker, PostgresBrokerOptions, PostgresBrokerStats } from './options';
+
+export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
+  const schema = options.schema ?? 'tandem';
+  const retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULTS.retentionMs);
+  const maxEvents = options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel;
+  const idleTtlMs = nonNegative('idleTtlMs', options.idleTtlMs ?? DEFAULTS.idleTtlMs);
+  const windowMs = positive(
+    'idempotencyWindowMs',
+    options.idempotencyWindowMs ?? DEFAULTS.idempotencyWindowMs,
+  );
+  const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs ?? 2000);
+  const headCheckMs = nonNegative('headCheckMs', options.headCheckMs ?? 10_000);
+  const sweepMs = positive('sweepMs', options.sweepMs ?? 10_000);
+  assertSchemaName(schema);
+  if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new RangeError('maxEventsPerChannel must be ≥ 1');
+  if (options.pool === undefined && typeof options.connectionString !== 'string') {
+    throw new TypeError('postgresBroker needs a connectionString or a pool');
+  }
+
+  const owned = options.pool === undefined;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      connectionTimeoutMillis: commandTimeoutMs,
+      statement_timeout: commandTimeoutMs,
+      keepAlive: true,
+      application_name: 'tandem',
+    });
+  // An idle client of our own pool that loses its server must not crash the process.
+  if (owned) pool.on('error', () => {});
+  const s = `"${schema}"`;
+  const store = new Store(pool, s, { retentionMs, maxEvents, idleTtlMs, windowMs });
+  const appends = new OrderedAppends(store);
+  let closed = false;
+  let source: string | undefined;
+
+  // The schema is prepared once; until it is, every call tries again (PostgreSQL may be down).
+  let prepared: Promise<void> | undefined;
+  const ensureSchema = (): Promise<void> => {
+    prepared ??= prepareSchema(pool, schema, options.migrate ?? true)
+      .then(async () => {
+        source = await store.source();
+      })
+      .catch((error: unknown) => {
+        prepared = undefined;
+        throw toTandemError(error);
+      });
+    return prepared;
+  };
+
+  const feed = new LiveFeed(
+    {
+      position: async (channel) => (await ensureSchema().then(() => store.heads([channel])))[0]!,
+      read: async (channel, after, epoch) => {
+        await ensureSchema();
+        return store.read(channel, { after, limit: -1, maxBytes: undefined, expect: epoch });
+      },
+      rewound: (channel, epoch, last) => store.rewind(channel, epoch, last),
+    },
+    { onListenerError: options.onListenerError },
+  );
+
+  let listening = false;
+  const listener = new Listener(pool, schema, {
+    notification(payload) {
+      const notice = parseNotice(payload);
+      if (!notice) return;
+      if (notice.kind === 'event') {
+        if (feed.has(notice.event.channel)) feed.notify(notice.event);
+      } else if (feed.has(notice.channel)) {
+        feed.notifyPosition(notice.channel, notice.epoch, notice.offset);
+      }
+    },
+    listening() {
+      listening = true;
+      // Anything committed before LISTEN took hold was not seen.
+      feed.repairAll();
+    },
+    lost() {
+      listening = false;
+    },
+  });
+  let firstListen: Promise<void> | undefined;
+
+  const heads = new HeadCheck(
+    feed,
+    async (channels) => {
+      await ensureSchema();
+      return store.heads(channels);
+    },
+    () => listener.fence(commandTimeoutMs),
+    headCheckMs,
+    Math.min(1000, headCheckMs / 10),
+  );
+  const sweeper = new Sweeper(() => ensureSchema().then(() => store.sweep(1000)), sweepMs);
+
+  const start = () => {
+    if (firstListen || closed) return;
+    firstListen = ensureSchema().then(() => {
+      listener.start();
+      heads.start();
+      sweeper.start();
+    });
+    firstListen.catch(() => {
+      firstListen = undefined;
+    });
+  };
+  start();
+
+  const readLog = async (channel: string, after: number, limit: number, maxBytes: number | undefined) => {
+    await ensureSchema();
+    const result = await store.read(channel, { after, limit, maxBytes, expect: undefined });
+    return result;
+  };
+
+  return {
+    async append(channel, type, data, serialised, appendOptions) {
+      assertFieldValue('event', type);
+      if (closed) throw toTandemError(new Error('the broker is closed'));
+      start();
+      await ensureSchema();
+      const json = serialised ?? JSON.stringify(data === undefined ? null : data);
+      return appends.append(channel, type, data, json, appendOptions?.idempotencyKey);
+    },
+
+    async info(channel) {
+      const { epoch, head, oldest, created } = await readLog(channel, 0, 0, undefined);
+      return created === undefined ? { epoch, head, oldest } : { epoch, head, oldest, created };
+    },
+
+    continues(empty, log) {
+      return source !== undefined && emptyContinues(empty, log, source, idleTtlMs);
+    },
+
+    read(channel, after, limit, maxBytes) {
+      return readLog(
+        channel,
+        Math.max(0, Math.floor(after)),
+        limit === undefined ? -1 : Math.max(0, Math.floor(limit)),
+        maxBytes === undefined ? undefined : Math.max(1, Math.floor(maxBytes)),
+      );
+    },
+
+    subscribe(channel, listener) {
+      start();
+      return feed.subscribe(channel, listener);
+    },
+
+    stats() {
+      return {
+        ...feed.stats(),
+        headChecks: heads.checks,
+        headRepairs: heads.repairs,
+        listenerPid: listener.pid,
+      };
+    },
+
+    async ready() {
+      start();
+      await ensureSchema();
+      await firstListen;
+      const deadline = Date.now() + commandTimeoutMs;
+      while (!listening) {
+        if (closed || Date.now() > deadline) throw toTandemError(new Error('LISTEN is not in place'));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      heads.stop();
+      sweeper.stop();
+      feed.close();
+      listener.close();
+      if (owned) await pool.end().catch(() => {});
+    },
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a positive number of milliseconds`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be 0 or a positive number of milliseconds`);
+  }
+  return value;
+}

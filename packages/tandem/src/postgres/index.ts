@@ -1,0 +1,5 @@
+export type { PostgresBroker, PostgresBrokerOptions, PostgresBrokerStats } from './broker';
+export { postgresBroker } from './broker';
+export type { PublishInTransactionOptions } from './publish';
+export { publishInTransaction } from './publish';
+export { postgresSchemaSql } from './schema';
