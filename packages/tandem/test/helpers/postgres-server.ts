@@ -125,6 +125,9 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
       'max_connections=200',
       '-c',
       'shared_buffers=32MB',
+      // Lets tests check that offsets follow commit order.
+      '-c',
+      'track_commit_timestamp=on',
     ]);
     const proc = spawn(postgres, args, { stdio: 'ignore' });
     live.add(proc);
