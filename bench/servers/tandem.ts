@@ -68,6 +68,8 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
 async function silentAppender(url: string, prefix: string) {
   const { createClient } = await import('redis');
   const { APPEND_SCRIPT } = await import('../../packages/tandem/src/redis/scripts');
+  const { channelKeys } = await import('../../packages/tandem/src/redis/runner');
+  const { newLife } = await import('../../packages/tandem/src/redis/life');
   const { BROKER_DEFAULTS } = await import('../../packages/tandem/src/broker');
   const { newEpoch } = await import('../../packages/tandem/src/protocol');
   const client = createClient({ url });
@@ -77,16 +79,18 @@ async function silentAppender(url: string, prefix: string) {
       const reply = (await client.sendCommand([
         'EVAL',
         APPEND_SCRIPT,
-        '2',
-        `${prefix}:{${channel}}:meta`,
-        `${prefix}:{${channel}}:log`,
+        '5',
+        ...channelKeys(prefix, channel),
         newEpoch(),
         String(BROKER_DEFAULTS.retentionMs),
         String(BROKER_DEFAULTS.idleTtlMs),
         String(BROKER_DEFAULTS.maxEventsPerChannel),
         'nobody-listens',
+        String(BROKER_DEFAULTS.idempotencyWindowMs),
+        newLife(),
         EVENT_TYPE,
         JSON.stringify(data),
+        '',
       ])) as [string, number, number];
       return Number(reply[1]);
     },

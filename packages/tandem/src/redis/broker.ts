@@ -6,41 +6,56 @@
  * `connection.ts`, the scripts' runner and the ordered appends in `runner.ts`.
  */
 import type { ChannelInfo, ReadResult } from '../broker';
-import { BROKER_DEFAULTS as DEFAULTS, emptyContinues } from '../broker';
-import { assertFieldValue, emptyEpoch, type LiveEvent, newEpoch } from '../protocol';
+import { assertFieldValue, emptyEpoch, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import { entryToEvent, parseNotification } from './codec';
 import { RedisConnection } from './connection';
 import { LiveFeed } from './feed';
 import type { FeedSource } from './feed-source';
 import { HeadCheck } from './head-check';
+import { lifeContinues, NO_LIFE, newLife } from './life';
 import type { RedisBroker, RedisBrokerOptions } from './options';
 import { OrderedAppends, scriptRunner } from './runner';
 import { READ_SCRIPT, REWIND_SCRIPT, script } from './scripts';
+import { resolveSettings } from './settings';
 
 export type { RedisBroker, RedisBrokerOptions, RedisBrokerStats, RedisClientLike } from './options';
 
-/** The source of this broker's empty epochs: the same for every process on one Redis. */
-const EMPTY_SOURCE = 'r000';
+/** Longest idempotency key, as the broker contract says. */
+const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
-  const prefix = options.prefix ?? 'tandem';
-  const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
-  const maxEvents = options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel;
-  const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
-  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-  if (!(retentionMs > 0)) throw new RangeError('retentionMs must be positive');
-  if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new RangeError('maxEventsPerChannel must be ≥ 1');
-  if (/[{}*?[\]\\]/.test(prefix)) throw new RangeError('prefix may not contain {}*?[]\\');
+  const settings = resolveSettings(options);
+  const { prefix, retentionMs, idleTtlMs, commandTimeoutMs } = settings;
 
-  const connection = new RedisConnection(options, commandTimeoutMs, () => feed.retry());
+  const connection = new RedisConnection(options, commandTimeoutMs, () => {
+    markLife();
+    feed.retry();
+  });
   const { client, subscriber } = connection;
   const command = (args: string[]) => connection.command(args);
   const feedChannelPrefix = `${prefix}:ev:`;
   const metaKey = (channel: string) => `${prefix}:{${channel}}:meta`;
   const runScript = scriptRunner(command, prefix, retentionMs, idleTtlMs);
-  const appends = new OrderedAppends(runScript, maxEvents, feedChannelPrefix);
+  const appends = new OrderedAppends(
+    runScript,
+    settings.maxEventsPerChannel,
+    feedChannelPrefix,
+    settings.idempotencyWindowMs,
+  );
   const read = script(READ_SCRIPT);
   const rewind = script(REWIND_SCRIPT);
+
+  // The dataset's life marker (life.ts), made whenever the command connection comes up, so that
+  // a channel read before any publish has one to carry. Best effort: without it, such a
+  // reader resyncs once the channel gets a log.
+  let marking: Promise<void> = Promise.resolve();
+  const markLife = () => {
+    marking = command(['SET', `${prefix}:life`, newLife(), 'NX']).then(
+      () => undefined,
+      () => undefined,
+    );
+  };
+  markLife();
 
   let patternSubscribed = false;
   let feedActive = false;
@@ -68,10 +83,13 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
       String(limit),
       expectEpoch ?? '',
       bound,
-    ])) as [string, number, number, [string, string[]][], number, number];
-    const [epoch, head, oldest, entries, created, now] = reply;
-    // No log: the channel is read as empty, under an epoch that names when it was seen so.
-    if (epoch === '') return { epoch: emptyEpoch(EMPTY_SOURCE, Number(now)), head: 0, oldest: 1, events: [] };
+    ])) as [string, number, number, [string, string[]][], number, number, string?];
+    const [epoch, head, oldest, entries, created, now, life] = reply;
+    // No log: the channel is read as empty, under an epoch that names when it was seen so, and
+    // in which life of the dataset (life.ts).
+    if (epoch === '') {
+      return { epoch: emptyEpoch(life || NO_LIFE, Number(now)), head: 0, oldest: 1, events: [] };
+    }
     const events: LiveEvent[] = [];
     for (const [id, fields] of entries) events.push(entryToEvent(channel, epoch, id, fields));
     return { epoch, head: Number(head), oldest: Number(oldest), events, created: Number(created) };
@@ -92,7 +110,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   };
   const feed = new LiveFeed(feedSource, { onListenerError: options.onListenerError });
 
-  const headCheckMs = options.headCheckMs ?? 10_000;
+  const { headCheckMs } = settings;
   const heads = new HeadCheck(
     feed,
     feedSource.position,
@@ -128,13 +146,24 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const subscriberConnected = connection.connect(subscriber).then(subscribePattern);
 
   return {
-    async append(channel, type, data, serialised) {
+    async append(channel, type, data, serialised, appendOptions) {
       assertFieldValue('event', type);
+      const key = appendOptions?.idempotencyKey;
+      if (
+        key !== undefined &&
+        (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+      ) {
+        throw new TandemError(
+          'bad_request',
+          `idempotencyKey must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+        );
+      }
       return appends.append(
         channel,
         type,
         data,
         serialised ?? JSON.stringify(data === undefined ? null : data),
+        appendOptions,
       );
     },
 
@@ -144,7 +173,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     },
 
     continues(empty, log) {
-      return emptyContinues(empty, log, EMPTY_SOURCE, idleTtlMs);
+      return lifeContinues(empty, log, idleTtlMs);
     },
 
     read(channel, after, limit, maxBytes) {
@@ -169,6 +198,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
       await Promise.all([clientConnected, subscriberConnected]);
       if (!connection.ready) await connection.firstConnection();
       if (!feedActive) throw connection.unavailable();
+      await marking;
     },
 
     async close() {

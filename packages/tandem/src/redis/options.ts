@@ -15,37 +15,64 @@ export interface RedisClientLike {
 }
 
 export interface RedisBrokerOptions {
-  /** Redis URL, e.g. `redis://localhost:6379`. Ignored when `client` is given. */
+  /**
+   * Redis URL, e.g. `redis://localhost:6379`. Ignored when `client` is given.
+   * @default node-redis's default, `redis://localhost:6379`
+   */
   url?: string;
   /**
    * A node-redis v5 client to use instead of creating one (connected or not). The broker
    * duplicates it for its subscription and never closes it. Give it
    * `disableOfflineQueue: true`, or publishes wait for a reconnect up to `commandTimeoutMs`.
+   * @default undefined (the broker creates its own from `url`)
    */
   client?: RedisClientLike;
-  /** Prefix of every key and pub/sub channel. Default `tandem`. */
+  /**
+   * Prefix of every key and pub/sub channel; non-empty, without any of `{}*?[]\`.
+   * @default 'tandem'
+   */
   prefix?: string;
-  /** How long events are kept, in ms. Default 300 000 (5 minutes). */
+  /**
+   * How long events are kept, in ms (≥ 1).
+   * @default 300_000 (5 minutes)
+   */
   retentionMs?: number;
-  /** Most events kept per channel. Default 10 000. */
+  /**
+   * Most events kept per channel (a whole number ≥ 1); also the most idempotency keys
+   * remembered per channel.
+   * @default 10_000
+   */
   maxEventsPerChannel?: number;
   /**
    * A channel untouched (no publish, read or info) for this long is deleted from Redis, epoch
    * included; a client that comes back later gets `resync`. Default 86 400 000 (1 day); 0 keeps
-   * channels forever.
+   * channels forever. Whole ms (Redis expires keys by whole ms).
+   * @default 86_400_000 (1 day)
    */
   idleTtlMs?: number;
   /**
-   * Longest wait for one Redis command, and for the first connection after start, in ms.
-   * Once connected, a command while Redis is unreachable fails at once. Default 2000.
+   * Longest wait for one Redis command, and for the first connection after start, in ms
+   * (1 to 2 147 483 647, a timer's reach). Once connected, a command while Redis is unreachable fails at once.
+   * @default 2000
    */
   commandTimeoutMs?: number;
-  /** Receives errors thrown by live-feed listeners. Default: ignored. */
+  /**
+   * How long an append's `idempotencyKey` is remembered per channel, in whole ms: a repeat
+   * within it resolves with the first append's event and appends nothing. 0 remembers none.
+   * @default 300_000 (5 minutes)
+   */
+  idempotencyWindowMs?: number;
+  /**
+   * Receives errors thrown by live-feed listeners.
+   * @default undefined (ignored)
+   */
   onListenerError?: (error: unknown) => void;
   /**
    * Every this many ms, the process reads the heads of the channels it follows (one round trip
    * for all of them) and repairs from the log any channel whose pub/sub notifications were
-   * lost, so that no loss stays unseen longer than this. 0 turns the check off. Default 10 000.
+   * lost, so that no loss stays unseen longer than this. 0 turns the check off. At most
+   * 2 147 483 647 (a timer's reach).
+   * @default 10_000
    */
   headCheckMs?: number;
 }

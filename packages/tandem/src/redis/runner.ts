@@ -1,9 +1,18 @@
 import { ErrorReply } from 'redis';
+import type { AppendOptions } from '../broker';
 import { isTandemError, type LiveEvent, newEpoch } from '../protocol';
+import { entryToEvent } from './codec';
+import { newLife } from './life';
 import { APPEND_SCRIPT, type Script, script } from './scripts';
 
 /** Runs one of the broker's scripts on one channel's keys. */
 export type RunScript = (s: Script, channel: string, args: string[], head?: string[]) => Promise<unknown>;
+
+/** The keys a channel's scripts may touch, all in the channel's hash slot but the life marker. */
+export function channelKeys(prefix: string, channel: string): string[] {
+  const tag = `${prefix}:{${channel}}`;
+  return [`${tag}:meta`, `${tag}:log`, `${prefix}:life`, `${tag}:ik`, `${tag}:iv`];
+}
 
 /**
  * The script runner: EVALSHA, and EVAL when Redis has not cached the script (first use, after a
@@ -17,7 +26,7 @@ export function scriptRunner(
   idleTtlMs: number,
 ): RunScript {
   return async (s, channel, args, head = [newEpoch(), String(retentionMs), String(idleTtlMs)]) => {
-    const keys = [`${prefix}:{${channel}}:meta`, `${prefix}:{${channel}}:log`];
+    const keys = channelKeys(prefix, channel);
     const tail = [String(keys.length), ...keys, ...head, ...args];
     try {
       return await command(['EVALSHA', s.sha, ...tail]);
@@ -36,6 +45,8 @@ interface PendingAppend {
   type: string;
   data: unknown;
   json: string;
+  /** The idempotency key, '' for none. */
+  key: string;
   resolve(event: LiveEvent): void;
   reject(error: unknown): void;
 }
@@ -56,11 +67,19 @@ export class OrderedAppends {
     private readonly run: RunScript,
     private readonly maxEvents: number,
     private readonly feedChannelPrefix: string,
+    private readonly idempotencyWindowMs: number,
   ) {}
 
-  append(channel: string, type: string, data: unknown, json: string): Promise<LiveEvent> {
+  append(
+    channel: string,
+    type: string,
+    data: unknown,
+    json: string,
+    options?: AppendOptions,
+  ): Promise<LiveEvent> {
     return new Promise<LiveEvent>((resolve, reject) => {
-      const pending: PendingAppend = { type, data, json, resolve, reject };
+      const key = options?.idempotencyKey ?? '';
+      const pending: PendingAppend = { type, data, json, key, resolve, reject };
       const waiting = this.appending.get(channel);
       if (waiting) {
         waiting.push(pending);
@@ -72,14 +91,37 @@ export class OrderedAppends {
   }
 
   private async batch(channel: string, batch: PendingAppend[]): Promise<void> {
-    const args = [String(this.maxEvents), this.feedChannelPrefix + channel];
-    for (const p of batch) args.push(p.type, p.json);
+    const args = [
+      String(this.maxEvents),
+      this.feedChannelPrefix + channel,
+      String(this.idempotencyWindowMs),
+      newLife(),
+    ];
+    for (const p of batch) args.push(p.type, p.json, p.key);
     try {
-      const [epoch, first, ts] = (await this.run(this.script, channel, args)) as [string, number, number];
+      const [epoch, first, ts, repeats] = (await this.run(this.script, channel, args)) as [
+        string,
+        number,
+        number,
+        [number, string, string[] | null][],
+      ];
+      const repeated = new Map(repeats.map(([place, record, fields]) => [place - 1, { record, fields }]));
       let offset = Number(first);
-      for (const p of batch) {
-        p.resolve({ channel, type: p.type, data: p.data, offset: offset++, epoch, ts: Number(ts) });
-      }
+      batch.forEach((p, i) => {
+        const repeat = repeated.get(i);
+        if (!repeat) {
+          p.resolve({ channel, type: p.type, data: p.data, offset: offset++, epoch, ts: Number(ts) });
+          return;
+        }
+        // The first append's event: from the log while it holds it, else rebuilt from its
+        // record with this call's type and data (a retry sends the same).
+        const [e, o, t] = repeat.record.split(' ') as [string, string, string];
+        p.resolve(
+          repeat.fields
+            ? entryToEvent(channel, e, o, repeat.fields)
+            : { channel, type: p.type, data: p.data, offset: Number(o), epoch: e, ts: Number(t) },
+        );
+      });
     } catch (error) {
       for (const p of batch) p.reject(error);
     }

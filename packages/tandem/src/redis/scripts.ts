@@ -10,12 +10,22 @@
  *   offset is an exact `XRANGE`. Fields: `ts`, `t` (type), `d` (data as JSON).
  * A meta hash without an epoch means there is no log (never published, expired, flushed, lost
  * in a restart without persistence): reads see an empty channel and write nothing; the next
- * publish starts a new log with the epoch the caller proposes, from offset 1, and deletes any
- * orphaned stream.
+ * publish starts a new log, from offset 1, and deletes any orphaned stream.
+ *
+ * Per prefix, one more key: `<prefix>:life`, a string naming this life of the dataset (4
+ * base-36 characters; see life.ts). Every new log's epoch starts with it, and a channel read
+ * with no log is reported under an empty epoch carrying it, so a log can be judged "the first
+ * since that look" only if Redis did not lose everything in between: the marker is lost with
+ * the logs, and whoever writes next makes a new one.
+ *
+ * Idempotent appends keep two more keys per channel, in its slot: `<prefix>:{<channel>}:ik`, a
+ * sorted set of the keys accepted (score: when), and `<prefix>:{<channel>}:iv`, a hash from
+ * key to `<epoch> <offset> <ts>` of the event it made.
  */
 import { createHash } from 'node:crypto';
 
-// Shared prologue. KEYS[1] meta, KEYS[2] log. ARGV[1] proposed epoch, ARGV[2] retention ms,
+// Shared prologue. KEYS[1] meta, KEYS[2] log, KEYS[3] life marker. ARGV[1] the random part of
+// a new epoch, ARGV[2] retention ms,
 // ARGV[3] key TTL ms (0 = none). Defines `epoch` (false when there is no log), `head`,
 // `last_ts`, `created`, `now`, `create()`, `touch()`, `trim_age()`, `oldest()`. Each
 // redis.call costs a few µs, so the hot path makes few of them.
@@ -31,9 +41,15 @@ local next_trim = tonumber(m[4] or '0')
 local created = tonumber(m[5] or '0')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
--- Starts a log with the proposed epoch, deleting any orphaned stream. Only a publish does.
-local function create()
-  epoch, head, last_ts, next_trim, created = ARGV[1], 0, 0, 0, now
+-- Starts a log, deleting any orphaned stream. Only a publish does. The epoch is the life
+-- marker (made from \`life\` if Redis lost it) followed by the random part.
+local function create(life)
+  local current = redis.call('GET', KEYS[3])
+  if not current then
+    current = life
+    redis.call('SET', KEYS[3], life)
+  end
+  epoch, head, last_ts, next_trim, created = current .. ARGV[1], 0, 0, 0, now
   redis.call('DEL', log)
   redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0, 'trim', 0, 'c', now)
 end
@@ -81,25 +97,86 @@ end
 `;
 
 /**
- * Append one or more events, in order. ARGV[4] max events, ARGV[5] notification channel, then
- * a type and a data JSON per event (ARGV[6], ARGV[7], ARGV[8]…). Returns `{epoch, first offset,
- * ts}`: the events take the offsets from there on and share the ts. Each event is notified with
- * the whole of it, so subscribers need no read on the common path:
+ * Append one or more events, in order. ARGV[4] max events, ARGV[5] notification channel,
+ * ARGV[6] idempotency window ms, ARGV[7] a life marker to make if Redis has none, then per
+ * event a type, a data JSON and an idempotency key ('' for none) (ARGV[8], ARGV[9], ARGV[10]…).
+ * Each event is notified with the whole of it, so subscribers need no read on the common path:
  * `epoch \n offset \n ts \n type \n data`.
+ *
+ * An event whose key was accepted on this channel within the window is a repeat: nothing is
+ * appended or notified for it, and it is answered with what the first one made. Checking and
+ * appending in one script is what makes two hubs racing the same retry append it once. The
+ * keys accepted are remembered for the window and at most `max events` of them per channel
+ * (the oldest forgotten first), so their memory is bounded like the log's.
+ *
+ * Returns `{epoch, first offset, ts, repeats}`: the events appended take the offsets from
+ * `first offset` on and share the ts (epoch '' and offset 0 when all were repeats); each repeat
+ * is `{its place in the call (1-based), '<epoch> <offset> <ts>', stored fields or false}`, the
+ * fields when the first event is still in the log.
  */
 export const APPEND_SCRIPT = `${PROLOGUE}
-if not epoch then create() end
+local keys, records = KEYS[4], KEYS[5]
+local window = tonumber(ARGV[6])
 if now < last_ts then now = last_ts end
-local offset = head
-for i = 6, #ARGV, 2 do
-  offset = offset + 1
-  redis.call('XADD', log, 'MAXLEN', ARGV[4], offset .. '-0', 'ts', now, 't', ARGV[i], 'd', ARGV[i + 1])
-  redis.call('PUBLISH', ARGV[5], epoch .. '\\n' .. offset .. '\\n' .. now .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+local offset, first, keyed = head, false, false
+local repeats = {}
+-- The stored fields of the event a record names, if its log still holds it.
+local function stored(record)
+  local e, o = string.match(record, '^(%S+) (%d+)')
+  if e ~= epoch then return false end
+  local entry = redis.call('XRANGE', log, o .. '-0', o .. '-0')
+  if #entry == 0 then return false end
+  return entry[1][2]
 end
-trim_age()
-redis.call('HSET', meta, 'head', offset, 'ts', now, 'trim', next_trim)
-touch()
-return {epoch, head + 1, now}
+local n = 0
+for i = 8, #ARGV, 3 do
+  n = n + 1
+  local key = ARGV[i + 2]
+  local record = false
+  if key ~= '' then
+    keyed = true
+    local at = redis.call('ZSCORE', keys, key)
+    if at and tonumber(at) > now - window then record = redis.call('HGET', records, key) end
+  end
+  if record then
+    repeats[#repeats + 1] = {n, record, stored(record)}
+  else
+    if not epoch then
+      create(ARGV[7])
+      offset = 0
+    end
+    offset = offset + 1
+    if not first then first = offset end
+    redis.call('XADD', log, 'MAXLEN', ARGV[4], offset .. '-0', 'ts', now, 't', ARGV[i], 'd', ARGV[i + 1])
+    redis.call('PUBLISH', ARGV[5], epoch .. '\\n' .. offset .. '\\n' .. now .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+    if key ~= '' then
+      redis.call('ZADD', keys, now, key)
+      redis.call('HSET', records, key, epoch .. ' ' .. offset .. ' ' .. now)
+    end
+  end
+end
+if first then
+  trim_age()
+  redis.call('HSET', meta, 'head', offset, 'ts', now, 'trim', next_trim)
+  touch()
+end
+if keyed then
+  -- Forgets keys past the window (a bounded number per call; the keys themselves expire once
+  -- no keyed append came for a whole window), then the oldest beyond the cap.
+  local function forget(members)
+    for j = 1, #members, 1000 do
+      local part = {unpack(members, j, math.min(j + 999, #members))}
+      redis.call('ZREM', keys, unpack(part))
+      redis.call('HDEL', records, unpack(part))
+    end
+  end
+  forget(redis.call('ZRANGEBYSCORE', keys, '-inf', now - window, 'LIMIT', 0, 128))
+  local over = redis.call('ZCARD', keys) - tonumber(ARGV[4])
+  if over > 0 then forget(redis.call('ZRANGE', keys, 0, over - 1)) end
+  redis.call('PEXPIRE', keys, window)
+  redis.call('PEXPIRE', records, window)
+end
+return {epoch or '', first or 0, now, repeats}
 `;
 
 /**
@@ -111,11 +188,11 @@ return {epoch, head + 1, now}
  * budget, not 64 000 entries. Entries keep the fields in the order XADD wrote them
  * (`ts`, `t`, `d`), so the data is the sixth item.
  * Returns `{epoch, head, oldest, entries, created, now}`; a limit of 0 makes it a pure `info`.
- * A channel with no log is read as empty, with epoch '', and nothing is written: reading a
- * channel creates no key.
+ * A channel with no log is read as empty, with epoch '' and the life marker ('' when there is
+ * none) as a seventh item, and nothing is written: reading a channel creates no key.
  */
 export const READ_SCRIPT = `${PROLOGUE}
-if not epoch then return {'', 0, 1, {}, 0, now} end
+if not epoch then return {'', 0, 1, {}, 0, now, redis.call('GET', KEYS[3]) or ''} end
 if trim_age() then redis.call('HSET', meta, 'trim', next_trim) end
 touch()
 local after = tonumber(ARGV[4])

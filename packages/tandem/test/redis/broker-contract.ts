@@ -10,6 +10,7 @@ import { isEmptyEpoch, isValidEpoch } from '../../src/protocol';
 export interface ContractOptions {
   retentionMs?: number;
   maxEventsPerChannel?: number;
+  idempotencyWindowMs?: number;
 }
 
 export type BrokerFactory = (options?: ContractOptions) => Promise<Broker>;
@@ -205,6 +206,68 @@ export function brokerContract(name: string, create: BrokerFactory): void {
       await waitForCount(seen, 3);
       expect(seen).toEqual([1, 1, 2]);
       offB();
+    });
+
+    it('appends a repeated idempotency key once, answers every repeat with the first event and delivers nothing new', async () => {
+      const broker = await open();
+      const channel = fresh('idempotent');
+      const seen: LiveEvent[] = [];
+      const off = broker.subscribe(channel, (e) => seen.push(e));
+      const key = { idempotencyKey: 'order-7/created' };
+      const first = await broker.append(channel, 'order:created', { id: 7 }, undefined, key);
+      // A retry, even with other data, is the same publish: the first one's stored event.
+      const repeat = await broker.append(channel, 'order:created', { id: 7, retried: true }, undefined, key);
+      const racing = await Promise.all(
+        Array.from({ length: 20 }, () => broker.append(channel, 'order:created', { id: 7 }, undefined, key)),
+      );
+      expect(repeat).toEqual(first);
+      for (const event of racing) expect(event).toEqual(first);
+      // Another key, no key, and the same key on another channel are new events.
+      const other = await broker.append(channel, 'order:created', { id: 8 }, undefined, {
+        idempotencyKey: 'order-8',
+      });
+      const plain = await broker.append(channel, 'order:created', { id: 9 });
+      const elsewhere = await broker.append(fresh('idempotent-other'), 't', 1, undefined, key);
+      expect([other.offset, plain.offset, elsewhere.offset]).toEqual([2, 3, 1]);
+      expect((await broker.read(channel, 0)).events.map((e) => e.data)).toEqual([
+        { id: 7 },
+        { id: 8 },
+        { id: 9 },
+      ]);
+      // The listener saw each event once: the repeats delivered nothing.
+      await vi.waitFor(() => expect(seen.map((e) => e.offset)).toEqual([1, 2, 3]));
+      off();
+    });
+
+    it('appends an idempotency key anew once its window has passed', async () => {
+      const broker = await open({ idempotencyWindowMs: 300 });
+      const channel = fresh('window');
+      const key = { idempotencyKey: 'k' };
+      expect((await broker.append(channel, 't', 'a', undefined, key)).offset).toBe(1);
+      // Each try within the window is a repeat (offset 1, nothing appended); the first after it
+      // appends event 2.
+      await expect
+        .poll(async () => (await broker.append(channel, 't', 'b', undefined, key)).offset, {
+          timeout: 10_000,
+          interval: 50,
+        })
+        .toBe(2);
+      expect((await broker.read(channel, 0)).events.map((e) => e.data)).toEqual(['a', 'b']);
+    });
+
+    it('refuses an idempotency key that is empty or longer than 200 characters', async () => {
+      const broker = await open();
+      for (const idempotencyKey of ['', 'k'.repeat(201)]) {
+        await expect(
+          broker.append(fresh('bad-key'), 't', 1, undefined, { idempotencyKey }),
+        ).rejects.toMatchObject({
+          code: 'bad_request',
+        });
+      }
+      expect(
+        (await broker.append(fresh('long-key'), 't', 1, undefined, { idempotencyKey: 'k'.repeat(200) }))
+          .offset,
+      ).toBe(1);
     });
 
     it('keeps feeding the others when one listener throws', async () => {

@@ -2,6 +2,8 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { newEpoch } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
+import { newLife } from '../../src/redis/life';
+import { channelKeys } from '../../src/redis/runner';
 import { APPEND_SCRIPT } from '../../src/redis/scripts';
 import { createHub } from '../../src/server';
 import { type Recording, recordedClient } from '../client/harness';
@@ -19,16 +21,18 @@ async function appendSilently(url: string, channel: string, data: unknown): Prom
     const reply = (await raw.sendCommand([
       'EVAL',
       APPEND_SCRIPT,
-      '2',
-      `tandem:{${channel}}:meta`,
-      `tandem:{${channel}}:log`,
+      '5',
+      ...channelKeys('tandem', channel),
       newEpoch(),
       '300000',
       '0',
       '10000',
       'nobody-listens',
+      '300000',
+      newLife(),
       't',
       JSON.stringify(data),
+      '',
     ])) as [string, number, number];
     return Number(reply[1]);
   } finally {
