@@ -1,5 +1,5 @@
 import { jwtAuthorizer } from 'tandem/jwt';
-import { encodeCursor, parseChannelList } from 'tandem/protocol';
+import { encodeCursor, type LiveEvent, parseChannelList } from 'tandem/protocol';
 import { type Broker, createHub, type Hub, memoryBroker } from 'tandem/server';
 import { ORDER_CREATED, type Order, randomOrder } from './orders';
 import { ordersChannel, type Tenant, tenantPattern } from './tenants';
@@ -44,7 +44,7 @@ const GENERATOR_MAX_MS = 2_000;
 export interface Demo {
   hub: Hub;
   broker: Broker;
-  brokerName: 'memory' | 'redis';
+  brokerName: 'memory' | 'redis' | 'postgres';
   publish(tenant: Tenant, order: Order): ReturnType<Hub['publish']>;
   setGenerator(tenant: Tenant, on: boolean): void;
   generatorOn(tenant: Tenant): boolean;
@@ -69,7 +69,7 @@ export interface TenantStats {
   cursor: string;
   generator: boolean;
   refusingStreamsForMs: number;
-  broker: 'memory' | 'redis';
+  broker: 'memory' | 'redis' | 'postgres';
   /** Streams the hub holds now, all tenants together (tabs of one browser share one per tenant). */
   streams: number;
   serverTime: number;
@@ -86,7 +86,18 @@ export function getDemo(): Promise<Demo> {
   return store[DEMO_KEY];
 }
 
-async function createBroker(): Promise<{ broker: Broker; brokerName: Demo['brokerName'] }> {
+async function createBroker(): Promise<{
+  broker: Broker;
+  brokerName: Demo['brokerName'];
+  /** How an order is stored and published, when not by `hub.publish` alone. */
+  publishOrder?: (channel: string, order: Order) => Promise<LiveEvent>;
+}> {
+  const database = process.env.DATABASE_URL;
+  if (database) {
+    // The order and its event in one transaction (lib/postgres-orders.ts).
+    const { postgresDemo } = await import('./postgres-orders');
+    return { ...(await postgresDemo(database)), brokerName: 'postgres' };
+  }
   const url = process.env.REDIS_URL;
   if (!url) return { broker: memoryBroker(), brokerName: 'memory' };
   // Loaded only when asked for, so the demo runs where Redis is not installed.
@@ -95,13 +106,15 @@ async function createBroker(): Promise<{ broker: Broker; brokerName: Demo['broke
 }
 
 async function createDemo(): Promise<Demo> {
-  const { broker, brokerName } = await createBroker();
+  const { broker, brokerName, publishOrder } = await createBroker();
   const hub = createHub({ broker, authorize: jwtAuthorizer({ secret: demoSecret() }) });
   const generators = new Map<string, ReturnType<typeof setTimeout>>();
   const refusedUntil = new Map<string, number>();
 
   const publish = (tenant: Tenant, order: Order) =>
-    hub.publish(ordersChannel(tenant.id), ORDER_CREATED, order);
+    publishOrder
+      ? (publishOrder(ordersChannel(tenant.id), order) as ReturnType<Hub['publish']>)
+      : hub.publish(ordersChannel(tenant.id), ORDER_CREATED, order);
 
   const refusingFor = (tenant: Tenant) => Math.max(0, (refusedUntil.get(tenant.id) ?? 0) - Date.now());
 
