@@ -32,6 +32,11 @@ const config: NextConfig = {
   // Compression is on: Next's gzip middleware skips responses marked `Cache-Control:
   // no-transform`, which every Tandem response is, so the event stream is never buffered.
   poweredByHeader: false,
+  // A test that restarts the demo builds into a folder of its own (with a tsconfig of its own,
+  // which Next.js extends with that folder's types), so it never rebuilds what another test's
+  // `next start` is serving.
+  distDir: process.env.DEMO_DIST_DIR || '.next',
+  typescript: { tsconfigPath: process.env.DEMO_TSCONFIG || 'tsconfig.json' },
 };
 
 export default config;

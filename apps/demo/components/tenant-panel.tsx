@@ -3,7 +3,7 @@
 import { type CSSProperties, type FormEvent, useEffect, useState, useSyncExternalStore } from 'react';
 import { createLiveClient, type LiveClient } from 'tandem/client';
 import { createLiveHooks, LiveProvider } from 'tandem/react';
-import { cutConnection, fetchStats, publishOrder, setGenerator } from '@/lib/api';
+import { cutConnection, fetchSnapshot, fetchStats, publishOrder, setGenerator } from '@/lib/api';
 import { FeedStore, latencySummary } from '@/lib/feed-store';
 import type { TenantSnapshot } from '@/lib/hub';
 import { type DemoEvents, formatMoney, ORDER_CREATED } from '@/lib/orders';
@@ -70,7 +70,20 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
   const [notice, setNotice] = useState<{ text: string; tone: 'info' | 'warn' } | null>(null);
 
   useLiveEvent(ORDER_CREATED, (order, meta) => store.add(order, meta));
-  useEffect(() => client.onResync(() => store.resync()), [client, store]);
+  // Continuity lost (a restart on the memory broker, retention passed): reload the tenant's
+  // orders, as the docs tell apps to, instead of keeping a list that may miss some.
+  useEffect(
+    () =>
+      client.onResync(() => {
+        const ticket = store.resync();
+        reloadOrders(tokens)
+          .then((snapshot) => store.reload(snapshot, ticket))
+          .catch((error: unknown) =>
+            setNotice({ text: `could not reload the orders: ${String(error)}`, tone: 'warn' }),
+          );
+      }),
+    [client, store, tokens],
+  );
 
   // "Published" comes from the server, refreshed by the very events it counts: one refetch
   // per burst, on resync, and every 10 s (3 s while the stream is down).
@@ -195,6 +208,18 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
       </footer>
     </div>
   );
+}
+
+/** The tenant's orders after a resync, tried again a few times while the server restarts. */
+async function reloadOrders(tokens: TokenSource): Promise<TenantSnapshot> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchSnapshot(tokens);
+    } catch (error) {
+      if (attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+    }
+  }
 }
 
 function PublishForm({ tokens, onError }: { tokens: TokenSource; onError: (text: string) => void }) {

@@ -1,5 +1,5 @@
 import type { LiveEvent } from 'tandem/protocol';
-import type { TenantStats } from './hub';
+import type { TenantSnapshot, TenantStats } from './hub';
 import type { Order } from './orders';
 import type { TokenSource } from './token-source';
 
@@ -13,6 +13,11 @@ async function ok<T>(response: Response): Promise<T> {
 
 export async function fetchStats(tokens: TokenSource, signal?: AbortSignal): Promise<TenantStats> {
   return ok<TenantStats>(await tokens.fetch('/api/demo/stats', signal ? { signal } : {}));
+}
+
+/** The tenant's retained orders now: what the page reloads after `resync`. */
+export async function fetchSnapshot(tokens: TokenSource): Promise<TenantSnapshot> {
+  return ok<TenantSnapshot>(await tokens.fetch('/api/demo/orders'));
 }
 
 export async function publishOrder(tokens: TokenSource, order: Partial<Order>): Promise<LiveEvent<Order>> {

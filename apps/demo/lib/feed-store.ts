@@ -56,16 +56,15 @@ export const MAX_ENTRIES = 300;
 export class FeedStore {
   private state: FeedState;
   private readonly listeners = new Set<() => void>();
-  private readonly seen = new Set<string>();
+  private seen = new Set<string>();
   /** The snapshot's log and head: delivered orders up to it are already shown. */
-  private readonly covered: Baseline;
+  private covered: Baseline;
+  /** Reloads asked for (one per resync): an answer to an older one is stale. */
+  private reloads = 0;
 
   constructor(snapshot: FeedSnapshot) {
     this.covered = { epoch: snapshot.epoch, head: snapshot.head };
-    const entries = snapshot.orders
-      .map((o, i): FeedEntry => ({ key: i + 1, ...o, source: 'server', latencyMs: null }))
-      .reverse()
-      .slice(0, MAX_ENTRIES);
+    const entries = serverEntries(snapshot, 1);
     for (const entry of entries) this.seen.add(`${entry.epoch}:${entry.offset}`);
     this.state = {
       baseline: { epoch: snapshot.epoch, head: 0 },
@@ -133,15 +132,50 @@ export class FeedStore {
     if (changed) this.update({ ...this.state, entries });
   }
 
-  /** The server lost continuity: counting restarts from the next stats snapshot. */
-  resync(): void {
+  /**
+   * The server lost continuity: the orders shown may miss some. Counting restarts, and the
+   * returned ticket is what `reload` takes with the orders loaded after this call.
+   */
+  resync(): number {
     this.update({ ...this.state, baseline: null, received: 0, resyncs: this.state.resyncs + 1 });
+    return ++this.reloads;
+  }
+
+  /**
+   * The channel's orders, loaded after a resync: they replace the list, as a new page would be
+   * rendered, keeping those delivered since that the snapshot does not hold yet. An answer to
+   * an older resync than the last is dropped.
+   */
+  reload(snapshot: FeedSnapshot, ticket: number): void {
+    if (ticket !== this.reloads) return;
+    this.covered = { epoch: snapshot.epoch, head: snapshot.head };
+    const later = this.state.entries.filter(
+      (entry) => entry.source !== 'server' && entry.epoch === snapshot.epoch && entry.offset > snapshot.head,
+    );
+    const loaded = serverEntries(snapshot, this.state.nextKey);
+    const entries = [...later, ...loaded].slice(0, MAX_ENTRIES);
+    this.seen = new Set(entries.map((entry) => `${entry.epoch}:${entry.offset}`));
+    this.update({
+      ...this.state,
+      baseline: { epoch: snapshot.epoch, head: 0 },
+      received: snapshot.head + later.length,
+      entries,
+      nextKey: this.state.nextKey + loaded.length,
+    });
   }
 
   private update(next: FeedState): void {
     this.state = next;
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+/** A snapshot's orders as entries, newest first, keyed from `firstKey`. */
+function serverEntries(snapshot: FeedSnapshot, firstKey: number): FeedEntry[] {
+  return snapshot.orders
+    .map((o, i): FeedEntry => ({ key: firstKey + i, ...o, source: 'server', latencyMs: null }))
+    .reverse()
+    .slice(0, MAX_ENTRIES);
 }
 
 /** Median and 99th percentile of the measured latencies, or null without any. */

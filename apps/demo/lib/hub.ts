@@ -2,7 +2,7 @@ import { jwtAuthorizer } from 'tandem/jwt';
 import { encodeCursor, type LiveEvent, parseChannelList } from 'tandem/protocol';
 import { type Broker, createHub, type Hub, memoryBroker } from 'tandem/server';
 import { ORDER_CREATED, type Order, randomOrder } from './orders';
-import { ordersChannel, type Tenant, tenantPattern } from './tenants';
+import { ordersChannel, TENANTS, type Tenant, tenantPattern } from './tenants';
 import { demoSecret } from './tokens';
 
 /**
@@ -84,6 +84,20 @@ export function getDemo(): Promise<Demo> {
     throw error;
   });
   return store[DEMO_KEY];
+}
+
+/**
+ * Ends the demo for a shutdown (see instrumentation.ts): generators stop, every stream gets
+ * `tandem:bye` and its client moves to the next process, then the broker closes. Nothing to do
+ * if no request ever created the demo.
+ */
+export async function closeDemo(): Promise<void> {
+  const store = globalThis as { [DEMO_KEY]?: Promise<Demo> };
+  const demo = await store[DEMO_KEY]?.catch(() => undefined);
+  if (!demo) return;
+  for (const tenant of TENANTS) demo.setGenerator(tenant, false);
+  await demo.hub.close();
+  await demo.broker.close();
 }
 
 async function createBroker(): Promise<{

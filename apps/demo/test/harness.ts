@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -24,15 +24,21 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-/** Whether `.next` holds a production build newer than every source it was built from. */
-export function buildIsFresh(): boolean {
-  const buildId = join(DEMO_DIR, '.next/BUILD_ID');
+/** Whether `distDir` holds a production build newer than every source it was built from. */
+export function buildIsFresh(distDir = '.next'): boolean {
+  const buildId = join(DEMO_DIR, distDir, 'BUILD_ID');
   if (!existsSync(buildId)) return false;
   const built = statSync(buildId).mtimeMs;
   const sources = [
-    ...['app', 'components', 'lib', 'next.config.ts', 'package.json', 'tsconfig.json'].map((p) =>
-      join(DEMO_DIR, p),
-    ),
+    ...[
+      'app',
+      'components',
+      'lib',
+      'instrumentation.ts',
+      'next.config.ts',
+      'package.json',
+      'tsconfig.json',
+    ].map((p) => join(DEMO_DIR, p)),
     join(ROOT_DIR, 'packages/tandem/src'),
     join(ROOT_DIR, 'packages/tandem/package.json'),
   ];
@@ -76,27 +82,63 @@ const baseEnv = (): NodeJS.ProcessEnv => {
   return env;
 };
 
-/** Runs `next build` unless a fresh production build is already there. */
-export async function ensureBuild(): Promise<void> {
-  if (buildIsFresh()) return;
-  await run(['build'], baseEnv(), 280_000);
+/**
+ * The settings that make `next build` and `next start` use `distDir` instead of `.next`: a test
+ * that must not share the build of the others (it rebuilds while they serve) names its own.
+ * Its tsconfig extends the demo's, and Next.js adds that folder's types to it, not to the demo's.
+ */
+function distEnv(distDir: string): Record<string, string> {
+  if (distDir === '.next') return {};
+  const tsconfig = `tsconfig.${distDir.replace(/^\./, '')}.json`;
+  const base = JSON.parse(readFileSync(join(DEMO_DIR, 'tsconfig.json'), 'utf8')) as { include: string[] };
+  const include = [
+    ...base.include.filter((pattern) => !pattern.startsWith('.next/')),
+    `${distDir}/types/**/*.ts`,
+    `${distDir}/dev/types/**/*.ts`,
+  ];
+  writeFileSync(
+    join(DEMO_DIR, tsconfig),
+    `${JSON.stringify({ extends: './tsconfig.json', include }, null, 2)}\n`,
+  );
+  return { DEMO_DIST_DIR: distDir, DEMO_TSCONFIG: tsconfig };
+}
+
+/** Runs `next build` into `distDir` unless a fresh production build is already there. */
+export async function ensureBuild(distDir = '.next'): Promise<void> {
+  if (buildIsFresh(distDir)) return;
+  await run(['build'], { ...baseEnv(), ...distEnv(distDir) }, 280_000);
 }
 
 export interface DemoServer {
   url: string;
+  /** The `next start` process. */
+  pid: number;
+  /** Resolves with its exit code (null when a signal ended it) once it exited. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
-/** `next start` on a free loopback port; resolves once the page answers. `env` adds settings. */
-export async function startDemo(env: Record<string, string> = {}): Promise<DemoServer> {
-  const port = await freePort();
+export interface StartOptions {
+  /** The port to listen on (a restart takes the port of the process it replaces), else a free one. */
+  port?: number;
+  /** The build to serve (see `ensureBuild`). */
+  distDir?: string;
+}
+
+/** `next start` on a loopback port; resolves once the page answers. `env` adds settings. */
+export async function startDemo(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<DemoServer> {
+  const port = options.port ?? (await freePort());
+  const distDir = options.distDir ?? '.next';
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
     [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'],
     {
       cwd: DEMO_DIR,
-      env: { ...baseEnv(), ...env },
+      env: { ...baseEnv(), ...distEnv(distDir), ...env },
       stdio: 'pipe',
       detached: true,
     },
@@ -108,7 +150,9 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoS
   child.stderr?.on('data', (chunk) => {
     output += chunk;
   });
-  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+  const exited = new Promise<number | null>((resolvePromise) =>
+    child.once('exit', (code) => resolvePromise(code)),
+  );
   const stop = async () => {
     if (child.exitCode === null && child.pid !== undefined) {
       try {
@@ -129,7 +173,7 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoS
     if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}\n${output}`);
     try {
       const response = await fetch(`${url}/api/demo/token?tenant=acme`);
-      if (response.ok) return { url, stop };
+      if (response.ok) return { url, pid: child.pid!, exited, stop };
     } catch {}
     await sleep(100);
   }

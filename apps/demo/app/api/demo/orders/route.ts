@@ -2,6 +2,14 @@ import { errorResponse, json, withTenant } from '@/lib/http';
 import { getDemo } from '@/lib/hub';
 import { parseOrderInput } from '@/lib/orders';
 
+/**
+ * `GET /api/demo/orders`: the tenant's retained orders as a page is rendered with them, for a
+ * page to reload after `resync` (the server lost continuity, e.g. a restart on the memory broker).
+ */
+export function GET(request: Request): Promise<Response> {
+  return withTenant(request, async (tenant) => json(await (await getDemo()).snapshot(tenant)));
+}
+
 /** `POST /api/demo/orders` with a partial order: publishes `order:created` on the tenant's channel. */
 export function POST(request: Request): Promise<Response> {
   return withTenant(request, async (tenant) => {
