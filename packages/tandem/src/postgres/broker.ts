@@ -35,10 +35,13 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs ?? 2000);
   const headCheckMs = nonNegative('headCheckMs', options.headCheckMs ?? 10_000);
   const sweepMs = positive('sweepMs', options.sweepMs ?? 10_000);
+  if (typeof schema !== 'string') throw new TypeError('postgresBroker.schema must be a string');
   assertSchemaName(schema);
-  if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new RangeError('maxEventsPerChannel must be ≥ 1');
+  if (!Number.isInteger(maxEvents) || maxEvents < 1) {
+    throw new RangeError('postgresBroker.maxEventsPerChannel must be an integer ≥ 1');
+  }
   if (options.pool === undefined && typeof options.connectionString !== 'string') {
-    throw new TypeError('postgresBroker needs a connectionString or a pool');
+    throw new TypeError('postgresBroker needs a connectionString (string) or a pool');
   }
 
   const owned = options.pool === undefined;
@@ -203,16 +206,16 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   };
 }
 
-function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${name} must be a positive number of milliseconds`);
+/** Longest delay a timer takes. */
+const MAX_MS = 2_147_483_647;
+
+function milliseconds(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number') throw new TypeError(`postgresBroker.${name} must be a number`);
+  if (!Number.isInteger(value) || value < min || value > MAX_MS) {
+    throw new RangeError(`postgresBroker.${name} must be a whole number of ms from ${min} to ${MAX_MS}`);
   }
   return value;
 }
 
-function nonNegative(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${name} must be 0 or a positive number of milliseconds`);
-  }
-  return value;
-}
+const positive = (name: string, value: unknown) => milliseconds(name, value, 1);
+const nonNegative = (name: string, value: unknown) => milliseconds(name, value, 0);

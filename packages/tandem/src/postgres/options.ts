@@ -43,7 +43,7 @@ export interface PostgresBrokerOptions {
    */
   idleTtlMs?: number;
   /**
-   * How long an idempotency key given to `append` is remembered per channel, in ms.
+   * How long an idempotency key given to `append` is remembered per channel, in ms; 0 remembers none.
    * @default 300_000 (5 minutes)
    */
   idempotencyWindowMs?: number;
