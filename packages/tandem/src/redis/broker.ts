@@ -20,6 +20,8 @@ import { resolveSettings } from './settings';
 
 export type { RedisBroker, RedisBrokerOptions, RedisBrokerStats, RedisClientLike } from './options';
 
+/** A life marker as the append script writes it; any other value reads as none. */
+const LIFE = /^[0-9a-z]{4}$/;
 /** Longest idempotency key, as the broker contract says. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
@@ -88,7 +90,8 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     // No log: the channel is read as empty, under an epoch that names when it was seen so, and
     // in which life of the dataset (life.ts).
     if (epoch === '') {
-      return { epoch: emptyEpoch(life || NO_LIFE, Number(now)), head: 0, oldest: 1, events: [] };
+      const source = life && LIFE.test(life) ? life : NO_LIFE;
+      return { epoch: emptyEpoch(source, Number(now)), head: 0, oldest: 1, events: [] };
     }
     const events: LiveEvent[] = [];
     for (const [id, fields] of entries) events.push(entryToEvent(channel, epoch, id, fields));

@@ -45,7 +45,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- marker (made from \`life\` if Redis lost it) followed by the random part.
 local function create(life)
   local current = redis.call('GET', KEYS[3])
-  if not current then
+  -- Anything but 4 base-36 characters (written by hand, say) would make an invalid epoch.
+  if not current or not string.match(current, '^[0-9a-z][0-9a-z][0-9a-z][0-9a-z]$') then
     current = life
     redis.call('SET', KEYS[3], life)
   end
