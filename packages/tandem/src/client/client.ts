@@ -1,5 +1,6 @@
-import { assertChannel, type Position, type ResyncPayload, TandemError } from '../protocol';
+import type { Position, ResyncPayload, TandemError } from '../protocol';
 import { resolveBackoff } from './backoff';
+import { checkOptions, checkUrl } from './check-options';
 import { Emitter } from './emitter';
 import { defaultStorage, type Environment, resolveEnvironment } from './environment';
 import { type IncomingEvent, Merge, type Snapshot } from './merge';
@@ -66,15 +67,13 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   readonly #tap: EngineTap | undefined;
 
   constructor(options: LiveClientOptions, tap?: EngineTap) {
+    const channels = checkOptions(options);
     this.#options = options;
     this.#tap = tap;
     // The environment seams are options of the same names.
     this.env = resolveEnvironment(options);
     this.#emitter = new Emitter(options.onHandlerError ?? ((error) => console.error(error)));
     this.tokens = new TokenProvider(options.token, this.env.now);
-    const channels = [...new Set(options.channels)];
-    if (channels.length === 0) throw new TandemError('bad_request', 'at least one channel is required');
-    for (const channel of channels) assertChannel(channel);
     this.channels = channels;
     this.#pauseWhenHidden = options.pauseWhenHidden ?? false;
     const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -178,6 +177,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
 
   start(): void {
     if (this.#running || this.#closed) return;
+    checkUrl(this.#options.url);
     this.#running = true;
     this.#state.set({ status: 'connecting', attempt: 0, lastError: null });
     if (this.#share) this.#share.start();

@@ -3,7 +3,7 @@
  * view library): an initial load, coalesced refetches on events, an adaptive interval, never two
  * fetches at once, and nothing after `stop()`.
  */
-import { defaultTimers, TimerSlot, type Timers } from '../protocol';
+import { checkNumbers, defaultTimers, MAX_TIMER_MS, TimerSlot, type Timers } from '../protocol';
 
 export type LiveQueryStatus = 'pending' | 'success' | 'error';
 
@@ -45,6 +45,16 @@ export const LIVE_QUERY_DEFAULTS = {
   coalesceMs: 25,
 } as const;
 
+/** An interval of 0 would refetch without a pause. */
+function checkTiming(timing: LiveQueryTiming): void {
+  const interval = { min: 1, max: MAX_TIMER_MS };
+  checkNumbers('', timing, {
+    connectedIntervalMs: interval,
+    disconnectedIntervalMs: interval,
+    coalesceMs: { max: MAX_TIMER_MS },
+  });
+}
+
 export class LiveQueryScheduler<T> {
   readonly #fetcher: (signal: AbortSignal) => Promise<T>;
   readonly #now: () => number;
@@ -71,6 +81,7 @@ export class LiveQueryScheduler<T> {
   #lastSettledAt: number | null = null;
 
   constructor(options: LiveQuerySchedulerOptions<T>) {
+    checkTiming(options);
     this.#fetcher = options.fetcher;
     const timers = options.timers ?? defaultTimers;
     this.#now = options.now ?? Date.now;
@@ -137,6 +148,7 @@ export class LiveQueryScheduler<T> {
   }
 
   setTiming(timing: LiveQueryTiming): void {
+    checkTiming(timing);
     const { connectedIntervalMs, disconnectedIntervalMs, coalesceMs } = timing;
     const changed =
       (connectedIntervalMs !== undefined && connectedIntervalMs !== this.#connectedIntervalMs) ||

@@ -6,7 +6,7 @@ import { requestPoll } from './poll-request';
 import type { ResolvedPollOptions } from './poll-schedule';
 import { cursorOf } from './positions';
 import { isAuthError, isFatal } from './retry';
-import type { TokenProvider } from './token';
+import { REFUSED_PAUSE_MS, type TokenProvider } from './token';
 import type { FetchLike } from './transports/fetch';
 
 /** What the poll path needs from the client around it. */
@@ -48,6 +48,10 @@ export class PollPath {
   async once(): Promise<number | undefined> {
     const host = this.#host;
     if (host.stopped) return undefined;
+    // Refused again and again: no poll while paused. The stream's attempt at the pause's end
+    // speaks for both; the poller looks again one pause later, and goes if nothing was refused.
+    const pause = host.tokens.pause();
+    if (pause) return host.env.now() + pause.retryAfterMs! + REFUSED_PAUSE_MS;
     const token = await host.tokens.get();
     const snapshot = host.merge.snapshot();
     const cursor = this.#cursor(snapshot);
@@ -66,9 +70,10 @@ export class PollPath {
     if (outcome.kind === 'error') {
       const { error } = outcome;
       if (isFatal(error)) host.fail(error);
-      else if (isAuthError(error)) host.tokens.invalidate();
+      else if (isAuthError(error)) host.tokens.invalidate(error);
       return error.retryAfterMs === undefined ? undefined : host.env.now() + error.retryAfterMs;
     }
+    host.tokens.accepted();
     this.#apply(outcome.body, snapshot);
     this.#etag = outcome.etag ? { value: outcome.etag, cursor: this.#cursor(host.merge.snapshot()) } : null;
     // The server caps one answer; the rest follows the new cursor at once.

@@ -25,9 +25,12 @@ export interface DropContext {
   attempt: number;
   /** Whether the stream had opened (said hello) before it ended. */
   wasOpen: boolean;
+  /** The pause after the server refused the token again and again (`TokenProvider.pause`), or null. */
+  pause?: TandemErrorType | null;
 }
 
-export type RetryDecision = { kind: 'stop' } | { kind: 'retry'; delayMs: number };
+/** Stop, or retry after `delayMs`, reporting `error` instead of the one that ended the stream if given. */
+export type RetryDecision = { kind: 'stop' } | { kind: 'retry'; delayMs: number; error?: TandemErrorType };
 
 /**
  * What to do after a stream ended with `error`: stop for good (the request itself is wrong),
@@ -40,6 +43,16 @@ export function retryDecision(
   random: () => number,
 ): RetryDecision {
   if (isFatal(error)) return { kind: 'stop' };
+  // Refused again and again (logged out, no token): no attempt before the pause ends, and the
+  // app is told why.
+  const { pause } = drop;
+  if (pause) {
+    return {
+      kind: 'retry',
+      delayMs: (pause.retryAfterMs ?? 0) + backoffDelay(drop.attempt, backoff, random),
+      error: pause,
+    };
+  }
   // The watchdog's verdict: the connection is dead, reconnect at once.
   if (error.code === 'timeout') return { kind: 'retry', delayMs: 0 };
   if (error.retryAfterMs !== undefined) {
@@ -59,8 +72,13 @@ export function byeRetry(
   random: () => number,
 ): { error: TandemErrorType; delayMs: number } {
   const reason = bye?.reason ?? 'server_closed';
+  // A bye is the server's decision, not a failing network: the app sees which.
   const code =
-    reason === 'token_expired' ? 'token_expired' : reason === 'shutdown' ? 'shutting_down' : 'network';
+    reason === 'shutdown'
+      ? 'shutting_down'
+      : reason === 'token_expired' || reason === 'slow_consumer'
+        ? reason
+        : 'server_closed';
   const error = new TandemError(code, `the server ended the stream (${reason})`);
   // A bye reaches every client of a server at once: spread the returns.
   const window = bye?.reconnectMs ?? backoff.dropWindowMs;

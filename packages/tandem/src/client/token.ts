@@ -1,3 +1,13 @@
+import { TandemError } from '../protocol';
+
+/**
+ * Refusals in a row (a `401`, a token function that fails) after which the client slows down:
+ * a user logged out, or with no token, must not have every open tab knock twice a second.
+ */
+export const REFUSALS_BEFORE_PAUSE = 3;
+/** From then on, the least time between two attempts, stream or poll. */
+export const REFUSED_PAUSE_MS = 30_000;
+
 /**
  * A token that expires (a JWT's `exp`, or the expiry the hub announces) is replaced this long
  * before it does, or half its remaining life before if that is sooner (a 5 s token is replaced
@@ -56,6 +66,10 @@ export class TokenProvider {
   /** When the current token should be replaced (`expiresAt` less the lead). */
   #renewAt: number | null = null;
   #refused = false;
+  /** Refusals since the server last accepted a token, the last one, and when it came. */
+  #refusals = 0;
+  #refusal: TandemError | undefined;
+  #refusedAt = 0;
   #pending: Promise<string | null> | null = null;
 
   readonly #source: TokenSource | undefined;
@@ -119,22 +133,60 @@ export class TokenProvider {
   }
 
   #ask(source: Exclude<TokenSource, string>, reason: TokenReason): Promise<string | null> {
-    this.#pending ??= (async () => {
-      try {
-        const value = await source({ reason, previous: this.#token });
-        this.#token = value ?? null;
-        this.#setExpiry(this.#token ? jwtExpiry(this.#token) : null);
-        this.#refused = false;
-        return this.#token;
-      } finally {
-        this.#pending = null;
-      }
-    })();
-    return this.#pending;
+    if (this.#pending) return this.#pending;
+    // Released once settled, and never before it is set: a source that throws at once settles
+    // during this call, and a release then would leave its failure shared by every later call.
+    const pending = this.#call(source, reason).finally(() => {
+      if (this.#pending === pending) this.#pending = null;
+    });
+    this.#pending = pending;
+    return pending;
   }
 
-  /** The server refused the token: the next `get` asks the source again. */
-  invalidate(): void {
+  async #call(source: Exclude<TokenSource, string>, reason: TokenReason): Promise<string | null> {
+    try {
+      const value = await source({ reason, previous: this.#token });
+      this.#token = value ?? null;
+      this.#setExpiry(this.#token ? jwtExpiry(this.#token) : null);
+      this.#refused = false;
+      return this.#token;
+    } catch (cause) {
+      // The app sees what failed, not only that something did.
+      const message = cause instanceof Error ? cause.message : String(cause);
+      throw new TandemError('unauthorized', `the token provider failed: ${message}`, { cause });
+    }
+  }
+
+  /**
+   * The token may no longer be used: the next `get` asks the source again. With `refusal` (a
+   * `401`, a source that failed), it counts towards the pause; without it, the token expired.
+   */
+  invalidate(refusal?: TandemError): void {
     this.#refused = true;
+    if (!refusal) return;
+    this.#refusal = refusal;
+    this.#refusals++;
+    this.#refusedAt = this.#now();
+  }
+
+  /** The server accepted the token (a stream said hello, a poll answered). */
+  accepted(): void {
+    this.#refusals = 0;
+  }
+
+  /**
+   * After `REFUSALS_BEFORE_PAUSE` refusals in a row, the pause before the next attempt (until
+   * `REFUSED_PAUSE_MS` after the last refusal), as the error that reports it, its wait in
+   * `retryAfterMs`; null while attempts may go on.
+   */
+  pause(): TandemError | null {
+    const waitMs = this.#refusedAt + REFUSED_PAUSE_MS - this.#now();
+    if (this.#refusals < REFUSALS_BEFORE_PAUSE || waitMs <= 0) return null;
+    const last = this.#refusal;
+    return new TandemError(
+      'unauthorized',
+      `refused ${this.#refusals} times in a row, retrying every 30 s (last: ${last?.message})`,
+      { retryAfterMs: waitMs, cause: last },
+    );
   }
 }

@@ -36,6 +36,10 @@ export type TandemErrorCode =
   | 'network'
   /** Client side: the heartbeat watchdog saw no byte in time. */
   | 'timeout'
+  /** Client side: the server ended the stream (`tandem:bye` `server_closed`, e.g. `hub.disconnect`). */
+  | 'server_closed'
+  /** Client side: the server cut the stream, which read too slowly (`tandem:bye` `slow_consumer`). */
+  | 'slow_consumer'
   /** The server ended the stream because the connection's token expired. */
   | 'token_expired';
 

@@ -59,7 +59,7 @@ describe('retry decision', () => {
       delayMs: 2000,
     });
     expect(byeRetry({ reason: 'token_expired' }, BACKOFF_DEFAULTS, half).error.code).toBe('token_expired');
-    expect(byeRetry(null, BACKOFF_DEFAULTS, half).error.code).toBe('network');
+    expect(byeRetry(null, BACKOFF_DEFAULTS, half).error.code).toBe('server_closed');
   });
 });
 
