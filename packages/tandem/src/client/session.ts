@@ -1,6 +1,13 @@
-import { type HelloPayload, type Position, type ResyncPayload, TandemError, TimerSlot } from '../protocol';
+import {
+  type HelloPayload,
+  type ParsedEvent,
+  type Position,
+  type ResyncPayload,
+  TandemError,
+  TimerSlot,
+} from '../protocol';
 import type { ResolvedBackoffOptions } from './backoff';
-import { type SessionMessage, StreamDecoder } from './decode';
+import { StreamDecoder } from './decode';
 import type { Environment } from './environment';
 import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
@@ -21,6 +28,8 @@ interface StreamContext {
   /** Hello positions of channels the server could not resume, for the resync that follows. */
   unrecovered: Map<string, Position>;
   open: boolean;
+  /** Reads this stream's frames: classic, or compact once its hello says so. */
+  decoder: StreamDecoder;
 }
 
 /** What the stream session needs from the client around it. */
@@ -180,8 +189,6 @@ export class StreamSession {
     // are not replayed a second time by the stream.
     ctx.snapshot = this.#host.merge.snapshot();
     const cursor = cursorOf(this.#host.channels, (channel) => ctx.snapshot.get(channel)?.position);
-    // One per stream: it reads the classic frames, or the compact ones once the hello says so.
-    const decoder = new StreamDecoder();
     try {
       ctx.connection = this.#host.transport(
         { url: this.#host.streamUrl, cursor, token, types: this.#host.types },
@@ -193,7 +200,7 @@ export class StreamSession {
             if (this.#stream === ctx) this.#watchdog.touch();
           },
           onEvent: (event) => {
-            if (this.#stream === ctx || this.#next === ctx) this.#message(ctx, decoder.decode(event));
+            if (this.#stream === ctx || this.#next === ctx) this.#message(ctx, event);
           },
           onClose: (error) => this.#closed(ctx, error),
         },
@@ -249,7 +256,8 @@ export class StreamSession {
     this.#watchdog.start();
   }
 
-  #message(ctx: StreamContext, message: SessionMessage): void {
+  #message(ctx: StreamContext, event: ParsedEvent): void {
+    const message = ctx.decoder.decode(event);
     switch (message.kind) {
       case 'hello':
         if (ctx === this.#next) this.#promote(ctx);
@@ -286,6 +294,8 @@ export class StreamSession {
       case 'ping':
         this.#heads.heard(message.heads);
         return;
+      case 'epoch':
+      case 'compact':
       case 'invalid':
         return;
     }
@@ -404,5 +414,12 @@ export class StreamSession {
 }
 
 function newContext(): StreamContext {
-  return { connection: null, token: null, snapshot: new Map(), unrecovered: new Map(), open: false };
+  return {
+    connection: null,
+    token: null,
+    snapshot: new Map(),
+    unrecovered: new Map(),
+    open: false,
+    decoder: new StreamDecoder(),
+  };
 }
