@@ -12,6 +12,7 @@ import {
 } from '../protocol';
 import { type Broker, type ChannelInfo, emptyContinues, type ReadResult } from './contract';
 import { BROKER_DEFAULTS as DEFAULTS } from './defaults';
+import { checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { jsonBytes, rememberJson } from './json';
 
 export interface MemoryBrokerOptions {
@@ -74,8 +75,8 @@ class Log {
   start = 0;
   size = 0;
   readonly created: number;
-  /** Idempotency keys of recent appends, oldest first, with the event each made. */
-  keys: Map<string, LiveEvent> | undefined;
+  /** Idempotency keys of recent appends (no Map until the first). */
+  readonly keys = new IdempotencyKeys();
 
   constructor(public touchedAt: number) {
     this.created = touchedAt;
@@ -104,16 +105,6 @@ class Log {
 
   prune(cutoff: number): void {
     while (this.size > 0 && this.at(0).ts < cutoff) this.shift();
-  }
-
-  /** Forgets the idempotency keys of appends before `cutoff` (a Map iterates oldest first). */
-  forgetKeys(cutoff: number): void {
-    if (!this.keys) return;
-    for (const [key, event] of this.keys) {
-      if (event.ts >= cutoff) break;
-      this.keys.delete(key);
-    }
-    if (this.keys.size === 0) this.keys = undefined;
   }
 
   private grow(capacity: number): void {
@@ -162,7 +153,6 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const sweepMs = options.sweepMs ?? Math.min(retentionMs, 30_000);
   const idleTtlMs = options.idleTtlMs ?? DEFAULTS.idleTtlMs;
   const windowMs = options.idempotencyWindowMs ?? DEFAULTS.idempotencyWindowMs;
-  if (!(windowMs >= 0)) throw new RangeError('idempotencyWindowMs must be 0 or more');
   const now = options.now ?? Date.now;
   const logs = new Map<string, Log>();
   /** Live listeners per channel, kept apart from the logs: subscribing creates no log. */
@@ -203,7 +193,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       if (idleTtlMs > 0 && !listeners.has(channel) && t - l.touchedAt >= idleTtlMs) logs.delete(channel);
       else {
         l.prune(cutoff);
-        l.forgetKeys(t - windowMs);
+        l.keys.forget(t - windowMs);
       }
     }
     // No channel left: no timer either, until the next one.
@@ -217,16 +207,11 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   return {
     async append(channel, type, data, json, appendOptions) {
       const key = appendOptions?.idempotencyKey;
-      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
-        throw new TandemError('bad_request', 'idempotencyKey must be 1-200 characters');
-      }
+      checkIdempotencyKey(key);
       const l = log(channel, true);
-      if (key !== undefined) {
-        // Checked and recorded in the same synchronous step as the append: no repeat can slip in.
-        l.forgetKeys(now() - windowMs);
-        const first = l.keys?.get(key);
-        if (first) return first;
-      }
+      // Checked and recorded in the same synchronous step as the append: no repeat slips in.
+      const first = l.keys.recall(key, now() - windowMs);
+      if (first) return first;
       const event: LiveEvent = {
         channel,
         type,
@@ -237,7 +222,7 @@ export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
       };
       l.head = event.offset;
       l.push(event, maxEvents);
-      if (key !== undefined) (l.keys ??= new Map()).set(key, event);
+      if (key !== undefined) l.keys.set(key, event);
       for (const listener of listeners.get(channel) ?? []) {
         try {
           listener(event);

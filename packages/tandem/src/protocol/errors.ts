@@ -32,6 +32,8 @@ export type TandemErrorCode =
   | 'event_too_large'
   /** 413: `publish` refused data whose JSON is larger than the hub's `maxEventBytes`. */
   | 'payload_too_large'
+  /** 415: the publish endpoint takes `application/json` only. */
+  | 'unsupported_media_type'
   /** Client side: the network failed or the response was not an event stream. */
   | 'network'
   /** Client side: the heartbeat watchdog saw no byte in time. */
@@ -53,6 +55,7 @@ export const ERROR_STATUS: Readonly<Partial<Record<TandemErrorCode, number>>> = 
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   too_many_connections: 429,
   internal: 500,
   shutting_down: 503,

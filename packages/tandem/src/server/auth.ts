@@ -19,6 +19,12 @@ export interface HubRequest {
   token: string | null;
   /** The runtime's own request: a Fetch `Request` or a Node `IncomingMessage`. */
   raw: unknown;
+  /**
+   * Reads the request's body, once, holding at most `maxBytes` of it: a declared length over the
+   * bound rejects with `payload_too_large` before a byte is read, and a body that runs past it
+   * is dropped as soon as it does, so a huge upload never sits in memory whole.
+   */
+  body(maxBytes: number): Promise<Uint8Array>;
 }
 
 /** What `authorize` grants a request. */

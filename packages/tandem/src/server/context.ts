@@ -1,13 +1,15 @@
 import type { Broker } from '../broker';
-import type { Position } from '../protocol';
+import type { LiveEvent, Position } from '../protocol';
 import type { Authorize } from './auth';
 import type { Connection, ConnectionHost } from './connection';
 import type { Cors } from './cors';
 import type { Deadlines } from './deadlines';
 import type { ServerEnvironment } from './environment';
 import type { Fanout } from './fanout';
+import type { PublishOptions } from './hub-types';
 import type { MetricsReporter, MetricsSink } from './metrics';
 import type { MetricsEndpointOptions } from './options';
+import type { PublishEndpointSettings } from './publish-options';
 import type { Sink } from './sink';
 
 /** Options with every default applied. */
@@ -22,6 +24,8 @@ export interface Settings {
   offline: 'none' | 'undelivered';
   basePath: string | undefined;
   metricsEndpoint: MetricsEndpointOptions | undefined;
+  /** `POST {base}/publish`, off (404) without it. */
+  publishEndpoint: PublishEndpointSettings | undefined;
   tokenCookie: string;
   maxPollWaitSeconds: number;
   maxPollEvents: number;
@@ -51,6 +55,8 @@ export interface HubContext {
   readonly sinks: Set<Sink>;
   /** `close()` was called: new requests get 503. */
   readonly closing: boolean;
+  /** `hub.publish`, for the publish endpoint. */
+  publish(channel: string, type: string, data: unknown, options?: PublishOptions): Promise<LiveEvent>;
   newConnectionId(): string;
   /** Registers a new stream (and starts the shared heartbeat). */
   addConnection(connection: Connection): void;

@@ -1,6 +1,7 @@
 import { extractToken, type HubRequest } from './auth';
 import type { HubContext } from './context';
 import { handle, type StreamOutcome } from './handler';
+import { readBoundedStream } from './request-body';
 import type { Sink } from './sink';
 
 /**
@@ -20,6 +21,7 @@ export function createFetchHandler(ctx: HubContext): (request: Request) => Promi
       headers: request.headers,
       token: extractToken(request.headers, url, ctx.settings.tokenCookie),
       raw: request,
+      body: (maxBytes) => readBoundedStream(request.body, request.headers.get('content-length'), maxBytes),
     };
     const outcome = await handle(ctx, hubRequest, () => request.signal);
     if (outcome.kind === 'stream') return streamResponse(ctx, request, outcome);

@@ -4,6 +4,7 @@ import type { Connection, Replay } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
 import { poll } from './poll';
+import { publishEndpoint } from './publish-endpoint';
 import { openStream } from './stream';
 
 /** A plain response: JSON error or body, metrics text, 204 or 304. */
@@ -25,7 +26,7 @@ export interface StreamOutcome {
 
 export type Outcome = PlainOutcome | StreamOutcome;
 
-export type Route = 'stream' | 'poll' | 'metrics';
+export type Route = 'stream' | 'poll' | 'metrics' | 'publish';
 
 /** Headers on every response (docs/protocol.md, Errors). */
 export const COMMON_HEADERS: HeaderMap = {
@@ -34,10 +35,15 @@ export const COMMON_HEADERS: HeaderMap = {
 };
 
 /**
- * The endpoint a path names: exact under `basePath`, else by its last segment. `/metrics` is
- * the hub's only when it serves metrics.
+ * The endpoint a path names: exact under `basePath`, else by its last segment. `/metrics` and
+ * `/publish` are the hub's only when it serves them.
  */
-export function route(pathname: string, basePath: string | undefined, metrics: boolean): Route | null {
+export function route(
+  pathname: string,
+  basePath: string | undefined,
+  metrics: boolean,
+  publish = false,
+): Route | null {
   let rest: string;
   if (basePath !== undefined) {
     if (!pathname.startsWith(basePath)) return null;
@@ -48,6 +54,7 @@ export function route(pathname: string, basePath: string | undefined, metrics: b
   if (rest === '/stream') return 'stream';
   if (rest === '/poll') return 'poll';
   if (rest === '/metrics' && metrics) return 'metrics';
+  if (rest === '/publish' && publish) return 'publish';
   return null;
 }
 
@@ -96,7 +103,12 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
     'X-Accel-Buffering': COMMON_HEADERS['X-Accel-Buffering']!,
   };
   if (ctx.cors) Object.assign(headers, ctx.cors.headers(origin));
-  const endpoint = route(request.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined);
+  const endpoint = route(
+    request.pathname,
+    ctx.settings.basePath,
+    ctx.settings.metricsEndpoint !== undefined,
+    ctx.settings.publishEndpoint !== undefined,
+  );
   try {
     if (request.method === 'OPTIONS' && ctx.cors) {
       return {
@@ -107,17 +119,20 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
       };
     }
     if (!endpoint) throw new TandemError('not_found', `no endpoint at ${request.pathname.slice(0, 200)}`);
-    if (request.method !== 'GET')
+    if (request.method !== (endpoint === 'publish' ? 'POST' : 'GET'))
       throw new TandemError('method_not_allowed', `${request.method} is not allowed`);
     if (ctx.closing) throw new TandemError('shutting_down', 'the server is shutting down');
     if (endpoint === 'metrics') return await metrics(ctx, request, headers);
+    if (endpoint === 'publish') return await publishEndpoint(ctx, request, headers);
     const grant = await authenticate(ctx.settings.authorize, request, ctx.env.now());
     const channels = parseChannelList(request.query.get('channels'));
     permit(grant, channels);
     if (endpoint === 'stream') return await openStream(ctx, request, grant, channels, headers);
     return await poll(ctx, request, channels, headers, signal);
   } catch (error) {
-    return errorOutcome(ctx, error, headers);
+    const outcome = errorOutcome(ctx, error, headers);
+    if (endpoint === 'publish' && outcome.status === 405) outcome.headers.Allow = 'POST';
+    return outcome;
   }
 }
 

@@ -110,6 +110,8 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     get closing() {
       return closing;
     },
+    publish: (channel, type, data, publishOptions) =>
+      hub.publish(channel, type, data as E[string], publishOptions),
     newConnectionId: () => `${hubId}-${(++connectionSeq).toString(36)}`,
     addConnection(connection) {
       connections.set(connection.id, connection);

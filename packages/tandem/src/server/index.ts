@@ -15,7 +15,15 @@ export { extractToken } from './auth';
 export { globalHub } from './global';
 export type { DisconnectFilter, Hub, HubStats, PublishOptions } from './hub';
 export { createHub } from './hub';
-export type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from './metrics';
+export type {
+  CloseReason,
+  MetricsSink,
+  MetricsSource,
+  PollResult,
+  PublishResult,
+  RenderedMetrics,
+} from './metrics';
 export type { NodeHandler } from './node-adapter';
 export type { CorsOptions, EventMap, HubOptions, MetricsEndpointOptions } from './options';
 export { DEFAULTS } from './options';
+export type { PublishAuthorize, PublishEndpointOptions } from './publish-options';

@@ -3,6 +3,9 @@ import type { ByeReason, ResyncReason, TandemErrorCode } from '../protocol';
 /** How a poll was answered. */
 export type PollResult = 'events' | 'empty' | 'not_modified' | 'resync';
 
+/** How a request to the publish endpoint was answered: every event, some (a batch), or an error. */
+export type PublishResult = 'ok' | 'partial' | TandemErrorCode;
+
 /** Why a stream ended: a `tandem:bye` reason, or `aborted` (the client left, a write failed). */
 export type CloseReason = ByeReason | 'aborted';
 
@@ -48,6 +51,8 @@ export interface MetricsSink {
   resynced?(reason: ResyncReason, channels: number): void;
   /** A poll was answered. */
   polled?(result: PollResult): void;
+  /** A request to `POST {base}/publish` was answered (its events also count in `published`). */
+  publishAnswered?(result: PublishResult): void;
   /** A request was refused with a TandemError code. */
   refused?(code: TandemErrorCode): void;
   /**
@@ -76,6 +81,7 @@ export function metricsReporter(sink: MetricsSink | undefined): MetricsReporter 
     replayedEvents: bind('replayedEvents'),
     resynced: bind('resynced'),
     polled: bind('polled'),
+    publishAnswered: bind('publishAnswered'),
     refused: bind('refused'),
   };
 }

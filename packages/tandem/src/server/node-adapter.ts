@@ -1,9 +1,11 @@
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TandemError } from '../protocol';
 import { extractToken, type HeaderReader, type HubRequest } from './auth';
 import type { HubContext } from './context';
 import { handle, route, type StreamOutcome } from './handler';
 import { ResponseSink, SocketSink } from './node-sinks';
+import { bodyTooLarge, declaredTooLarge } from './request-body';
 
 /** A node:http request handler; as Express/Connect middleware it passes other paths to `next`. */
 export type NodeHandler = (
@@ -28,7 +30,12 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
       );
     }
     const request = new NodeRequest(req);
-    if (next && !route(request.pathname, ctx.settings.basePath, ctx.settings.metricsEndpoint !== undefined)) {
+    const { settings } = ctx;
+    const publish = settings.publishEndpoint !== undefined;
+    if (
+      next &&
+      !route(request.pathname, settings.basePath, settings.metricsEndpoint !== undefined, publish)
+    ) {
       next();
       return;
     }
@@ -59,6 +66,9 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
           // While the hub closes, the connection closes after this answer: a client retrying on
           // it would reach this process again, and be kept from the one replacing it.
           if (ctx.closing && req.httpVersionMajor === 1) headers.Connection = 'close';
+          // A body left unread (refused as too large, or before it was read) would be read to
+          // its end by Node to keep the connection: close it instead.
+          if (request.unreadBody()) headers.Connection = 'close';
           res.writeHead(outcome.status, headers);
           res.end(body ?? undefined);
         }
@@ -87,6 +97,7 @@ class NodeRequest implements HubRequest {
   readonly headers: HeaderReader;
   token: string | null = null;
   private parsed: URL | undefined;
+  private bodyRead: 'no' | 'reading' | 'done' = 'no';
 
   constructor(readonly raw: IncomingMessage) {
     this.method = raw.method ?? 'GET';
@@ -114,6 +125,52 @@ class NodeRequest implements HubRequest {
   get url(): URL {
     this.parsed ??= new URL(this.raw.url ?? '/', 'http://localhost');
     return this.parsed;
+  }
+
+  body(maxBytes: number): Promise<Uint8Array> {
+    const req = this.raw;
+    if (this.bodyRead !== 'no') return Promise.reject(new Error('the request body was already read'));
+    if (declaredTooLarge(req.headers['content-length'], maxBytes))
+      return Promise.reject(bodyTooLarge(maxBytes));
+    this.bodyRead = 'reading';
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const done = (error: Error | null) => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('close', onClose);
+        if (error) {
+          // Nothing more is read: the answer goes out with `Connection: close`.
+          req.pause();
+          reject(error);
+        } else {
+          this.bodyRead = 'done';
+          resolve(Buffer.concat(chunks, length));
+        }
+      };
+      const onData = (chunk: Buffer) => {
+        length += chunk.byteLength;
+        if (length > maxBytes) done(bodyTooLarge(maxBytes));
+        else chunks.push(chunk);
+      };
+      const onEnd = () => done(null);
+      const onError = (error: Error) =>
+        done(new TandemError('bad_request', 'the request body was cut off', { cause: error }));
+      const onClose = () => done(new TandemError('bad_request', 'the request body was cut off'));
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+      req.on('close', onClose);
+    });
+  }
+
+  /** Whether the request has a body the hub did not read to its end. */
+  unreadBody(): boolean {
+    if (this.bodyRead === 'done' || this.raw.complete) return false;
+    const { headers } = this.raw;
+    return headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
   }
 }
 

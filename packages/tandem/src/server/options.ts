@@ -3,6 +3,7 @@ import { BROKER_DEFAULTS, type Broker } from '../broker';
 import type { Timers } from '../protocol';
 import type { Authorize, HubRequest } from './auth';
 import type { MetricsSink } from './metrics';
+import type { PublishEndpointOptions } from './publish-options';
 
 /** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
 export type EventMap = Record<string, unknown>;
@@ -124,6 +125,12 @@ export interface HubOptions<E extends EventMap = EventMap> {
    * @default undefined
    */
   metricsEndpoint?: MetricsEndpointOptions;
+  /**
+   * Serves `POST {base}/publish`, so that a backend in any language publishes over HTTP with a
+   * publish key or a grant (docs/publish.md). Without it that path is not the hub's (`404`).
+   * @default undefined (off)
+   */
+  publishEndpoint?: PublishEndpointOptions;
   /**
    * Name of the cookie that may carry the token.
    * @default 'tandem_token'

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { Broker } from '../broker';
+import { type Broker, checkIdempotencyKey } from '../broker';
 import { assertChannel, assertFieldValue, isReservedType, type LiveEvent, TandemError } from '../protocol';
 import { brokerError } from './errors';
 import type { PublishOptions } from './hub-types';
@@ -8,8 +8,6 @@ import { utf8Length } from './utf8';
 
 /** Longest event type accepted. */
 const MAX_TYPE_LENGTH = 200;
-/** Longest idempotency key accepted, as the broker contract says. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 /**
  * Validates and appends one event. Everything that could corrupt the wire or the log is
@@ -28,12 +26,7 @@ export async function publishEvent(
 ): Promise<LiveEvent> {
   assertChannel(channel);
   const key = options?.idempotencyKey;
-  if (
-    key !== undefined &&
-    (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
-  ) {
-    throw new TandemError('bad_request', `idempotencyKey must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
-  }
+  checkIdempotencyKey(key);
   if (typeof type !== 'string' || type === '' || type.length > MAX_TYPE_LENGTH) {
     throw new TandemError('bad_request', `event type must be 1-${MAX_TYPE_LENGTH} characters`);
   }

@@ -2,6 +2,7 @@ import { checkNumbers, MAX_TIMER_MS, type NumberRule } from '../protocol';
 import { largestEventBytes } from './connection';
 import type { Settings } from './context';
 import { DEFAULTS, type EventMap, type HubOptions } from './options';
+import { resolvePublishEndpoint } from './publish-options';
 
 /** A delay: 0 is "at once"; longer than a timer can wait is refused. */
 const DELAY: NumberRule = { max: MAX_TIMER_MS };
@@ -72,6 +73,7 @@ export function resolveSettings(options: HubOptions<EventMap>): Settings {
     basePath: options.basePath?.replace(/\/+$/, ''),
     // Served only by a sink that can render it.
     metricsEndpoint: options.metrics?.render ? options.metricsEndpoint : undefined,
+    publishEndpoint: resolvePublishEndpoint(options.publishEndpoint),
     tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
     maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
     maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
