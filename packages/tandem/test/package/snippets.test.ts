@@ -92,7 +92,10 @@ describe('the docs’ code blocks', () => {
   });
 
   it('names the document’s line beside every position tsc or next build reports in a block', () => {
-    const placed = placeSnippets(parseSnippets(DOC, 'docs/guide.md').snippets);
+    const placed = placeSnippets([
+      ...parseSnippets(DOC, 'docs/guide.md').snippets,
+      ...parseSnippets(DOC, 'README.md').snippets,
+    ]);
     const tsc =
       "snippets/docs-guide/L8.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.";
     expect(locateInDocs(tsc, placed)).toBe(
@@ -101,6 +104,11 @@ describe('the docs’ code blocks', () => {
     const next = './app/snippets/docs-guide/app/page.tsx:2:10\nType error: Module has no exported member.';
     expect(locateInDocs(next, placed)).toBe(
       './app/snippets/docs-guide/app/page.tsx:2:10 [docs/guide.md:25:10]\nType error: Module has no exported member.',
+    );
+    // The README's app/page.tsx ends that path too, but is another file.
+    const both = 'app/snippets/docs-guide/app/page.tsx(2,10): error\n./app/page.tsx:1:1';
+    expect(locateInDocs(both, placed)).toBe(
+      'app/snippets/docs-guide/app/page.tsx(2,10) [docs/guide.md:25:10]: error\n./app/page.tsx:1:1 [README.md:24:1]',
     );
   });
 

@@ -190,7 +190,11 @@ export function locateInDocs(output: string, placed: PlacedFile[]): string {
   let located = output;
   for (const { file, snippet } of placed) {
     const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const position = new RegExp(`(?:\\./)?${escaped}(?:\\((\\d+),(\\d+)\\)|:(\\d+):(\\d+))`, 'g');
+    // Not inside a longer path: app/orders/page.tsx is also the end of app/snippets/…/app/orders/page.tsx.
+    const position = new RegExp(
+      `(?<![\\w./-])(?:\\./)?${escaped}(?:\\((\\d+),(\\d+)\\)|:(\\d+):(\\d+))`,
+      'g',
+    );
     located = located.replace(position, (whole, l1?: string, c1?: string, l2?: string, c2?: string) => {
       const line = Number(l1 ?? l2);
       return `${whole} [${snippet.doc}:${snippet.line + line - 1}:${c1 ?? c2}]`;
