@@ -15,8 +15,12 @@ app.post('/api/orders', async (c) => {
 const server = http.createServer(getRequestListener(app.fetch));
 server.listen(Number(process.env.PORT ?? 3000));
 
-process.on('SIGTERM', async () => {
-  server.close(); // no new connections
-  await hub.close(); // bye to every stream; they drain
-  server.closeAllConnections(); // what is left is idle (a connection may never send a request)
-});
+// A deploy or Ctrl+C: stop listening, end every stream with a bye (clients reconnect to the
+// next process), then drop what is left: idle connections, which may never send a request.
+const shutdown = async () => {
+  server.close();
+  await hub.close();
+  server.closeAllConnections();
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

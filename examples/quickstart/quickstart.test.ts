@@ -1,7 +1,9 @@
 /**
  * The README's quick starts, run: each example in this folder is a README snippet, started as
  * its own process (tsx, Tandem from the workspace's sources), and must deliver one published
- * event to a Tandem client, then shut down cleanly on SIGTERM.
+ * event to a Tandem client, then shut down cleanly on SIGTERM; and survive a deploy: clients
+ * that leave log nothing, and after SIGTERM the process exits within its drain while a client
+ * moves to the new process on the same port (a `resync`: the memory broker's logs are new).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLiveClient, type EventMeta, type LiveClient } from '../../packages/tandem/src/client';
 import { freePort } from '../../packages/tandem/test/helpers/free-port';
+import { restartScenario, spawnServer } from '../../packages/tandem/test/helpers/restart';
 
 type Events = { 'order:created': { id: string; total: number } };
 
@@ -79,4 +82,11 @@ describe.each(['node-http', 'express', 'hono'])('the README quick start %s', (na
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 60_000);
+
+  it('logs nothing when 50 clients leave, and on SIGTERM exits within the drain while a client moves to a new process on the same port', async () => {
+    const { exitMs } = await restartScenario((port) =>
+      spawnServer(process.execPath, ['--import', 'tsx', '--conditions=tandem-source', file], port),
+    );
+    console.log(`${name}: exited ${Math.round(exitMs)} ms after SIGTERM`);
+  }, 120_000);
 });

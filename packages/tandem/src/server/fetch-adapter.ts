@@ -32,6 +32,14 @@ export function createFetchHandler(ctx: HubContext): (request: Request) => Promi
   };
 }
 
+/**
+ * Whether a stream watches its request's `signal`. Deno prints a notice, once per process, on
+ * any read of a request's signal (it also aborts after a successful response there, a legacy
+ * being phased out), and a client leaving must log nothing; Deno cancels the body when the
+ * client leaves, which ends the stream as well. Other runtimes may only abort the signal.
+ */
+const WATCH_SIGNAL = typeof (globalThis as { Deno?: unknown }).Deno !== 'object';
+
 function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcome): Response {
   const { connection } = outcome;
   const limit = ctx.settings.maxBufferedBytes;
@@ -59,7 +67,7 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
     finished = true;
     queue = [];
     queued = 0;
-    request.signal.removeEventListener('abort', onAbort);
+    if (WATCH_SIGNAL) request.signal.removeEventListener('abort', onAbort);
     try {
       controllerRef?.close();
     } catch {
@@ -129,10 +137,10 @@ function streamResponse(ctx: HubContext, request: Request, outcome: StreamOutcom
   );
 
   ctx.sinks.add(sink);
-  if (request.signal.aborted) {
+  if (WATCH_SIGNAL && request.signal.aborted) {
     onAbort();
   } else {
-    request.signal.addEventListener('abort', onAbort);
+    if (WATCH_SIGNAL) request.signal.addEventListener('abort', onAbort);
     connection.start(sink, outcome.prelude, outcome.replay).catch((error) => {
       ctx.reportError(error);
       connection.abort('aborted');
