@@ -2,7 +2,10 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
+import { createHub } from '../../src/server';
+import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
+import { openRaw, type RawStream } from '../server/sse-reader';
 
 let n = 0;
 const fresh = (name: string) => `idem:${name}-${n++}`;
@@ -11,6 +14,8 @@ describe('idempotent appends on Redis', () => {
   let redis: RedisServer;
   const brokers: RedisBroker[] = [];
   const raws: ReturnType<typeof createClient>[] = [];
+  const hubs: HubServer[] = [];
+  const streams: RawStream[] = [];
   const open = async (options: Parameters<typeof redisBroker>[0] = {}) => {
     const broker = redisBroker({ url: redis.url, ...options });
     brokers.push(broker);
@@ -34,6 +39,8 @@ describe('idempotent appends on Redis', () => {
     redis = await startRedis();
   });
   afterEach(async () => {
+    for (const stream of streams.splice(0)) stream.close();
+    await Promise.all(hubs.splice(0).map((h) => h.close()));
     await Promise.all(brokers.splice(0).map((b) => b.close()));
     for (const client of raws.splice(0)) client.destroy();
   });
@@ -67,6 +74,34 @@ describe('idempotent appends on Redis', () => {
     await vi.waitFor(() => expect(seen).toHaveLength(20));
     await vi.waitFor(() => expect(heard).toHaveLength(20));
     expect(seen.map((e) => e.offset)).toEqual(log.events.map((e) => e.offset));
+  });
+
+  it('two hubs publishing the same retries: each stream receives every event once', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const [hubA, hubB] = await Promise.all([
+      startHubServer(createHub({ broker: a })),
+      startHubServer(createHub({ broker: b })),
+    ]);
+    hubs.push(hubA, hubB);
+    const channel = fresh('hubs');
+    const followers = await Promise.all(
+      [hubA, hubB].map((h) => openRaw(`${h.url}/stream?channels=${channel}`)),
+    );
+    streams.push(...followers);
+    await Promise.all(followers.map((s) => s.next((e) => e.type === 'tandem:hello')));
+    for (let i = 1; i <= 10; i++) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          (k % 2 ? hubA : hubB).hub.publish(channel, 'tick', i, { idempotencyKey: `order-${i}` }),
+        ),
+      );
+      expect(answers.map((e) => e.offset)).toEqual(Array(10).fill(i));
+    }
+    await hubA.hub.publish(channel, 'tick', 'fence');
+    for (const follower of followers) {
+      await follower.next((e) => e.type === 'tick' && JSON.parse(e.data).data === 'fence');
+      expect(follower.appEvents().map((e) => e.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 'fence']);
+    }
   });
 
   it('delivers nothing for a repeat: no notification, no listener call', async () => {
