@@ -25,8 +25,14 @@ export type StreamMessage =
   | { kind: 'epoch'; epoch: EpochPayload }
   /** Compact wire, before the decoder names its channel and epoch (`StreamDecoder`). */
   | { kind: 'compact'; id: string; offset: number; ts: number; json: string }
-  /** Not JSON, or missing what the client needs: ignored (a hole the poller fills, if any). */
+  /**
+   * Nothing for the session: not JSON, or missing what the client needs (a hole the poller
+   * fills, if any), or a frame `StreamDecoder` keeps for itself (`tandem:epoch`).
+   */
   | { kind: 'invalid' };
+
+/** What a stream's `StreamDecoder` hands the session: the compact wire resolved. */
+export type SessionMessage = Exclude<StreamMessage, { kind: 'epoch' | 'compact' }>;
 
 /**
  * Decodes one parsed SSE event; an app event as a compact frame when `compact`. Pure; never
@@ -73,7 +79,7 @@ export class StreamDecoder {
   /** Compact wire: channel and epoch by id; null while the stream speaks the classic frames. */
   #channels: Map<string, { channel: string; epoch: string }> | null = null;
 
-  decode(event: ParsedEvent): StreamMessage {
+  decode(event: ParsedEvent): SessionMessage {
     const message = decodeStreamEvent(event, this.#channels !== null);
     if (message.kind === 'hello' && message.hello.wire === COMPACT_WIRE) {
       const channels = new Map<string, { channel: string; epoch: string }>();
@@ -81,10 +87,11 @@ export class StreamDecoder {
         if (typeof info?.id === 'string') channels.set(info.id, { channel, epoch: info.epoch });
       }
       this.#channels = channels;
-    } else if (message.kind === 'epoch' && this.#channels) {
-      for (const entry of this.#channels.values()) {
+    } else if (message.kind === 'epoch') {
+      for (const entry of this.#channels?.values() ?? []) {
         if (entry.channel === message.epoch.channel) entry.epoch = message.epoch.epoch;
       }
+      return { kind: 'invalid' };
     } else if (message.kind === 'compact') {
       const entry = this.#channels?.get(message.id);
       if (!entry) return { kind: 'invalid' };

@@ -1,13 +1,6 @@
-import {
-  type HelloPayload,
-  type ParsedEvent,
-  type Position,
-  type ResyncPayload,
-  TandemError,
-  TimerSlot,
-} from '../protocol';
+import { type HelloPayload, type Position, type ResyncPayload, TandemError, TimerSlot } from '../protocol';
 import type { ResolvedBackoffOptions } from './backoff';
-import { StreamDecoder } from './decode';
+import { type SessionMessage, StreamDecoder } from './decode';
 import type { Environment } from './environment';
 import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
@@ -28,8 +21,6 @@ interface StreamContext {
   /** Hello positions of channels the server could not resume, for the resync that follows. */
   unrecovered: Map<string, Position>;
   open: boolean;
-  /** Reads this stream's frames: classic, or compact once its hello says so. */
-  decoder: StreamDecoder;
 }
 
 /** What the stream session needs from the client around it. */
@@ -174,8 +165,10 @@ export class StreamSession {
     let token: string | null;
     try {
       token = await this.#host.tokens.get();
-    } catch (error) {
-      if (seq === this.#connectSeq) this.#closed(ctx, error as TandemError);
+    } catch (cause) {
+      if (seq === this.#connectSeq) {
+        this.#closed(ctx, new TandemError('unauthorized', 'the token provider failed', { cause }));
+      }
       return;
     }
     if (seq !== this.#connectSeq || !this.#running || this.#stream !== ctx) return;
@@ -189,6 +182,8 @@ export class StreamSession {
     // are not replayed a second time by the stream.
     ctx.snapshot = this.#host.merge.snapshot();
     const cursor = cursorOf(this.#host.channels, (channel) => ctx.snapshot.get(channel)?.position);
+    // One per stream: it reads the classic frames, or the compact ones once the hello says so.
+    const decoder = new StreamDecoder();
     try {
       ctx.connection = this.#host.transport(
         { url: this.#host.streamUrl, cursor, token, types: this.#host.types },
@@ -200,7 +195,7 @@ export class StreamSession {
             if (this.#stream === ctx) this.#watchdog.touch();
           },
           onEvent: (event) => {
-            if (this.#stream === ctx || this.#next === ctx) this.#message(ctx, event);
+            if (this.#stream === ctx || this.#next === ctx) this.#message(ctx, decoder.decode(event));
           },
           onClose: (error) => this.#closed(ctx, error),
         },
@@ -256,8 +251,7 @@ export class StreamSession {
     this.#watchdog.start();
   }
 
-  #message(ctx: StreamContext, event: ParsedEvent): void {
-    const message = ctx.decoder.decode(event);
+  #message(ctx: StreamContext, message: SessionMessage): void {
     switch (message.kind) {
       case 'hello':
         if (ctx === this.#next) this.#promote(ctx);
@@ -294,8 +288,6 @@ export class StreamSession {
       case 'ping':
         this.#heads.heard(message.heads);
         return;
-      case 'epoch':
-      case 'compact':
       case 'invalid':
         return;
     }
@@ -313,7 +305,6 @@ export class StreamSession {
 
   #hello(ctx: StreamContext, hello: HelloPayload): void {
     const host = this.#host;
-    host.tokens.accepted();
     if (typeof hello.expiresInMs === 'number') host.tokens.expiresIn(hello.expiresInMs);
     this.#scheduleRefresh();
     this.#watchdog.setHeartbeat(hello.heartbeatMs);
@@ -348,7 +339,7 @@ export class StreamSession {
   #closed(ctx: StreamContext | null, error: TandemError): void {
     if (ctx && ctx === this.#next) {
       // The replacement failed: the current stream carries on.
-      if (isAuthError(error)) this.#host.tokens.invalidate(error);
+      if (isAuthError(error)) this.#host.tokens.invalidate();
       this.#dropNext();
       return;
     }
@@ -359,10 +350,10 @@ export class StreamSession {
       return;
     }
     const host = this.#host;
-    if (isAuthError(error)) host.tokens.invalidate(error);
+    if (isAuthError(error)) host.tokens.invalidate();
     const decision = retryDecision(
       error,
-      { attempt: host.state.get().attempt, wasOpen: ctx.open, pause: host.tokens.pause() },
+      { attempt: host.state.get().attempt, wasOpen: ctx.open },
       host.backoff,
       host.env.random,
     );
@@ -375,7 +366,7 @@ export class StreamSession {
     if (!ctx.open && error.status === undefined && host.transport.seesStatus === false) {
       this.#probe = host.poller.pollNow();
     }
-    this.#retryAfter(ctx, decision.error ?? error, decision.delayMs);
+    this.#retryAfter(ctx, error, decision.delayMs);
   }
 
   #retryAfter(ctx: StreamContext, error: TandemError, delayMs: number): void {
@@ -414,12 +405,5 @@ export class StreamSession {
 }
 
 function newContext(): StreamContext {
-  return {
-    connection: null,
-    token: null,
-    snapshot: new Map(),
-    unrecovered: new Map(),
-    open: false,
-    decoder: new StreamDecoder(),
-  };
+  return { connection: null, token: null, snapshot: new Map(), unrecovered: new Map(), open: false };
 }

@@ -7,7 +7,7 @@ import {
   type ResyncReason,
 } from '../protocol';
 import { concatBytes } from './bytes';
-import { byeFrame, controlFrame, type EncodedEvent, idLine } from './encode';
+import { byeFrame, controlFrame, type EncodedEvent, epochFrame, follows, idLine } from './encode';
 import type { SharedBytes, Sink } from './sink';
 import { type Gate, nextTask, SLICE_MS } from './slices';
 
@@ -105,10 +105,7 @@ export class Connection {
   private replaying: ReplayProgress | null = null;
   readonly channels: readonly string[];
   readonly single: boolean;
-  /**
-   * Set for a compact stream before it is attached (protocol/compact.ts): each slot's channel
-   * id, filled in by the fan-out. Null for the classic frames.
-   */
+  /** A compact stream's channel id per slot, set by the fan-out (protocol/compact.ts); else null. */
   compactIds: string[] | null = null;
   /**
    * Where the stream is on each channel, three cells per slot: epoch, offset, and the cursor
@@ -170,17 +167,9 @@ export class Connection {
       return 0;
     }
     const first = batch[0]!.event;
-    const compact = this.compactIds !== null;
-    if (
-      (this.single || compact) &&
-      contiguous &&
-      first.offset === this.offsetOf(slot) + 1 &&
-      // A compact stream is told of a new epoch first (`accept`).
-      (first.epoch === this.epochOf(slot) ||
-        (!compact && first.offset === 1 && isEmptyEpoch(this.epochOf(slot))))
-    ) {
-      // Fast path: the whole frame (with `id:` when classic) is the buffer shared by every
-      // subscriber; a compact frame does not depend on the connection at all.
+    const fast = (this.single || this.compactIds !== null) && contiguous;
+    if (fast && follows(first, this.epochOf(slot), this.offsetOf(slot), this.compactIds !== null)) {
+      // Fast path: the whole frame (`id:` included when classic) is shared by every subscriber.
       const last = batch[batch.length - 1]!;
       this.position(slot, first.epoch, last.event.offset, last.entry);
       this.send(shared);
@@ -209,12 +198,9 @@ export class Connection {
       this.resync([this.channels[slot]!], 'gap');
     }
     this.position(slot, event.epoch, event.offset, encoded.entry);
-    if (this.compactIds) {
-      if (newEpoch) this.enqueue(encoded.epochFrame);
-      this.enqueue(encoded.compact(this.compactIds[slot]!));
-    } else if (this.single) {
-      this.enqueue(encoded.full);
-    } else {
+    if (this.compactIds) this.enqueue(encoded.compactAfter(this.compactIds[slot]!, newEpoch));
+    else if (this.single) this.enqueue(encoded.full);
+    else {
       this.enqueue(idLine(this.entries()));
       this.enqueue(encoded.body);
     }
@@ -374,9 +360,7 @@ export class Connection {
   skip(slot: number, reason: ResyncReason, epoch: string, head: number): void {
     const channel = this.channels[slot]!;
     this.resync([channel], reason);
-    if (this.compactIds && epoch !== this.epochOf(slot)) {
-      this.enqueue(controlFrame(CONTROL_EVENTS.epoch, { channel, epoch }));
-    }
+    if (this.compactIds && epoch !== this.epochOf(slot)) this.enqueue(epochFrame(channel, epoch));
     this.position(slot, epoch, head, cursorEntry(channel, { epoch, offset: head }));
   }
 

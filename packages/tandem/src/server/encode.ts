@@ -5,6 +5,7 @@ import {
   cursorEntry,
   encodeCompactFrame,
   encodeFrame,
+  isEmptyEpoch,
   joinCursor,
   type LiveEvent,
   type PingPayload,
@@ -23,7 +24,6 @@ export class EncodedEvent {
   private compactFrame: Uint8Array | undefined;
   /** The channel id `compactFrame` names: a hub's own (two hubs of a process may differ). */
   private compactId = '';
-  private epochBytes: Uint8Array | undefined;
 
   constructor(
     readonly event: LiveEvent,
@@ -50,11 +50,13 @@ export class EncodedEvent {
     return this.compactFrame;
   }
 
-  /** Compact wire: the `tandem:epoch` frame that precedes this event on a stream in another epoch. */
-  get epochFrame(): Uint8Array {
-    const { channel, epoch } = this.event;
-    this.epochBytes ??= controlFrame(CONTROL_EVENTS.epoch, { channel, epoch });
-    return this.epochBytes;
+  /**
+   * The compact frame, after the `tandem:epoch` of its log when the stream was in another epoch
+   * (rare: a log created or lost; that pair is built per stream).
+   */
+  compactAfter(id: string, newEpoch: boolean): Uint8Array {
+    const frame = this.compact(id);
+    return newEpoch ? concatBytes([epochFrame(this.event.channel, this.event.epoch), frame]) : frame;
   }
 }
 
@@ -85,6 +87,21 @@ export function encodeEvent(event: LiveEvent): EncodedEvent {
 /** The `id:` line of a multi-channel cursor. */
 export function idLine(entries: readonly string[]): Uint8Array {
   return utf8(`id: ${joinCursor(entries)}\n`);
+}
+
+/**
+ * Whether `event` comes right after position (`epoch`, `offset`). The first event of a channel's
+ * first log follows offset 0 of its empty epoch, except on a compact stream, which must first
+ * be told the log's epoch (`compactAfter`).
+ */
+export function follows(event: LiveEvent, epoch: string, offset: number, compact: boolean): boolean {
+  if (event.offset !== offset + 1) return false;
+  return event.epoch === epoch || (!compact && event.offset === 1 && isEmptyEpoch(epoch));
+}
+
+/** Compact wire: `tandem:epoch`, a channel's next events belong to `epoch`. */
+export function epochFrame(channel: string, epoch: string): Uint8Array {
+  return controlFrame(CONTROL_EVENTS.epoch, { channel, epoch });
 }
 
 export function controlFrame(name: string, payload: unknown, id?: string): Uint8Array {
