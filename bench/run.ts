@@ -22,6 +22,7 @@ import { runS6 } from './scenarios/s6-hybrid';
 import { runS7 } from './scenarios/s7-redis';
 import { runS8 } from './scenarios/s8-heads';
 import { runS9 } from './scenarios/s9-tabs';
+import { runS10 } from './scenarios/s10-channels';
 import type { Context, ScenarioResult } from './scenarios/types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   if (want.has('S7')) await run('S7', () => runS7(ctx));
   if (want.has('S8')) await run('S8', () => runS8(ctx));
   if (want.has('S9')) await run('S9', () => runS9(ctx));
+  if (want.has('S10')) await run('S10', () => runS10(ctx));
   if (want.has('P')) await run('P', () => runParser(ctx));
   if (want.has('POLL')) await run('POLL', () => runPollCost(ctx));
   if (want.has('H')) await run('H', () => runHostile(ctx));

@@ -51,6 +51,7 @@ export class SseConn {
     this.framer = new SseFramer({
       onStamped: (stamp, frame) => {
         stats.events++;
+        stats.eventBytes += frame.length + 2;
         latency.recordMs(shared.chunkAt - stamp);
         if (!track) return;
         const offset = numberAfter(frame, '"offset":');

@@ -37,6 +37,8 @@ export const stats = {
   resyncs: 0,
   notRecovered: 0,
   rxBytes: 0,
+  /** Bytes of the frames that carried an event (SSE text with its blank line, no HTTP framing). */
+  eventBytes: 0,
   requests: 0,
   polls: 0,
   poll200: 0,

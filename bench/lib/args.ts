@@ -1,6 +1,20 @@
 /** Command-line options of `npm run bench`, with the default sizes of a ~5 minute run. */
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'P', 'POLL', 'H'] as const;
+export const SCENARIOS = [
+  'S1',
+  'S2',
+  'S3',
+  'S4',
+  'S5',
+  'S6',
+  'S7',
+  'S8',
+  'S9',
+  'S10',
+  'P',
+  'POLL',
+  'H',
+] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -9,9 +23,9 @@ export interface BenchOptions {
   clients: number | undefined;
   /** S1 steps; the last one is the top. */
   steps: number[] | undefined;
-  /** Measurement window in seconds (S2, S3, S6, S7, S8, S9); undefined keeps each scenario's default. */
+  /** Measurement window in seconds (S2, S3, S6, S7, S8, S9, S10); undefined keeps each scenario's default. */
   duration: number | undefined;
-  /** Events per second (S2, S3, S6, S7). */
+  /** Events per second (S2, S3, S6, S7, S10). */
   rate: number | undefined;
   /** Events of the S4 burst. */
   burst: number;
@@ -74,7 +88,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
           .split(',')
           .map((s) => s.trim().toUpperCase())
           .filter(Boolean);
-        if (list.length === 0) throw new Error('--scenario needs S1…S9, P or POLL');
+        if (list.length === 0) throw new Error('--scenario needs S1…S10, P or POLL');
         for (const s of list)
           if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
         out.scenarios = list as ScenarioId[];
@@ -130,12 +144,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 }
 
 export const USAGE = `npm run bench [-- options]
-  --scenario S3[,S5]   scenarios to run (default: S1…S9, P the client's parser, POLL a 304 poll;
+  --scenario S3[,S5]   scenarios to run (default: S1…S10, P the client's parser, POLL a 304 poll;
                        H, hostile load, only when named)
-  --clients N          client count (S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000, S8 2000, S9 2000 users with 4 tabs each)
+  --clients N          client count (S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000, S8 2000, S9 2000 users with 4 tabs each, S10 1000)
   --steps a,b,c        S1 steps, the same for every server (default 1000,10000,20000)
-  --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 10, S7 6, S8 20, S9 10)
-  --rate n             events per second (S2 50, S3 10, S5 2, S6 1, S7 10)
+  --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 10, S7 6, S8 20, S9 10, S10 4)
+  --rate n             events per second (S2 50, S3 10, S5 2, S6 1, S7 10, S10 50)
   --burst n            events in the S4 burst (default 100)
   --batch n            S2: events published per macrotask (default 1)
   --pairs n            S5: storms per server, Tandem and the bare loop alternating (default 1)

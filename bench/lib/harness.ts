@@ -77,6 +77,7 @@ export interface ShardReport {
   resyncs: number;
   notRecovered: number;
   rxBytes: number;
+  eventBytes: number;
   requests: number;
   polls: number;
   poll200: number;
@@ -234,11 +235,21 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Publishes from inside the server process; resolves when the last event was handed over. */
-export function publish(server: ServerHandle, rate: number, count: number, size: number, batch = 1) {
+/**
+ * Publishes from inside the server process; resolves when the last event was handed over.
+ * `channels`: round robin over these (S10) instead of the one benchmark channel.
+ */
+export function publish(
+  server: ServerHandle,
+  rate: number,
+  count: number,
+  size: number,
+  batch = 1,
+  channels?: readonly string[],
+) {
   return server.child.request<{ published: number; failed: number; firstAt: number; lastAt: number }>(
     'publish',
-    { rate, count, size, batch },
+    { rate, count, size, batch, channels },
     Math.max(120_000, rate > 0 ? (count / rate) * 1000 * 4 + 60_000 : 120_000),
   );
 }

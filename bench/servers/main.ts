@@ -47,9 +47,15 @@ interface PublishResult {
 
 /**
  * Publishes `count` events at `rate` per second (drift-corrected), `batch` per macrotask, or
- * all in one go with rate 0.
+ * all in one go with rate 0; round robin over `channels` (S10), by default the one channel.
  */
-async function publishAt(rate: number, count: number, size: number, batch: number): Promise<PublishResult> {
+async function publishAt(
+  rate: number,
+  count: number,
+  size: number,
+  batch: number,
+  channels: readonly string[] = [CHANNEL],
+): Promise<PublishResult> {
   const pending: Promise<unknown>[] = [];
   let failed = 0;
   let published = 0;
@@ -57,7 +63,7 @@ async function publishAt(rate: number, count: number, size: number, batch: numbe
   let lastAt = firstAt;
   const one = () => {
     try {
-      const r = server.publish(CHANNEL, payload(size));
+      const r = server.publish(channels[published % channels.length]!, payload(size));
       if (r instanceof Promise) pending.push(r.catch(() => failed++));
     } catch {
       failed++;
@@ -94,7 +100,14 @@ serveRequests(
   {
     info: () => ({ port: server.port, pid: process.pid, kind }),
     connections: () => server.connections(),
-    publish: (a) => publishAt(Number(a.rate), Number(a.count), Number(a.size ?? 100), Number(a.batch ?? 1)),
+    publish: (a) =>
+      publishAt(
+        Number(a.rate),
+        Number(a.count),
+        Number(a.size ?? 100),
+        Number(a.batch ?? 1),
+        a.channels as string[] | undefined,
+      ),
     disconnect: () => server.disconnectAll(),
     seed: (a) => server.seed?.(a.channels as string[], Number(a.count), Number(a.size)),
     stats: () => server.stats?.(),

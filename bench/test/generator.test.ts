@@ -148,11 +148,12 @@ describe('options', () => {
       'S7',
       'S8',
       'S9',
+      'S10',
       'P',
       'POLL',
     ]);
     expect(parseArgs(['--scenario', 'p']).scenarios).toEqual(['P']);
-    expect(() => parseArgs(['--scenario', 'S10'])).toThrow(/unknown scenario/);
+    expect(() => parseArgs(['--scenario', 'S11'])).toThrow(/unknown scenario/);
     expect(() => parseArgs(['--clients', '-1'])).toThrow(/positive/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option/);
   });

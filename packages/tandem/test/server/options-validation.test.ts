@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { memoryBroker } from '../../src/broker';
+import { jwtAuthorizer } from '../../src/jwt';
 import { checkNumber, MAX_TIMER_MS } from '../../src/protocol';
-import { createHub, type HubOptions } from '../../src/server';
+import { createHub, globalHub, type HubOptions } from '../../src/server';
 
 /** Values a careless caller passes: zero, negative, not a number, past a timer, fractional. */
 const NOT_A_NUMBER = ['2000', null, true] as const;
@@ -115,5 +116,40 @@ describe('checkNumber', () => {
     expect(checkNumber('a', 0)).toBe(0);
     expect(checkNumber('a', 2.5, { max: 3 })).toBe(2.5);
     expect(checkNumber('a', Number.POSITIVE_INFINITY, { infinite: true })).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('globalHub', () => {
+  it('refuses a second factory under the same name, showing where the two differ', async () => {
+    // Two modules, each with its own idea of the hub 'auth-order': whichever ran first would win.
+    const open = globalHub('auth-order', () => createHub({ heartbeatMs: 1000 }));
+    let message = '';
+    try {
+      globalHub('auth-order', () =>
+        createHub({ heartbeatMs: 1000, authorize: jwtAuthorizer({ secret: 'x'.repeat(32) }) }),
+      );
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^globalHub\('auth-order'\) was called with a different factory/);
+    // Each as this process runs it (a bundler rewrites imports), cut where they part.
+    const first = message.split('\n').find((line) => line.startsWith('  first: '))!;
+    const now = message.split('\n').find((line) => line.startsWith('  now:   '))!;
+    expect(first).toMatch(/createHub\)?\(\{ heartbeatMs: 1(000|e3) \}\)$/);
+    expect(now).toMatch(/createHub\)?\(\{ heartbeatMs: 1(000|e3), authorize: /);
+    // The first hub stays, and the same factory still gets it.
+    expect(globalHub('auth-order', () => createHub({ heartbeatMs: 1000 }))).toBe(open);
+    await open.close();
+  });
+
+  it('returns the same hub to a reload, or another bundle, of the same factory', async () => {
+    const first = globalHub('reloaded', () => createHub({ retryMs: 500 }));
+    // A minifier names a module's imports differently in each route's bundle.
+    const minified = (n: { createHub: typeof createHub }) => () => n.createHub({ retryMs: 500 });
+    const again = (o: { createHub: typeof createHub }) => () => o.createHub({ retryMs: 500 });
+    expect(globalHub('minified', minified({ createHub }))).toBe(globalHub('minified', again({ createHub })));
+    expect(globalHub('reloaded', () => createHub({ retryMs: 500 }))).toBe(first);
+    await first.close();
+    await globalHub('minified', again({ createHub })).close();
   });
 });
