@@ -36,6 +36,8 @@ export interface ServerHandle {
 export interface ServerStartOptions {
   heartbeatMs?: number;
   redisUrl?: string;
+  /** Tandem on the PostgreSQL broker at this URL (S7). */
+  databaseUrl?: string;
   cpuProf?: boolean;
   profDir?: string;
 }
@@ -50,6 +52,7 @@ export async function startServer(kind: ServerKind, options: ServerStartOptions 
   serversBuild ??= buildServers();
   const entry = await serversBuild;
   if (options.redisUrl) env.BENCH_REDIS_URL = options.redisUrl;
+  if (options.databaseUrl) env.BENCH_DATABASE_URL = options.databaseUrl;
   const child = await spawnChild(entry, {
     args: [kind],
     cpus: cpus().server,

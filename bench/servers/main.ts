@@ -19,6 +19,7 @@ const kind = process.argv[2] ?? 'tandem';
 const options: ServerOptions = {
   heartbeatMs: Number(process.env.BENCH_HEARTBEAT_MS ?? 2000),
   redisUrl: process.env.BENCH_REDIS_URL || undefined,
+  databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
 };
 
 const adapters: Record<string, () => Promise<{ start(o: ServerOptions): Promise<BenchServer> }>> = {

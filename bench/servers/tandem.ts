@@ -1,4 +1,4 @@
-/** Tandem: the hub behind node:http at `/live/…`, memory broker or (S7) the Redis broker. */
+/** Tandem: the hub behind node:http at `/live/…`, memory broker or (S7) the Redis or PostgreSQL broker. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Broker, createHub, memoryBroker } from '../../packages/tandem/src/server';
@@ -18,6 +18,13 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
       await silent.close();
       await broker.close();
     };
+  }
+  if (options.databaseUrl) {
+    const { postgresBroker } = await import('../../packages/tandem/src/postgres');
+    const postgres = postgresBroker({ connectionString: options.databaseUrl });
+    await postgres.ready();
+    broker = postgres;
+    closeBroker = () => postgres.close();
   }
   // No stream limit: S1 holds up to 20 000 streams to measure what each costs.
   const hub = createHub({

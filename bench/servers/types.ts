@@ -23,6 +23,8 @@ export interface ServerOptions {
   heartbeatMs: number;
   /** Tandem only: use the Redis broker at this URL instead of the memory broker. */
   redisUrl?: string | undefined;
+  /** Tandem only: use the PostgreSQL broker at this URL instead of the memory broker. */
+  databaseUrl?: string | undefined;
 }
 
 /** Every event the benchmark sends: its send time (ms, CLOCK_MONOTONIC, see lib/clock) and padding. */

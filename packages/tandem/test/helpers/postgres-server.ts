@@ -18,6 +18,8 @@ export interface PostgresServer {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   readonly url: string;
   readonly running: boolean;
+  /** The postmaster's pid while it runs (its backends are its children). */
+  readonly pid: number | undefined;
   /** SIGKILL to the postmaster: no shutdown checkpoint, every connection dropped. */
   kill9(): Promise<void>;
   /** Starts again on the same port and data directory (after `kill9` or `stopFast`). */
@@ -198,6 +200,9 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get pid() {
+      return postmasterPid();
     },
     kill9: () => signal('SIGKILL'),
     stopFast: () => signal('SIGINT'),
