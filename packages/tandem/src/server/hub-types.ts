@@ -72,6 +72,11 @@ export interface Hub<E extends EventMap = EventMap> {
   /** Open streams. */
   connectionCount(): number;
   stats(): HubStats;
-  /** Graceful shutdown: new requests get 503, streams get `tandem:bye`, resolves when drained. */
+  /**
+   * Graceful shutdown: from now on every answer is `503` `shutting_down` with `Connection:
+   * close`, long polls end, every stream gets `tandem:bye` `shutdown` (and, on `hub.node`, its
+   * connection closes), so clients reconnect to the next process. Resolves when the streams
+   * drained, or after `closeTimeoutMs`. Call it on SIGTERM: see docs/deploy.md, "Shutdown".
+   */
   close(): Promise<void>;
 }
