@@ -51,13 +51,14 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   authorize?: Authorize;
   /**
-   * Interval of the `tandem:ping` heartbeat event, in ms. One shared timer drives it; a
+   * Interval of the `tandem:ping` heartbeat event, in ms (1 to 2³¹−1). One shared timer drives it; a
    * connection that received data since the last beat skips it.
    * @default 2000
    */
   heartbeatMs?: number;
   /**
-   * The `retry:` field sent first on every stream: a native EventSource's reconnect delay, in ms.
+   * The `retry:` field sent first on every stream: a native EventSource's reconnect delay, in
+   * whole ms (the field takes digits only).
    * @default 1000
    */
   retryMs?: number;
@@ -88,7 +89,7 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxConnections?: number;
   /**
-   * `Retry-After` of `429` and `503` answers, in seconds.
+   * `Retry-After` of `429` and `503` answers, in whole seconds.
    * @default 2
    */
   retryAfterSeconds?: number;
@@ -165,7 +166,7 @@ export interface HubOptions<E extends EventMap = EventMap> {
    */
   maxStreamDurationMs?: number;
   /**
-   * How long `close()` waits for streams to drain before destroying them, in ms.
+   * How long `close()` waits for streams to drain before destroying them, in ms (0 to 2³¹−1).
    * @default 5000
    */
   closeTimeoutMs?: number;
