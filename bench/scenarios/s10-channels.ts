@@ -65,6 +65,8 @@ export async function runS10(ctx: Context): Promise<ScenarioResult> {
             `${variant.name} ×${n}: ${o.failed} of ${clients} connections failed: ${o.errors[0] ?? ''}`,
           );
         await sleep(500);
+        // The counters still hold the previous channel count's streams.
+        await gen.reset();
         await warmUp(server, gen, o.opened, options.size);
         // The bare loop has no channels: one measurement per channel count is its floor.
         const modes = variant.kind === 'bare' || n === 1 ? ['one'] : ['one', 'all'];
