@@ -165,10 +165,8 @@ export class StreamSession {
     let token: string | null;
     try {
       token = await this.#host.tokens.get();
-    } catch (cause) {
-      if (seq === this.#connectSeq) {
-        this.#closed(ctx, new TandemError('unauthorized', 'the token provider failed', { cause }));
-      }
+    } catch (error) {
+      if (seq === this.#connectSeq) this.#closed(ctx, error as TandemError);
       return;
     }
     if (seq !== this.#connectSeq || !this.#running || this.#stream !== ctx) return;
@@ -305,6 +303,7 @@ export class StreamSession {
 
   #hello(ctx: StreamContext, hello: HelloPayload): void {
     const host = this.#host;
+    host.tokens.accepted();
     if (typeof hello.expiresInMs === 'number') host.tokens.expiresIn(hello.expiresInMs);
     this.#scheduleRefresh();
     this.#watchdog.setHeartbeat(hello.heartbeatMs);
@@ -339,7 +338,7 @@ export class StreamSession {
   #closed(ctx: StreamContext | null, error: TandemError): void {
     if (ctx && ctx === this.#next) {
       // The replacement failed: the current stream carries on.
-      if (isAuthError(error)) this.#host.tokens.invalidate();
+      if (isAuthError(error)) this.#host.tokens.invalidate(error);
       this.#dropNext();
       return;
     }
@@ -350,10 +349,10 @@ export class StreamSession {
       return;
     }
     const host = this.#host;
-    if (isAuthError(error)) host.tokens.invalidate();
+    if (isAuthError(error)) host.tokens.invalidate(error);
     const decision = retryDecision(
       error,
-      { attempt: host.state.get().attempt, wasOpen: ctx.open },
+      { attempt: host.state.get().attempt, wasOpen: ctx.open, pause: host.tokens.pause() },
       host.backoff,
       host.env.random,
     );
@@ -366,7 +365,7 @@ export class StreamSession {
     if (!ctx.open && error.status === undefined && host.transport.seesStatus === false) {
       this.#probe = host.poller.pollNow();
     }
-    this.#retryAfter(ctx, error, decision.delayMs);
+    this.#retryAfter(ctx, decision.error ?? error, decision.delayMs);
   }
 
   #retryAfter(ctx: StreamContext, error: TandemError, delayMs: number): void {
