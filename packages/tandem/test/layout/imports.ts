@@ -15,6 +15,7 @@ export const FLOORS: Record<string, readonly string[]> = {
   prometheus: ['protocol', 'server'],
   client: ['protocol'],
   react: ['protocol', 'client'],
+  cli: ['protocol', 'broker', 'server', 'redis', 'jwt', 'prometheus'],
 };
 
 /** Packages a floor may import at run time (type-only imports are free). Node built-ins: `node:*`. */
@@ -28,6 +29,7 @@ export const PACKAGES: Record<string, readonly string[]> = {
   prometheus: ['prom-client'],
   client: [],
   react: ['react'],
+  cli: ['node:http', 'node:crypto'],
 };
 
 /** Only these files of `server` may use Node's built-ins: the rest runs on any Fetch-API runtime. */

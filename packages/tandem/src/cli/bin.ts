@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+import { main } from './main';
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

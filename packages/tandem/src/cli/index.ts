@@ -1,0 +1,3 @@
+export { main } from './main';
+export type { Serving } from './serve';
+export { serve } from './serve';
