@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLiveClient, LiveQueryScheduler } from '../../src/client';
+import { createLiveClient, fetchTransport, LiveQueryScheduler } from '../../src/client';
 import type { LiveClientOptions } from '../../src/client/options';
 import { TandemError } from '../../src/protocol';
 import { type Rig, startRig, until } from './harness';
@@ -86,6 +86,14 @@ describe('createLiveClient refuses bad options at once', () => {
     expect(() =>
       createLiveClient(loose({ url: URL_OK, channels: ['a'], poll: { timeoutMs: '10' } })),
     ).toThrow(new TypeError('poll.timeoutMs must be a number from 1 to 2147483647, got string'));
+  });
+
+  it("the fetch transport's maxEventBytes", () => {
+    expect(() => fetchTransport({ maxEventBytes: 0 })).toThrow(
+      new RangeError('fetchTransport.maxEventBytes must be an integer from 1 to 9007199254740991, got 0'),
+    );
+    expect(() => fetchTransport({ maxEventBytes: 1.5 })).toThrow(RangeError);
+    expect(typeof fetchTransport({ maxEventBytes: 1024 })).toBe('function');
   });
 
   it('takes the documented edges: no jitter, no grace, at once', () => {

@@ -1,5 +1,6 @@
 import {
   COMPACT_WIRE,
+  checkNumbers,
   createParser,
   errorFromResponse,
   parseRetryAfter,
@@ -49,6 +50,7 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   if (wire !== COMPACT_WIRE && wire !== 'classic') {
     throw new RangeError(`fetchTransport: wire must be 'compact' or 'classic', got ${JSON.stringify(wire)}`);
   }
+  checkNumbers('fetchTransport', options, { maxEventBytes: { min: 1, integer: true } });
   return (request, handlers) => {
     const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const controller = new AbortController();
