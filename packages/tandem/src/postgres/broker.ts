@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { BROKER_DEFAULTS as DEFAULTS, emptyContinues } from '../broker';
-import { assertFieldValue } from '../protocol';
+import { assertFieldValue, TandemError } from '../protocol';
 import { OrderedAppends } from './appends';
 import { parseNotice } from './codec';
 import { toTandemError } from './errors';
@@ -144,11 +144,15 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   return {
     async append(channel, type, data, serialised, appendOptions) {
       assertFieldValue('event', type);
+      const key = appendOptions?.idempotencyKey;
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+        throw new TandemError('bad_request', 'idempotencyKey must be 1-200 characters');
+      }
       if (closed) throw toTandemError(new Error('the broker is closed'));
       start();
       await ensureSchema();
       const json = serialised ?? JSON.stringify(data === undefined ? null : data);
-      return appends.append(channel, type, data, json, appendOptions?.idempotencyKey);
+      return appends.append(channel, type, data, json, key);
     },
 
     async info(channel) {

@@ -278,3 +278,61 @@ describe('the schema', () => {
     );
   });
 });
+
+describe('retention in the database', () => {
+  it('deletes events past the count and the age, and idle channels, whose next publish starts a new epoch', async () => {
+    const schema = `r${Date.now().toString(36)}`;
+    const broker = await open({
+      schema,
+      maxEventsPerChannel: 3,
+      retentionMs: 1500,
+      idleTtlMs: 2000,
+      sweepMs: 200,
+    });
+    const channel = fresh('sweep');
+    const rows = async () =>
+      (
+        await admin.query(`select "offset" from "${schema}".events where channel = $1 order by 1`, [channel])
+      ).rows.map((r: { offset: string }) => Number(r.offset));
+    const { epoch } = await broker.append(channel, 't', 1);
+    for (let i = 2; i <= 7; i++) await broker.append(channel, 't', i);
+    await expect.poll(rows, { timeout: 5000, interval: 100 }).toEqual([5, 6, 7]);
+    // Then all of them age out; the channel keeps its epoch and head until it is idle.
+    await expect.poll(rows, { timeout: 5000, interval: 100 }).toEqual([]);
+    await expect
+      .poll(
+        async () =>
+          (await admin.query(`select 1 from "${schema}".channels where channel = $1`, [channel])).rowCount,
+        {
+          timeout: 8000,
+          interval: 100,
+        },
+      )
+      .toBe(0);
+    const next = await broker.append(channel, 't', 8);
+    expect(next.offset).toBe(1);
+    expect(next.epoch).not.toBe(epoch);
+  }, 30_000);
+
+  it('keeps a channel a hub follows, however long nobody publishes to it', async () => {
+    const schema = `f${Date.now().toString(36)}`;
+    const broker = await open({ schema, idleTtlMs: 1000, sweepMs: 100, headCheckMs: 100 });
+    const channel = fresh('followed');
+    const unfollowed = fresh('unfollowed');
+    broker.subscribe(channel, () => {});
+    const { epoch } = await broker.append(channel, 't', 1);
+    await broker.append(unfollowed, 't', 1);
+    // Once the channel nobody follows is gone, the sweep has looked at both past the TTL.
+    await expect
+      .poll(
+        async () =>
+          (await admin.query(`select 1 from "${schema}".channels where channel = $1`, [unfollowed])).rowCount,
+        {
+          timeout: 10_000,
+          interval: 100,
+        },
+      )
+      .toBe(0);
+    expect(await broker.info(channel)).toMatchObject({ epoch, head: 1 });
+  }, 30_000);
+});
