@@ -66,9 +66,9 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
           // While the hub closes, the connection closes after this answer: a client retrying on
           // it would reach this process again, and be kept from the one replacing it.
           if (ctx.closing && req.httpVersionMajor === 1) headers.Connection = 'close';
-          // A body left unread (refused as too large, or before it was read) would be read to
-          // its end by Node to keep the connection: close it instead.
-          if (request.unreadBody()) headers.Connection = 'close';
+          // A large body left unread (refused as too large, or before it was read) would be
+          // read to its end by Node to keep the connection: close it instead.
+          if (request.closeUnread()) headers.Connection = 'close';
           res.writeHead(outcome.status, headers);
           res.end(body ?? undefined);
         }
@@ -81,6 +81,9 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
     );
   };
 }
+
+/** Most bytes of a refused body read and dropped to keep the connection (see `closeUnread`). */
+const DRAIN_BYTES = 2 * 1024 * 1024;
 
 /** A path the URL parser would leave as it is: no dot segments, escapes or leading `//`. */
 const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_~/-]*$/;
@@ -142,8 +145,9 @@ class NodeRequest implements HubRequest {
         req.off('error', onError);
         req.off('close', onClose);
         if (error) {
-          // Nothing more is read: the answer goes out with `Connection: close`.
-          req.pause();
+          // The rest is dropped as it comes: a small remainder is read to its end so that the
+          // client, still sending, sees the answer; a large one ends with the connection.
+          req.resume();
           reject(error);
         } else {
           this.bodyRead = 'done';
@@ -166,11 +170,17 @@ class NodeRequest implements HubRequest {
     });
   }
 
-  /** Whether the request has a body the hub did not read to its end. */
-  unreadBody(): boolean {
+  /**
+   * Whether the answer must close the connection: the body was not read to its end and what is
+   * left is unknown (chunked) or over `DRAIN_BYTES`. A smaller remainder is read and dropped
+   * (closing with unread bytes would reset the connection before the client reads the answer).
+   */
+  closeUnread(): boolean {
     if (this.bodyRead === 'done' || this.raw.complete) return false;
     const { headers } = this.raw;
-    return headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
+    const length = headers['content-length'];
+    if (length === undefined) return headers['transfer-encoding'] !== undefined;
+    return Number(length) > DRAIN_BYTES;
   }
 }
 
