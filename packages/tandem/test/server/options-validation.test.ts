@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryBroker } from '../../src/broker';
 import { jwtAuthorizer } from '../../src/jwt';
 import { checkNumber, MAX_TIMER_MS } from '../../src/protocol';
@@ -142,9 +142,28 @@ describe('globalHub', () => {
     await open.close();
   });
 
+  it('in production, warns once per factory instead, and keeps the running hub', async () => {
+    const open = globalHub('prod-order', () => createHub({ heartbeatMs: 1000 }));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.stubEnv('NODE_ENV', 'production');
+    try {
+      const other = () => createHub({ heartbeatMs: 5000 });
+      expect(globalHub('prod-order', other)).toBe(open);
+      expect(globalHub('prod-order', other)).toBe(open);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(
+        /^tandem: globalHub\('prod-order'\) was called with a different factory/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+      warn.mockRestore();
+    }
+    await open.close();
+  });
+
   it('returns the same hub to a reload, or another bundle, of the same factory', async () => {
     const first = globalHub('reloaded', () => createHub({ retryMs: 500 }));
-    // A minifier names a module's imports differently in each route's bundle.
+    // A bundler names a module's imports differently in each copy it makes (a route's, a page's).
     const minified = (n: { createHub: typeof createHub }) => () => n.createHub({ retryMs: 500 });
     const again = (o: { createHub: typeof createHub }) => () => o.createHub({ retryMs: 500 });
     expect(globalHub('minified', minified({ createHub }))).toBe(globalHub('minified', again({ createHub })));
