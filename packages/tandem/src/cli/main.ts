@@ -1,8 +1,11 @@
 import { jsonLog } from './log';
+import { MIGRATE_HELP, migrate } from './migrate';
 import { serve } from './serve';
 import { ConfigError, helpText } from './settings';
 
-const USAGE = 'Usage: tandem serve [options]   (tandem serve --help lists the options)\n';
+const USAGE =
+  'Usage: tandem serve [options]   (tandem serve --help lists the options)\n' +
+  "       tandem migrate [options] (the PostgreSQL broker's schema; tandem migrate --help)\n";
 
 /**
  * The `tandem` command. Resolves with the exit code once the command is over; `serve` keeps
@@ -13,6 +16,13 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(command === undefined ? USAGE : helpText());
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'migrate') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(MIGRATE_HELP);
+      return 0;
+    }
+    return migrate(rest, env);
   }
   if (command !== 'serve') {
     process.stderr.write(`tandem: unknown command ${JSON.stringify(command)}\n${USAGE}`);

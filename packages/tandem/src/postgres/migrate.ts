@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { TandemError } from '../protocol';
-import { postgresSchemaSql, SCHEMA_VERSION } from './schema';
+import { assertSchemaName, postgresSchemaSql, SCHEMA_VERSION } from './schema';
 
 /** The version of the schema in the database; 0 when it has none. */
 export async function schemaVersion(pool: Pool, schema: string): Promise<number> {
@@ -27,4 +27,27 @@ export async function prepareSchema(pool: Pool, schema: string, migrate: boolean
     );
   }
   await pool.query(postgresSchemaSql(schema));
+}
+
+/**
+ * Creates or upgrades the schema in the database at `connectionString`, as a hub with
+ * `migrate: true` would at start (`tandem migrate` runs this). Resolves with the versions
+ * before and after.
+ */
+export async function migratePostgres(options: {
+  connectionString: string;
+  schema?: string;
+}): Promise<{ from: number; to: number }> {
+  const schema = options.schema ?? 'tandem';
+  assertSchemaName(schema);
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: 1 });
+  pool.on('error', () => {});
+  try {
+    const from = await schemaVersion(pool, schema);
+    await prepareSchema(pool, schema, true);
+    return { from, to: await schemaVersion(pool, schema) };
+  } finally {
+    await pool.end();
+  }
 }

@@ -15,7 +15,7 @@ export const FLOORS: Record<string, readonly string[]> = {
   prometheus: ['protocol', 'server'],
   client: ['protocol'],
   react: ['protocol', 'client'],
-  cli: ['protocol', 'broker', 'server', 'redis', 'jwt', 'prometheus'],
+  cli: ['protocol', 'broker', 'server', 'redis', 'postgres', 'jwt', 'prometheus'],
 };
 
 /** Packages a floor may import at run time (type-only imports are free). Node built-ins: `node:*`. */
