@@ -21,24 +21,14 @@ export type StreamMessage =
   | { kind: 'resync'; resync: ResyncPayload }
   | { kind: 'bye'; bye: ByePayload | null }
   | { kind: 'event'; event: IncomingEvent }
-  /** Compact wire: a channel moves to another epoch (the decoder keeps it). */
-  | { kind: 'epoch'; epoch: EpochPayload }
-  /** Compact wire, before the decoder names its channel and epoch (`StreamDecoder`). */
-  | { kind: 'compact'; id: string; offset: number; ts: number; json: string }
   /**
-   * Nothing for the session: not JSON, or missing what the client needs (a hole the poller
-   * fills, if any), or a frame `StreamDecoder` keeps for itself (`tandem:epoch`).
+   * Not JSON, or missing what the client needs: ignored (a hole the poller fills, if any).
+   * Also what `StreamDecoder` returns for the `tandem:epoch` it keeps.
    */
   | { kind: 'invalid' };
 
-/** What a stream's `StreamDecoder` hands the session: the compact wire resolved. */
-export type SessionMessage = Exclude<StreamMessage, { kind: 'epoch' | 'compact' }>;
-
-/**
- * Decodes one parsed SSE event; an app event as a compact frame when `compact`. Pure; never
- * throws.
- */
-export function decodeStreamEvent(event: ParsedEvent, compact = false): StreamMessage {
+/** Decodes one parsed SSE event. Pure; never throws. */
+export function decodeStreamEvent(event: ParsedEvent): StreamMessage {
   switch (event.type) {
     case CONTROL_EVENTS.hello: {
       const hello = parseJson<HelloPayload>(event.data);
@@ -52,16 +42,6 @@ export function decodeStreamEvent(event: ParsedEvent, compact = false): StreamMe
     }
     case CONTROL_EVENTS.bye:
       return { kind: 'bye', bye: parseJson<ByePayload>(event.data) };
-    case CONTROL_EVENTS.epoch: {
-      const epoch = parseJson<EpochPayload>(event.data);
-      return epoch && typeof epoch.channel === 'string' && typeof epoch.epoch === 'string'
-        ? { kind: 'epoch', epoch }
-        : { kind: 'invalid' };
-    }
-  }
-  if (compact) {
-    const parsed = parseCompactData(event.data);
-    return parsed ? { kind: 'compact', ...parsed } : { kind: 'invalid' };
   }
   const envelope = parseJson<EventEnvelope>(event.data);
   if (!envelope || typeof envelope.channel !== 'string' || !Number.isSafeInteger(envelope.offset)) {
@@ -72,39 +52,41 @@ export function decodeStreamEvent(event: ParsedEvent, compact = false): StreamMe
 
 /**
  * Decodes one stream's events: the classic frames, or the compact ones once the hello says so
- * (it names each channel's id and epoch; `tandem:epoch` moves a channel to a new epoch). One
- * per stream: ids are the hub's, valid for that stream only.
+ * (it names each channel's id and epoch; `tandem:epoch` moves a channel to another epoch, and
+ * is kept here: the session sees it as `invalid`, nothing for it). One per stream: the ids are
+ * the hub's, for that stream only.
  */
 export class StreamDecoder {
-  /** Compact wire: channel and epoch by id; null while the stream speaks the classic frames. */
-  #channels: Map<string, { channel: string; epoch: string }> | null = null;
+  /** Compact wire: `[channel, epoch]` by id; null while the stream speaks the classic frames. */
+  #ids: Map<string, [string, string]> | null = null;
 
-  decode(event: ParsedEvent): SessionMessage {
-    const message = decodeStreamEvent(event, this.#channels !== null);
-    if (message.kind === 'hello' && message.hello.wire === COMPACT_WIRE) {
-      const channels = new Map<string, { channel: string; epoch: string }>();
-      for (const [channel, info] of Object.entries(message.hello.channels ?? {})) {
-        if (typeof info?.id === 'string') channels.set(info.id, { channel, epoch: info.epoch });
-      }
-      this.#channels = channels;
-    } else if (message.kind === 'epoch') {
-      for (const entry of this.#channels?.values() ?? []) {
-        if (entry.channel === message.epoch.channel) entry.epoch = message.epoch.epoch;
-      }
+  decode(event: ParsedEvent): StreamMessage {
+    const ids = this.#ids;
+    const { type, data } = event;
+    if (ids && type === CONTROL_EVENTS.epoch) {
+      const epoch = parseJson<EpochPayload>(data);
+      for (const entry of ids.values()) if (entry[0] === epoch?.channel) entry[1] = String(epoch.epoch);
       return { kind: 'invalid' };
-    } else if (message.kind === 'compact') {
-      const entry = this.#channels?.get(message.id);
-      if (!entry) return { kind: 'invalid' };
-      const data = parseJson<unknown>(message.json);
-      if (data === null && message.json !== 'null') return { kind: 'invalid' };
-      const { channel, epoch } = entry;
-      const { offset, ts } = message;
-      return {
-        kind: 'event',
-        event: { channel, type: event.type, offset, epoch, ts, data, source: 'stream' },
-      };
     }
-    return message;
+    if (!ids || type.startsWith('tandem:')) {
+      const message = decodeStreamEvent(event);
+      if (message.kind === 'hello' && message.hello.wire === COMPACT_WIRE) {
+        this.#ids = new Map();
+        for (const [channel, info] of Object.entries(message.hello.channels ?? {})) {
+          this.#ids.set(String(info.id), [channel, info.epoch]);
+        }
+      }
+      return message;
+    }
+    const compact = parseCompactData(data);
+    const at = compact && ids.get(compact.id);
+    const value = at && parseJson(compact.json);
+    if (!at || (value === null && compact.json !== 'null')) return { kind: 'invalid' };
+    const { offset, ts } = compact;
+    return {
+      kind: 'event',
+      event: { channel: at[0], type, offset, epoch: at[1], ts, data: value, source: 'stream' },
+    };
   }
 }
 

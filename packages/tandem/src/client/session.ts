@@ -1,6 +1,6 @@
 import { type HelloPayload, type Position, type ResyncPayload, TandemError, TimerSlot } from '../protocol';
 import type { ResolvedBackoffOptions } from './backoff';
-import { type SessionMessage, StreamDecoder } from './decode';
+import { StreamDecoder, type StreamMessage } from './decode';
 import type { Environment } from './environment';
 import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
@@ -249,7 +249,7 @@ export class StreamSession {
     this.#watchdog.start();
   }
 
-  #message(ctx: StreamContext, message: SessionMessage): void {
+  #message(ctx: StreamContext, message: StreamMessage): void {
     switch (message.kind) {
       case 'hello':
         if (ctx === this.#next) this.#promote(ctx);

@@ -38,8 +38,11 @@ function numberText(n: number): string {
 }
 
 function numberOf(text: string): number {
-  if (text.charCodeAt(0) === 61 /* = */) return text.length > 1 ? Number(text.slice(1)) : Number.NaN;
-  return BASE36.test(text) ? Number.parseInt(text, 36) : Number.NaN;
+  return text[0] === '='
+    ? Number(text.slice(1) || Number.NaN)
+    : BASE36.test(text)
+      ? parseInt(text, 36)
+      : Number.NaN;
 }
 
 /** One app event's whole compact frame. `type` must be a valid SSE field (no CR, LF, NUL). */
@@ -58,12 +61,9 @@ export function encodeCompactFrame(type: string, event: CompactEvent): string {
 
 /** Reads a compact data line; null when it is not one. */
 export function parseCompactData(data: string): CompactEvent | null {
-  const a = data.indexOf(' ');
-  const b = a < 0 ? -1 : data.indexOf(' ', a + 1);
-  const c = b < 0 ? -1 : data.indexOf(' ', b + 1);
-  if (c < 0 || a === 0) return null;
-  const offset = numberOf(data.slice(a + 1, b));
-  const ts = numberOf(data.slice(b + 1, c));
-  if (!Number.isSafeInteger(offset) || offset < 0 || Number.isNaN(ts)) return null;
-  return { id: data.slice(0, a), offset, ts, json: data.slice(c + 1) };
+  const [id = '', offsetText = '', tsText] = data.split(' ', 3);
+  const offset = numberOf(offsetText);
+  const ts = numberOf(tsText ?? '');
+  if (!id || !Number.isSafeInteger(offset) || Number.isNaN(ts)) return null;
+  return { id, offset, ts, json: data.slice(id.length + offsetText.length + tsText!.length + 3) };
 }

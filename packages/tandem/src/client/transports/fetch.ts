@@ -48,7 +48,7 @@ export async function responseError(response: Response, now = Date.now()): Promi
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   const wire = options.wire ?? COMPACT_WIRE;
   if (wire !== COMPACT_WIRE && wire !== 'classic') {
-    throw new RangeError(`fetchTransport: wire must be 'compact' or 'classic', got ${JSON.stringify(wire)}`);
+    throw new RangeError(`fetchTransport: wire must be 'compact' or 'classic'`);
   }
   checkNumbers('fetchTransport', options, { maxEventBytes: { min: 1, integer: true } });
   return (request, handlers) => {
