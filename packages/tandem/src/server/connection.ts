@@ -236,13 +236,14 @@ export class Connection {
     this.written(sink, sink.writeShared(shared));
   }
 
-  /** Writes what is pending as one chunk. */
+  /** Writes what is pending as one chunk; the sink joins the parts, copying them at most once. */
   flush(): void {
-    if (this.state === 'closed' || !this.sink || this.pending.length === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : concatBytes(this.pending, this.pendingBytes);
+    const { sink, pending: parts, pendingBytes: bytes } = this;
+    if (this.state === 'closed' || !sink || parts.length === 0) return;
     this.pending = NOTHING;
     this.pendingBytes = 0;
-    this.write(chunk);
+    if (parts.length === 1) this.write(parts[0]!);
+    else this.written(sink, sink.writeParts?.(parts, bytes) ?? sink.write(concatBytes(parts, bytes)));
   }
 
   /** Writes one chunk; cuts the connection if the client is too far behind. */

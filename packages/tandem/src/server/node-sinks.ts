@@ -42,6 +42,10 @@ export class ResponseSink implements Sink {
     return true;
   }
 
+  writeParts(parts: readonly Uint8Array[], total: number): boolean {
+    return this.write(Buffer.concat(parts, total));
+  }
+
   writeShared(shared: SharedBytes): boolean {
     return this.write(shared.plain);
   }
@@ -99,6 +103,25 @@ export class SocketSink extends ResponseSink {
 
   override writeShared(shared: SharedBytes): boolean {
     return this.headersSent ? this.writeFramed(framedOf(shared)) : this.write(shared.plain);
+  }
+
+  /**
+   * The parts framed as one HTTP/1.1 chunk in one Buffer, filled once and not zeroed first:
+   * joining them and then framing the join copied each replay chunk twice (bench H's replay
+   * storm writes 3 GB).
+   */
+  override writeParts(parts: readonly Uint8Array[], total: number): boolean {
+    if (!this.headersSent || total === 0) return super.writeParts(parts, total);
+    const head = `${total.toString(16)}\r\n`;
+    const framed = Buffer.allocUnsafe(head.length + total + 2);
+    let at = framed.write(head, 0, 'latin1');
+    for (const part of parts) {
+      framed.set(part, at);
+      at += part.length;
+    }
+    framed[at] = 13;
+    framed[at + 1] = 10;
+    return this.writeFramed(framed);
   }
 
   private writeFramed(framed: Buffer): boolean {

@@ -23,6 +23,12 @@ export class SharedBytes {
 export interface Sink {
   /** Queues bytes for the client; false when the connection is already gone. */
   write(chunk: Uint8Array): boolean;
+  /**
+   * Queues `parts` (`total` bytes in all) as one write, copying them at most once: a replay's
+   * chunk is dozens of encoded frames, shared by every stream that replays them. Without it
+   * the connection joins them first and calls `write`.
+   */
+  writeParts?(parts: readonly Uint8Array[], total: number): boolean;
   /** Queues bytes shared with other streams, in whichever form this sink takes them. */
   writeShared(shared: SharedBytes): boolean;
   /** Bytes accepted but not yet handed to the network. */

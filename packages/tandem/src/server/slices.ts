@@ -76,36 +76,88 @@ export class SlicedCalls {
 function noop(): void {}
 
 /**
- * At most `size` holders at once; the others wait in line (first come, first served). Slices
- * alone do not bound the loop: 300 replays each yielding after 10 ms still make one turn of the
- * event loop take 3 s. Replays take a place while they write and give it back while they wait
- * (for their client, or their turn), so a turn holds at most `size` slices of them.
+ * Work in turns of the event loop: per turn at most `slices` × `SLICE_MS` of work done while
+ * holding a place, and at most `entries` places given; one holder at a time, the others wait in
+ * line (first come, first served). Slices alone do not bound a turn: 300 replays each yielding
+ * after 10 ms still make one turn take 3 s when each hands its place straight to the next,
+ * because the next then runs in the microtasks of the same task (bench H's replay storm held
+ * the loop for 0.5–4.6 s of CPU that way). So a place given back goes to the next in line at
+ * once only while the turn has time and places left; after that the line waits for a later
+ * macrotask (`defer`), and the other clients' I/O and timers run in between. Time, not a count,
+ * bounds replays: a page of a few small events takes a place of its own, and with two places
+ * per turn the 50 clients of the churn test were still replaying after 15 s.
  */
 export class Gate {
-  private active = 0;
+  private holding = false;
+  private heldSince = 0;
+  /** Places given and ms held since the turn began. */
+  private entered = 0;
+  private spentMs = 0;
+  private turnScheduled = false;
   private readonly line: (() => void)[] = [];
+  private readonly budgetMs: number;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    slices: number,
+    private readonly entries = Number.POSITIVE_INFINITY,
+    /** Clock of the time budget, for tests. */
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.budgetMs = slices * SLICE_MS;
+  }
 
-  /** Takes a place: synchronously (true) when one is free, else false and `wait()` gives one. */
+  /** Takes a place: synchronously (true) when one is free in this turn, else false and `wait()` gives one. */
   tryEnter(): boolean {
-    if (this.active >= this.size || this.line.length > 0) return false;
-    this.active++;
+    if (this.holding || this.line.length > 0 || !this.open()) return false;
+    this.enter();
     return true;
   }
 
   /** Resolves with a place, in the order asked. */
   wait(): Promise<void> {
-    return new Promise((resolve) => this.line.push(resolve));
+    return new Promise((resolve) => {
+      this.line.push(resolve);
+      this.pass();
+    });
   }
 
   leave(): void {
-    const next = this.line.shift();
-    // The place goes straight to the next in line.
-    if (next) next();
-    else this.active--;
+    if (!this.holding) return;
+    this.holding = false;
+    this.spentMs += this.now() - this.heldSince;
+    this.pass();
   }
+
+  private open(): boolean {
+    return this.entered < this.entries && this.spentMs < this.budgetMs;
+  }
+
+  private enter(): void {
+    this.holding = true;
+    this.heldSince = this.now();
+    this.entered++;
+    // The turn ends in a later macrotask, whatever else happens: then the counts start again.
+    if (!this.turnScheduled) {
+      this.turnScheduled = true;
+      defer(this.nextTurn);
+    }
+  }
+
+  /** Gives the free place to the next in line, in this turn if it has room left. */
+  private pass(): void {
+    if (this.holding || this.line.length === 0 || !this.open()) return;
+    const next = this.line.shift()!;
+    this.enter();
+    next();
+  }
+
+  private readonly nextTurn = (): void => {
+    this.turnScheduled = false;
+    this.entered = 0;
+    this.spentMs = 0;
+    this.pass();
+  };
 }
 
-/** Replays writing at once, per hub: a turn of the event loop holds at most this many slices. */
+/** Replay slices per turn of the event loop, per hub: a turn holds at most this many. */
 export const REPLAY_WRITERS = 2;

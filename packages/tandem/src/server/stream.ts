@@ -18,6 +18,7 @@ import { brokerError } from './errors';
 import type { StreamOutcome } from './handler';
 import { DEFAULTS } from './options';
 import { type ChannelPlan, planChannels, resyncGroups } from './resume';
+import { Gate } from './slices';
 
 /** `text/event-stream` headers; the Node adapter adds the HTTP/1.1 connection headers. */
 export const STREAM_HEADERS: HeaderMap = {
@@ -38,16 +39,29 @@ export async function openStream(
   headers: HeaderMap,
 ): Promise<StreamOutcome> {
   const { settings } = ctx;
-  if (ctx.connections.size >= settings.maxConnections) {
-    throw new TandemError(
-      'too_many_connections',
-      `the server holds its maximum of ${settings.maxConnections} streams`,
-    );
-  }
+  const refuseIfFull = () => {
+    if (ctx.connections.size >= settings.maxConnections) {
+      throw new TandemError(
+        'too_many_connections',
+        `the server holds its maximum of ${settings.maxConnections} streams`,
+      );
+    }
+  };
+  refuseIfFull();
   const cursor = decodeCursor(
     request.headers.get('last-event-id') ?? request.query.get('cursor') ?? undefined,
     channels,
   );
+  // Opens take turns: hundreds arriving at once start over several turns of the event loop.
+  const opens = opensOf(ctx);
+  if (!opens.tryEnter()) {
+    await opens.wait();
+    opens.leave();
+    if (ctx.closing) throw new TandemError('shutting_down', 'the server is shutting down');
+    refuseIfFull();
+  } else {
+    opens.leave();
+  }
   const connection = new Connection(
     ctx.newConnectionId(),
     grant.subject,
@@ -128,6 +142,25 @@ export async function openStream(
     prelude: frames.length === 1 ? frames[0]! : concatBytes(frames),
     replay: { first, next: nextPages(ctx, plans) },
   };
+}
+
+/**
+ * Streams that may start per turn of the event loop, per hub. A start reads the first page of
+ * each channel's log, encodes it and builds the hello; 300 clients resuming at once (bench H's
+ * replay storm) all started in one turn. The others wait for later turns, in order.
+ */
+export const OPENS_PER_TURN = 32;
+
+/** Each hub's turns of stream opens, kept beside its context rather than in it. */
+const openGates = new WeakMap<HubContext, Gate>();
+
+function opensOf(ctx: HubContext): Gate {
+  let gate = openGates.get(ctx);
+  if (!gate) {
+    gate = new Gate(Number.POSITIVE_INFINITY, OPENS_PER_TURN);
+    openGates.set(ctx, gate);
+  }
+  return gate;
 }
 
 /**
