@@ -15,13 +15,13 @@ import { HeadCheck } from './head-check';
 import { lifeContinues, NO_LIFE, newLife } from './life';
 import type { RedisBroker, RedisBrokerOptions } from './options';
 import { OrderedAppends, scriptRunner } from './runner';
-import { READ_SCRIPT, REWIND_SCRIPT, script } from './scripts';
+import { LIFE_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, script } from './scripts';
 import { resolveSettings } from './settings';
 
 export type { RedisBroker, RedisBrokerOptions, RedisBrokerStats, RedisClientLike } from './options';
 
-/** A life marker as the append script writes it; any other value reads as none. */
-const LIFE = /^[0-9a-z]{4}$/;
+/** A life marker as the scripts write it (`<id> <run_id>`); any other value reads as none. */
+const LIFE = /^[0-9a-z]{4} /;
 /** Longest idempotency key, as the broker contract says. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
@@ -47,12 +47,13 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const read = script(READ_SCRIPT);
   const rewind = script(REWIND_SCRIPT);
 
-  // The dataset's life marker (life.ts), made whenever the command connection comes up, so that
-  // a channel read before any publish has one to carry. Best effort: without it, such a
-  // reader resyncs once the channel gets a log.
+  // The dataset's life marker (life.ts), checked first thing whenever the command connection
+  // comes up: made if missing, so that a channel read before any publish has one to carry, and
+  // made anew if another Redis process made it (a restart or a failover). Best effort: without
+  // it, such a reader resyncs once the channel gets a log.
   let marking: Promise<void> = Promise.resolve();
   const markLife = () => {
-    marking = command(['SET', `${prefix}:life`, newLife(), 'NX']).then(
+    marking = command(['EVAL', LIFE_SCRIPT, '1', `${prefix}:life`, newLife()]).then(
       () => undefined,
       () => undefined,
     );
@@ -90,7 +91,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     // No log: the channel is read as empty, under an epoch that names when it was seen so, and
     // in which life of the dataset (life.ts).
     if (epoch === '') {
-      const source = life && LIFE.test(life) ? life : NO_LIFE;
+      const source = life && LIFE.test(life) ? life.slice(0, 4) : NO_LIFE;
       return { epoch: emptyEpoch(source, Number(now)), head: 0, oldest: 1, events: [] };
     }
     const events: LiveEvent[] = [];

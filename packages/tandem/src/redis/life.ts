@@ -7,10 +7,12 @@
  * failover to an empty replica), the log the client finds may be a second one, the first lost
  * with its events, and nothing about that channel shows it: its keys went with the loss. So
  * the evidence lives beside the logs, in one marker key per prefix (`<prefix>:life`, a random
- * id) that Redis loses together with them:
+ * id and the run id of the Redis process that made it) that Redis loses together with them:
  *
- * - the broker makes the marker when it connects (it writes; reads still create nothing) and
- *   the append script makes it whenever a new log finds it gone;
+ * - the broker checks the marker first thing whenever its connection comes up (it writes;
+ *   reads still create nothing), and the append script whenever it creates a log: missing,
+ *   or made by another Redis process (a restart or a failover, which may have lost the last
+ *   writes even with persistence), it is made anew;
  * - every log's epoch starts with the marker it was created under;
  * - an empty epoch carries the marker the look found as its source, or `NO_LIFE` if none;
  * - a log continues an empty epoch only if its epoch starts with that marker (and it was
@@ -18,7 +20,8 @@
  *   is a new random id, so a cursor from before is recognisably stale and gets `resync`.
  *
  * A look that finds no marker (Redis lost it and nobody wrote since) cannot tell what the next
- * log follows, so that client resyncs once the channel has a log: safe, and rare.
+ * log follows, so that client resyncs once the channel has a log: safe, and rare. So does one
+ * that looked before a restart, even one that lost nothing: the cost of one refetch, once.
  *
  * One marker per prefix rather than per channel: a per-channel key is lost with the channel's
  * log, so it cannot tell a channel that was never published from one whose log was lost, and

@@ -13,16 +13,36 @@
  * publish starts a new log, from offset 1, and deletes any orphaned stream.
  *
  * Per prefix, one more key: `<prefix>:life`, a string naming this life of the dataset (4
- * base-36 characters; see life.ts). Every new log's epoch starts with it, and a channel read
- * with no log is reported under an empty epoch carrying it, so a log can be judged "the first
- * since that look" only if Redis did not lose everything in between: the marker is lost with
- * the logs, and whoever writes next makes a new one.
+ * base-36 characters, then the run id of the Redis process that made it; see life.ts). Every
+ * new log's epoch starts with it, and a channel read with no log is reported under an empty
+ * epoch carrying it, so a log can be judged "the first since that look" only if Redis did not
+ * lose anything in between: the marker is lost with the logs, or was made by another process,
+ * and whoever writes next makes a new one.
  *
  * Idempotent appends keep two more keys per channel, in its slot: `<prefix>:{<channel>}:ik`, a
  * sorted set of the keys accepted (score: when), and `<prefix>:{<channel>}:iv`, a hash from
  * key to `<epoch> <offset> <ts>` of the event it made.
  */
 import { createHash } from 'node:crypto';
+
+// The life marker, `<4 base-36 chars> <run_id>`: the id, and the Redis process that made it.
+// `current_life(key, proposed)` returns the id, after making a new one from `proposed` when the
+// marker is missing, malformed (it would make an invalid epoch) or made by another Redis process:
+// a restart or a failover may have lost logs, even with persistence (the last second of an
+// `everysec` AOF, a lagging replica), so it ends the life. Without INFO (renamed, denied) the
+// run id is '' and only a lost or malformed marker ends it.
+const CURRENT_LIFE = `
+local function current_life(key, proposed)
+  local info = redis.pcall('INFO', 'server')
+  local run = (type(info) == 'string' and string.match(info, 'run_id:(%w+)')) or ''
+  local marker = redis.call('GET', key)
+  if marker and string.match(marker, '^[0-9a-z][0-9a-z][0-9a-z][0-9a-z] ') and string.sub(marker, 6) == run then
+    return string.sub(marker, 1, 4)
+  end
+  redis.call('SET', key, proposed .. ' ' .. run)
+  return proposed
+end
+`;
 
 // Shared prologue. KEYS[1] meta, KEYS[2] log, KEYS[3] life marker. ARGV[1] the random part of
 // a new epoch, ARGV[2] retention ms,
@@ -41,16 +61,11 @@ local next_trim = tonumber(m[4] or '0')
 local created = tonumber(m[5] or '0')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${CURRENT_LIFE}
 -- Starts a log, deleting any orphaned stream. Only a publish does. The epoch is the life
--- marker (made from \`life\` if Redis lost it) followed by the random part.
+-- marker's id (made from the proposed one if needed) followed by the random part.
 local function create(life)
-  local current = redis.call('GET', KEYS[3])
-  -- Anything but 4 base-36 characters (written by hand, say) would make an invalid epoch.
-  if not current or not string.match(current, '^[0-9a-z][0-9a-z][0-9a-z][0-9a-z]$') then
-    current = life
-    redis.call('SET', KEYS[3], life)
-  end
-  epoch, head, last_ts, next_trim, created = current .. ARGV[1], 0, 0, 0, now
+  epoch, head, last_ts, next_trim, created = current_life(KEYS[3], life) .. ARGV[1], 0, 0, 0, now
   redis.call('DEL', log)
   redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'ts', 0, 'trim', 0, 'c', now)
 end
@@ -231,6 +246,17 @@ if limit ~= 0 and after < head then
   end
 end
 return {epoch, head, first, entries, created, now}
+`;
+
+/**
+ * The life check a broker makes whenever its command connection comes up, before anything
+ * else on it. KEYS[1] the life marker, ARGV[1] a new id. Returns 1 if it started a new life.
+ */
+export const LIFE_SCRIPT = `${CURRENT_LIFE}
+local before = redis.call('GET', KEYS[1])
+current_life(KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[1]) == before then return 0 end
+return 1
 `;
 
 /**

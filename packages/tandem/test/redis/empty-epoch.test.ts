@@ -86,13 +86,22 @@ const resumes = {
   },
 };
 
-/** Redis loses everything it held, then the hub publishes again (once Redis answers). */
+/** Redis loses what it held of `channel` (and maybe more); the hub then publishes again. */
 const losses = {
   async FLUSHALL(server: RedisServer): Promise<void> {
     expect(await rawCommand(server.port, 'FLUSHALL')).toBe('+OK');
   },
   async 'a restart without persistence'(server: RedisServer): Promise<void> {
     await server.restart({ aof: false });
+  },
+  // What a crash loses with `appendfsync everysec` (the last second) or a failover to a lagging
+  // replica: the rest is back, the channel's young log is not.
+  async 'a restart that came back without the channel’s log'(
+    server: RedisServer,
+    channel: string,
+  ): Promise<void> {
+    await server.restart({ aof: true });
+    expect(await rawCommand(server.port, `DEL tandem:{${channel}}:meta tandem:{${channel}}:log`)).toBe(':2');
   },
 };
 
@@ -101,13 +110,13 @@ const cases = paths.flatMap((path) => Object.keys(losses).map((loss) => [path, l
 
 describe('a client that saw a channel before its first publish, on Redis', () => {
   it.each(cases)('gets resync by %s after Redis lost the first log (%s)', async (path, loss) => {
-    redis = await startRedis();
+    redis = await startRedis({ aof: true });
     const hub = await startHub(redis);
     const channel = `gap-${path}`;
     const cursor = await looks[path](hub, channel);
     for (let i = 1; i <= 3; i++) await hub.hub.publish(channel, 'tick', i);
 
-    await losses[loss as keyof typeof losses](redis);
+    await losses[loss as keyof typeof losses](redis, channel);
     // A fresh log: its offset 1 is not the lost log's, and must not pass for it.
     const after = await vi.waitFor(() => hub.hub.publish(channel, 'tick', 'after'), {
       timeout: 10_000,
@@ -156,6 +165,30 @@ describe('a client that saw a channel before its first publish, on Redis', () =>
       });
     },
   );
+
+  it.each(paths)('receives by %s a first log that a restart with persistence kept', async (path) => {
+    redis = await startRedis({ aof: true });
+    const hub = await startHub(redis);
+    const channel = `kept-${path}`;
+    const cursor = await looks[path](hub, channel);
+    for (let i = 1; i <= 3; i++) await hub.hub.publish(channel, 'tick', i);
+    await redis.restart({ aof: true });
+    await vi.waitFor(() => hub.hub.publish('other', 'tick', 0), { timeout: 10_000, interval: 50 });
+    // The log and its epoch came back: it still is the first since the look.
+    expect(await resumes[path](hub, channel, cursor)).toEqual({
+      data: path === 'stream' ? [1, 2, 3, 'fence'] : [1, 2, 3],
+      resync: null,
+    });
+  });
+
+  it('resyncs a client that saw a channel empty before a restart once the channel gets a log, since a restart may have lost one', async () => {
+    redis = await startRedis({ aof: true });
+    const hub = await startHub(redis);
+    const cursor = await looks.poll(hub, 'restarted');
+    await redis.restart({ aof: true });
+    await vi.waitFor(() => hub.hub.publish('restarted', 'tick', 1), { timeout: 10_000, interval: 50 });
+    expect(await resumes.poll(hub, 'restarted', cursor)).toEqual({ data: [], resync: 'epoch' });
+  });
 
   it('resyncs a client that saw the channel after FLUSHALL but before anyone wrote, rather than guess', async () => {
     redis = await startRedis();
