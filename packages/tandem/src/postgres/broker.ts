@@ -108,7 +108,6 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
       listening = false;
     },
   });
-  let firstListen: Promise<void> | undefined;
 
   const heads = new HeadCheck(
     feed,
@@ -122,18 +121,11 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   );
   const sweeper = new Sweeper(() => ensureSchema().then(() => store.sweep(1000)), sweepMs);
 
-  const start = () => {
-    if (firstListen || closed) return;
-    firstListen = ensureSchema().then(() => {
-      listener.start();
-      heads.start();
-      sweeper.start();
-    });
-    firstListen.catch(() => {
-      firstListen = undefined;
-    });
-  };
-  start();
+  // LISTEN needs no schema: the feed, its head check and the sweep start now, and each retries
+  // on its own while PostgreSQL is away.
+  listener.start();
+  heads.start();
+  sweeper.start();
 
   const readLog = async (channel: string, after: number, limit: number, maxBytes: number | undefined) => {
     await ensureSchema();
@@ -149,7 +141,6 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
         throw new TandemError('bad_request', 'idempotencyKey must be 1-200 characters');
       }
       if (closed) throw toTandemError(new Error('the broker is closed'));
-      start();
       await ensureSchema();
       const json = serialised ?? JSON.stringify(data === undefined ? null : data);
       return appends.append(channel, type, data, json, key);
@@ -174,7 +165,6 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
     },
 
     subscribe(channel, listener) {
-      start();
       return feed.subscribe(channel, listener);
     },
 
@@ -188,9 +178,7 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
     },
 
     async ready() {
-      start();
       await ensureSchema();
-      await firstListen;
       const deadline = Date.now() + commandTimeoutMs;
       while (!listening) {
         if (closed || Date.now() > deadline) throw toTandemError(new Error('LISTEN is not in place'));

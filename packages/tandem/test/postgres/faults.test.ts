@@ -137,6 +137,39 @@ describe('Tandem on PostgreSQL through failures', () => {
     }
   }, 90_000);
 
+  it('starts while PostgreSQL is down: publishes are refused at once, and all works once it is up', async () => {
+    server = await startPostgres();
+    await server.stopFast();
+    const broker = postgresBroker({ connectionString: server.url, commandTimeoutMs: 1000, headCheckMs: 500 });
+    try {
+      const started = Date.now();
+      await expect(broker.append('down:orders', 't', 1)).rejects.toMatchObject({
+        code: 'broker_unavailable',
+      });
+      await expect(broker.read('down:orders', 0)).rejects.toMatchObject({ code: 'broker_unavailable' });
+      expect(Date.now() - started).toBeLessThan(5000);
+      const seen: number[] = [];
+      broker.subscribe('down:orders', (e) => seen.push(e.data as number));
+      await server.start();
+      await expect
+        .poll(
+          () =>
+            broker.append('down:orders', 't', 1).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 10_000 },
+        )
+        .toBe(true);
+      await broker.append('down:orders', 't', 2);
+      // Delivered live: LISTEN was set up on its own once PostgreSQL came up.
+      expect(await until(() => seen.includes(2), 10_000)).toBe(true);
+      expect(seen).toEqual([1, 2]);
+    } finally {
+      await broker.close();
+    }
+  }, 60_000);
+
   it('moves clients from a hub killed with -9 to a live one with every event once, in order', async () => {
     server = await startPostgres();
     const started = await startChildHub(server.url);
