@@ -14,6 +14,7 @@ import { formatResult } from './lib/table';
 import { runHostile } from './scenarios/h-hostile';
 import { runParser } from './scenarios/p-parser';
 import { runPollCost } from './scenarios/poll-cost';
+import { runPublish } from './scenarios/pub-http';
 import { runS1 } from './scenarios/s1-idle';
 import { runS2 } from './scenarios/s2-fanout';
 import { runS3S4 } from './scenarios/s3-latency';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   if (want.has('S10')) await run('S10', () => runS10(ctx));
   if (want.has('P')) await run('P', () => runParser(ctx));
   if (want.has('POLL')) await run('POLL', () => runPollCost(ctx));
+  if (want.has('PUB')) await run('PUB', () => runPublish(ctx));
   if (want.has('H')) await run('H', () => runHostile(ctx));
 
   const seconds = Math.round((performance.now() - started) / 1000);

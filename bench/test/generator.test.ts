@@ -151,6 +151,7 @@ describe('options', () => {
       'S10',
       'P',
       'POLL',
+      'PUB',
     ]);
     expect(parseArgs(['--scenario', 'p']).scenarios).toEqual(['P']);
     expect(() => parseArgs(['--scenario', 'S11'])).toThrow(/unknown scenario/);
