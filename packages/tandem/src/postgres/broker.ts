@@ -28,7 +28,7 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   const retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULTS.retentionMs);
   const maxEvents = options.maxEventsPerChannel ?? DEFAULTS.maxEventsPerChannel;
   const idleTtlMs = nonNegative('idleTtlMs', options.idleTtlMs ?? DEFAULTS.idleTtlMs);
-  const windowMs = positive(
+  const windowMs = nonNegative(
     'idempotencyWindowMs',
     options.idempotencyWindowMs ?? DEFAULTS.idempotencyWindowMs,
   );
@@ -57,7 +57,11 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   // An idle client of our own pool that loses its server must not crash the process.
   if (owned) pool.on('error', () => {});
   const s = `"${schema}"`;
-  const store = new Store(pool, s, { retentionMs, maxEvents, idleTtlMs, windowMs });
+  // A schema dropped under a running hub is created again by the next call: every channel then
+  // starts a new epoch, and its clients resync.
+  const store = new Store(pool, s, { retentionMs, maxEvents, idleTtlMs, windowMs }, () => {
+    prepared = undefined;
+  });
   const appends = new OrderedAppends(store);
   let closed = false;
   let source: string | undefined;

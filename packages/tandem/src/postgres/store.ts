@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { ReadResult } from '../broker';
 import { emptyEpoch, type LiveEvent } from '../protocol';
 import { parseData } from './codec';
-import { toTandemError } from './errors';
+import { toTandemError, unavailable } from './errors';
 
 /** One event of a batch handed to `append`. */
 export interface AppendItem {
@@ -53,12 +53,19 @@ export class Store {
       idleTtlMs: number;
       windowMs: number;
     },
+    /** The schema, or a table or function of it, is gone (dropped): it must be created again. */
+    private readonly schemaMissing: () => void,
   ) {}
 
   async query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
     try {
       return (await this.pool.query<R>(text, values)).rows;
     } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code === '3F000' || code === '42P01' || code === '42883') {
+        this.schemaMissing();
+        throw unavailable(error);
+      }
       throw toTandemError(error);
     }
   }

@@ -336,3 +336,39 @@ describe('retention in the database', () => {
     expect(await broker.info(channel)).toMatchObject({ epoch, head: 1 });
   }, 30_000);
 });
+
+describe('a schema dropped under running hubs', () => {
+  it('is created again, and every channel starts a new epoch that listeners and readers see', async () => {
+    const schema = `d${Date.now().toString(36)}`;
+    const publisher = await open({ schema });
+    const subscriber = await open({ schema });
+    const channel = fresh('dropped');
+    const seen: LiveEvent[] = [];
+    subscriber.subscribe(channel, (e) => seen.push(e));
+    const first = await publisher.append(channel, 't', 'before');
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    await admin.query(`drop schema "${schema}" cascade`);
+    // The first call after the drop may fail (broker_unavailable); the schema is then made again.
+    await expect
+      .poll(
+        () =>
+          publisher.append(channel, 't', 'after').then(
+            () => true,
+            (e: { code?: string }) => e.code,
+          ),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
+    const info = await subscriber.info(channel);
+    expect(info.epoch).not.toBe(first.epoch);
+    expect(info.head).toBe(1);
+    await vi.waitFor(() =>
+      expect(seen.map((e) => [e.epoch === first.epoch, e.offset, e.data])).toEqual([
+        [true, 1, 'before'],
+        [false, 1, 'after'],
+      ]),
+    );
+  });
+});
