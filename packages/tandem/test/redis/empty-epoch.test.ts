@@ -190,6 +190,19 @@ describe('a client that saw a channel before its first publish, on Redis', () =>
     expect(await resumes.poll(hub, 'restarted', cursor)).toEqual({ data: [], resync: 'epoch' });
   });
 
+  it('never trusts a marker it did not write, and replaces it at the next new log', async () => {
+    redis = await startRedis();
+    const hub = await startHub(redis);
+    expect(await rawCommand(redis.port, 'SET tandem:life Not-a-marker')).toBe('+OK');
+    const cursor = await looks.poll(hub, 'hand');
+    await hub.hub.publish('hand', 'tick', 1);
+    expect(await resumes.poll(hub, 'hand', cursor)).toEqual({ data: [], resync: 'epoch' });
+    // The new log made a marker of its own: a look under it continues.
+    const next = await looks.poll(hub, 'hand-2');
+    await hub.hub.publish('hand-2', 'tick', 1);
+    expect(await resumes.poll(hub, 'hand-2', next)).toEqual({ data: [1], resync: null });
+  });
+
   it('resyncs a client that saw the channel after FLUSHALL but before anyone wrote, rather than guess', async () => {
     redis = await startRedis();
     const hub = await startHub(redis);
