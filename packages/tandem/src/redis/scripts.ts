@@ -45,10 +45,9 @@ end
 `;
 
 // Shared prologue. KEYS[1] meta, KEYS[2] log, KEYS[3] life marker. ARGV[1] the random part of
-// a new epoch, ARGV[2] retention ms,
-// ARGV[3] key TTL ms (0 = none). Defines `epoch` (false when there is no log), `head`,
-// `last_ts`, `created`, `now`, `create()`, `touch()`, `trim_age()`, `oldest()`. Each
-// redis.call costs a few µs, so the hot path makes few of them.
+// a new epoch, ARGV[2] retention ms, ARGV[3] key TTL ms (0 = none). Defines `epoch` (false when
+// there is no log), `head`, `last_ts`, `created`, `now`, `create()`, `touch()`, `trim_age()`,
+// `oldest()`. Each redis.call costs a few µs, so the hot path makes few of them.
 const PROLOGUE = `
 local meta, log = KEYS[1], KEYS[2]
 local m = redis.call('HMGET', meta, 'epoch', 'head', 'ts', 'trim', 'c')
