@@ -51,7 +51,8 @@ afterAll(async () => {
 /** Waits until the page rendered the acme order `published` (its offset and publish time). */
 function waitForOrder(page: Page, published: Published, timeout = 30_000) {
   return page.waitForFunction(
-    ([offset, ts]) => window.__rendered.some((r) => r.tenant === 'acme' && r.offset === offset && r.ts === ts),
+    ([offset, ts]) =>
+      window.__rendered.some((r) => r.tenant === 'acme' && r.offset === offset && r.ts === ts),
     [published.offset, published.ts] as const,
     { timeout, polling: 50 },
   );
