@@ -1,6 +1,13 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ResyncReason, TandemErrorCode } from '../protocol';
-import type { CloseReason, MetricsSink, MetricsSource, PollResult, RenderedMetrics } from '../server';
+import type {
+  CloseReason,
+  MetricsSink,
+  MetricsSource,
+  PollResult,
+  PublishResult,
+  RenderedMetrics,
+} from '../server';
 
 export interface PrometheusMetricsOptions {
   /**
@@ -48,6 +55,7 @@ class PrometheusSink implements PrometheusMetrics {
   private readonly resyncs: Counter<'reason'>;
   private readonly slowConsumerDrops: Counter;
   private readonly polls: Counter<'result'>;
+  private readonly publishRequests: Counter<'result'>;
   private readonly errors: Counter<'code'>;
 
   constructor(
@@ -97,6 +105,11 @@ class PrometheusSink implements PrometheusMetrics {
       'Streams closed because their unsent bytes passed maxBufferedBytes.',
     );
     this.polls = counter('polls_total', 'Poll requests answered, by result.', ['result']);
+    this.publishRequests = counter(
+      'publish_requests_total',
+      'Requests to POST /publish answered, by result: ok, partial (a batch with refused events) or the error code.',
+      ['result'],
+    );
     this.errors = counter('errors_total', 'Requests refused, by error code.', ['code']);
   }
 
@@ -140,6 +153,10 @@ class PrometheusSink implements PrometheusMetrics {
 
   polled(result: PollResult): void {
     this.polls.inc({ result });
+  }
+
+  publishAnswered(result: PublishResult): void {
+    this.publishRequests.inc({ result });
   }
 
   refused(code: TandemErrorCode): void {

@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryBroker } from '../../src/broker';
 import { jwtPublishAuthorizer } from '../../src/jwt';
+import { prometheusMetrics } from '../../src/prometheus';
 import { encodeCursor } from '../../src/protocol';
 import { createHub, type HubOptions, type PublishResult } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
@@ -294,5 +295,16 @@ describe('POST /publish batches and retries', () => {
     });
     await post(url, '{');
     expect(results).toEqual(['ok', 'unauthorized', 'partial', 'bad_request']);
+  });
+
+  it('counts them in Prometheus as tandem_publish_requests_total by result', async () => {
+    const url = await serve({ metrics: prometheusMetrics(), metricsEndpoint: { authorize: () => true } });
+    await post(url, { channel: 'a', type: 't', data: 1 });
+    await post(url, { channel: 'a', type: 't', data: 2 });
+    await post(url, { channel: 'a', type: 't', data: 1 }, { key: 'nope' });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^tandem_publish_requests_total\{result="ok"\} 2$/m);
+    expect(text).toMatch(/^tandem_publish_requests_total\{result="unauthorized"\} 1$/m);
+    expect(text).toMatch(/^tandem_publishes_total 2$/m);
   });
 });
