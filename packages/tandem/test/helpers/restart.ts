@@ -50,16 +50,24 @@ export function spawnServer(
 
 type Events = { 'order:created': { id: string; total: number } };
 
-/** Waits until the process's hub answers a poll. */
+/** Waits until the process's hub answers a poll; fails at once if the process ended. */
 async function serving(base: string, server: ServerProcess): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      expect(server.output()).not.toMatch(/EADDRINUSE|Error/);
+  let ended = false;
+  void server.exited.then(() => {
+    ended = true;
+  });
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    if (ended) throw new Error(`the server ended before it served:\n${server.output()}`);
+    try {
       const response = await fetch(`${base}/api/live/poll?channels=orders`);
-      expect(response.status).toBe(200);
-    },
-    { timeout: 30_000, interval: 100 },
-  );
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the server did not serve within 30 s:\n${server.output()}`);
 }
 
 /** Whether nothing listens on the port any more. */
