@@ -17,7 +17,7 @@ describe('tandem migrate', () => {
     const run = runTandem(['migrate', '--print', '--schema', 'app_events']);
     expect(await run.exited).toBe(0);
     expect(run.output()).toBe(postgresSchemaSql('app_events'));
-  }, 30_000);
+  }, 60_000);
 
   it('applies it to DATABASE_URL once, and then finds nothing to do; hubs with migrate: false start on it', async () => {
     const first = runTandem(['migrate', '--schema', 'migrated'], { DATABASE_URL: server.url });
@@ -50,5 +50,5 @@ describe('tandem migrate', () => {
     const nowhere = runTandem(['migrate']);
     expect(await nowhere.exited).toBe(2);
     expect(nowhere.output()).toMatch(/set DATABASE_URL or --database-url, or use --print/);
-  }, 30_000);
+  }, 60_000);
 });
