@@ -2,6 +2,6 @@ export type { AppendOptions, Broker, ChannelInfo, ReadResult } from './contract'
 export { emptyContinues } from './contract';
 export { BROKER_DEFAULTS } from './defaults';
 export { checkIdempotencyKey, IdempotencyKeys, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
-export { jsonOf, rememberJson } from './json';
+export { jsonBytes, jsonOf, rememberJson } from './json';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
 export { memoryBroker } from './memory-broker';
