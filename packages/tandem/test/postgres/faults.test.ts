@@ -95,6 +95,7 @@ describe('Tandem on PostgreSQL through failures', () => {
 
     const acknowledged: number[] = [];
     const refused = new Set<string>();
+    let refusals = 0;
     let n = 0;
     let stop = false;
     const publisher = (async () => {
@@ -105,6 +106,7 @@ describe('Tandem on PostgreSQL through failures', () => {
           acknowledged.push(i);
         } catch (error) {
           refused.add((error as { code?: string }).code ?? String(error));
+          refusals++;
           await sleep(20);
         }
         if (i % 5 === 0) await sleep(5);
@@ -113,8 +115,8 @@ describe('Tandem on PostgreSQL through failures', () => {
     expect(await until(() => acknowledged.length >= 50, 10_000)).toBe(true);
     await server.kill9();
     expect(await until(() => refused.size > 0, 10_000)).toBe(true);
-    // Down for a while: the streams stay up on their heartbeats.
-    await sleep(1500);
+    // Down for a while (30 publishes refused, 20 ms apart): the streams stay up on their heartbeats.
+    expect(await until(() => refusals >= 30, 20_000)).toBe(true);
     expect(clients.every((c) => c.client.getState().status === 'open')).toBe(true);
     const before = acknowledged.length;
     await server.start();

@@ -65,9 +65,13 @@ describe('publishing inside the app transaction', () => {
       await client.query('begin');
       await client.query('insert into orders values (1, 10)');
       expect(await publishInTransaction(client, channel, 'order:created', { id: 1 })).toBe(1);
-      // Not committed: neither read nor delivered.
+      // Not committed: neither read nor delivered. A fence: an event committed after it on
+      // another channel arrives, and nothing of this transaction came before it.
       expect((await broker.info(channel)).head).toBe(0);
-      await new Promise((r) => setTimeout(r, 100));
+      const fence: LiveEvent[] = [];
+      broker.subscribe(`${channel}-fence`, (e) => fence.push(e));
+      await broker.append(`${channel}-fence`, 't', 'fence');
+      await vi.waitFor(() => expect(fence).toHaveLength(1));
       expect(seen).toEqual([]);
       await client.query('commit');
     } finally {
