@@ -1,4 +1,5 @@
 import { type LiveEvent, parseEmptyEpoch } from '../protocol';
+import type { PresenceStore } from './presence';
 
 /** A channel's log, as a broker reports it. */
 export interface ChannelInfo {
@@ -78,6 +79,11 @@ export interface Broker {
   continues?(empty: string, log: ChannelInfo): boolean;
   /** Subscribes to a channel's live feed; the returned function unsubscribes. */
   subscribe(channel: string, listener: (event: LiveEvent) => void): () => void;
+  /**
+   * Where hubs keep who is on each channel (see `PresenceStore`). A broker without one shares
+   * a store in memory among the hubs of its process.
+   */
+  readonly presence?: PresenceStore;
   close(): Promise<void>;
 }
 

@@ -5,3 +5,5 @@ export { checkIdempotencyKey, IdempotencyKeys, MAX_IDEMPOTENCY_KEY_LENGTH } from
 export { jsonBytes, jsonOf, rememberJson } from './json';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
 export { memoryBroker } from './memory-broker';
+export type { PresenceEntry, PresenceRecord, PresenceStore } from './presence';
+export { memoryPresenceStore, presenceStoreOf } from './presence';

@@ -42,6 +42,8 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
   readonly #emitter: Emitter;
   readonly tokens: TokenProvider;
   readonly types = new Set<string>();
+  readonly presence: LiveClient['presence'] = (channel) => this.#session.presence.view(channel);
+  readonly onPresence: LiveClient['onPresence'] = (channel, on) => this.#session.presence.on(channel, on);
   readonly #saver: PositionSaver;
   readonly #session: StreamSession;
   readonly #polls: PollPath;

@@ -8,6 +8,8 @@ import {
   type ParsedEvent,
   type PingPayload,
   type Position,
+  PRESENCE_EVENT,
+  type PresencePayload,
   parseCompactData,
   type ResyncPayload,
 } from '../protocol';
@@ -21,6 +23,7 @@ export type StreamMessage =
   | { kind: 'resync'; resync: ResyncPayload }
   | { kind: 'bye'; bye: ByePayload | null }
   | { kind: 'event'; event: IncomingEvent }
+  | { kind: 'presence'; presence: PresencePayload }
   /**
    * Not JSON, or missing what the client needs: ignored (a hole the poller fills, if any).
    * Also what `StreamDecoder` returns for the `tandem:epoch` it keeps.
@@ -42,6 +45,10 @@ export function decodeStreamEvent(event: ParsedEvent): StreamMessage {
     }
     case CONTROL_EVENTS.bye:
       return { kind: 'bye', bye: parseJson<ByePayload>(event.data) };
+    case PRESENCE_EVENT: {
+      const presence = parseJson<PresencePayload>(event.data);
+      return presence && typeof presence === 'object' ? { kind: 'presence', presence } : { kind: 'invalid' };
+    }
   }
   const envelope = parseJson<EventEnvelope>(event.data);
   if (!envelope || typeof envelope.channel !== 'string' || !Number.isSafeInteger(envelope.offset)) {

@@ -14,6 +14,7 @@ export { LIVE_QUERY_DEFAULTS, LiveQueryScheduler } from './live-query';
 export type { LiveClientOptions } from './options';
 export type { PollOptions } from './poll-schedule';
 export { POLL_DEFAULTS } from './poll-schedule';
+export type { LivePresence, PresenceChange, PresenceListener } from './presence';
 export type { TokenContext, TokenReason, TokenSource } from './token';
 export type {
   EventSourceConstructor,

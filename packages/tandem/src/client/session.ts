@@ -6,6 +6,7 @@ import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
 import type { Poller } from './poller';
 import { cursorOf } from './positions';
+import { PresenceViews } from './presence';
 import { byeRetry, isAuthError, retryDecision } from './retry';
 import type { StateStore } from './state';
 import type { TokenProvider } from './token';
@@ -84,8 +85,12 @@ export class StreamSession {
 
   readonly #host: SessionHost;
 
+  /** Who is on each channel, from the stream's `tandem:presence`. */
+  readonly presence: PresenceViews;
+
   constructor(host: SessionHost) {
     this.#host = host;
+    this.presence = new PresenceViews(host.state);
     this.#reconnectTimer = new TimerSlot(host.env.timers);
     this.#stableTimer = new TimerSlot(host.env.timers);
     this.#refreshTimer = new TimerSlot(host.env.timers);
@@ -285,6 +290,9 @@ export class StreamSession {
         return;
       case 'ping':
         this.#heads.heard(message.heads);
+        return;
+      case 'presence':
+        this.presence.apply(message.presence);
         return;
       case 'invalid':
         return;

@@ -1,4 +1,5 @@
 import type { EventMap, Position, ResyncReason, TandemError } from '../protocol';
+import type { LivePresence, PresenceListener } from './presence';
 
 export type { EventMap };
 
@@ -68,6 +69,10 @@ export interface LiveClient<E extends EventMap = EventMap> {
   onAny(handler: (type: keyof E & string, data: E[keyof E], meta: EventMeta) => void): () => void;
   /** Fires when the server reports lost continuity: reload the state of these channels. */
   onResync(handler: ResyncHandler): () => void;
+  /** Who is on a channel of a hub with presence (`synced` false until the server's view arrived). */
+  presence(channel: string): LivePresence;
+  /** Calls `listener` on every change of a channel's presence; returns the unsubscribe function. */
+  onPresence(channel: string, listener: PresenceListener): () => void;
   subscribeState(listener: (state: LiveState) => void): () => void;
   getState(): LiveState;
   /** The positions seen so far, per channel. */

@@ -47,4 +47,6 @@ export type {
 export { CONTROL_EVENTS, isReservedType, RESERVED_TYPE_PREFIX } from './messages';
 export type { ParsedEvent, Parser, ParserOptions } from './parser';
 export { createParser } from './parser';
+export type { PresenceMember, PresencePayload, PresenceView } from './presence';
+export { MAX_PRESENCE_INFO_BYTES, PRESENCE_EVENT } from './presence';
 export type { TimerHandle, Timers } from './timers';

@@ -35,6 +35,11 @@ export interface Grant {
   channels: readonly string[];
   /** When the credentials expire (ms since the Unix epoch): the stream ends then with `token_expired`. */
   expiresAt?: number;
+  /**
+   * What a hub with presence shows of this member to the channel's followers (a name, an
+   * avatar): a small JSON object, at most `presence.maxInfoBytes`. See docs/presence.md.
+   */
+  info?: Record<string, unknown>;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Fanout } from './fanout';
 import type { PublishOptions } from './hub-types';
 import type { MetricsReporter, MetricsSink } from './metrics';
 import type { MetricsEndpointOptions } from './options';
+import type { Presence } from './presence';
 import type { PublishEndpointSettings } from './publish-options';
 import type { Sink } from './sink';
 
@@ -41,6 +42,8 @@ export interface HubContext {
   readonly settings: Settings;
   readonly broker: Broker;
   readonly fanout: Fanout;
+  /** Who is on each channel; null when the hub has no presence. */
+  readonly presence: Presence | null;
   /** Where the hub reports; every method a no-op without a sink. */
   readonly metrics: MetricsReporter;
   readonly metricsSink: MetricsSink | undefined;

@@ -1,4 +1,4 @@
-import type { ByeReason, LiveEvent } from '../protocol';
+import type { ByeReason, LiveEvent, PresenceView } from '../protocol';
 import type { NodeHandler } from './node-adapter';
 import type { EventMap } from './options';
 
@@ -60,6 +60,12 @@ export interface Hub<E extends EventMap = EventMap> {
    * `broker_unavailable`, `shutting_down`. See docs/react.md, "Server rendering".
    */
   cursor(channels: readonly string[]): Promise<string>;
+  /**
+   * Who is on a channel, across every hub on the broker: `users`, `connections`, and `members`
+   * up to `presence.maxMembers` users. Rejects with a TandemError: `bad_request` (presence is
+   * off for the channel), `invalid_channel`, `broker_unavailable`, `shutting_down`.
+   */
+  presence(channel: string): Promise<PresenceView>;
   /** Fetch API handler, bound: `export const GET = hub.fetch` in a Next.js route. */
   readonly fetch: (request: Request) => Promise<Response>;
   /**

@@ -1,6 +1,6 @@
 export type { DisconnectFilter, Hub, HubStats, PublishOptions } from './hub-types';
 
-import { type ChannelInfo, memoryBroker } from '../broker';
+import { type ChannelInfo, memoryBroker, presenceStoreOf } from '../broker';
 import {
   assertChannel,
   channelMatches,
@@ -24,6 +24,8 @@ import type { DisconnectFilter, Hub } from './hub-types';
 import { metricsReporter } from './metrics';
 import { createNodeHandler } from './node-adapter';
 import type { EventMap, HubOptions } from './options';
+import { Presence } from './presence';
+import { resolvePresence } from './presence-options';
 import { publishEvent } from './publish';
 import { resolveSettings } from './settings';
 import type { Sink } from './sink';
@@ -36,6 +38,10 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   const ownBroker = !options.broker;
   const broker = options.broker ?? memoryBroker({ now: env.now, timers: env.timers });
   const settings = resolveSettings(options);
+  const presenceSettings = resolvePresence(options.presence);
+  const presence = presenceSettings
+    ? new Presence(presenceSettings, presenceStoreOf(broker), env, (error) => ctx.reportError(error))
+    : null;
 
   const connections = new Map<string, Connection>();
   const sinks = new Set<Sink>();
@@ -89,6 +95,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       connections.delete(connection.id);
       fanout.detach(connection);
       expiries.closed(connection);
+      presence?.closed(connection);
       metrics.connectionClosed(reason);
       if (connections.size === 0) ticker.stop();
     },
@@ -101,6 +108,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     fanout,
     metrics,
     metricsSink: options.metrics,
+    presence,
     cors: corsFrom(options.cors),
     connections,
     host,
@@ -170,6 +178,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     detachMetrics?.();
     if (ownBroker) await broker.close();
   }
+    await presence?.close();
 
   const hub: Hub<E> = {
     publish: (channel, type, data, publishOptions) => {
@@ -204,6 +213,17 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     },
     fetch: createFetchHandler(ctx),
     node: createNodeHandler(ctx),
+    async presence(channel) {
+      if (closing) throw new TandemError('shutting_down', 'the hub is closed');
+      assertChannel(channel);
+      if (!presence)
+        throw new TandemError('bad_request', 'the hub has no presence (createHub({ presence }))');
+      try {
+        return await presence.view(channel);
+      } catch (error) {
+        throw error instanceof TandemError ? error : brokerError(error);
+      }
+    },
     disconnect(filter, reason = 'server_closed') {
       let count = 0;
       for (const connection of [...connections.values()]) {

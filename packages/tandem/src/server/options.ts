@@ -3,6 +3,7 @@ import { BROKER_DEFAULTS, type Broker } from '../broker';
 import type { Timers } from '../protocol';
 import type { Authorize, HubRequest } from './auth';
 import type { MetricsSink } from './metrics';
+import type { PresenceOptions } from './presence-options';
 import type { PublishEndpointOptions } from './publish-options';
 
 /** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
@@ -165,6 +166,12 @@ export interface HubOptions<E extends EventMap = EventMap> {
    * @default Infinity (never)
    */
   maxStreamDurationMs?: number;
+  /**
+   * Who is on each channel (`hub.presence`, the client's `live.presence`): `true`, or the
+   * channels and limits (`PresenceOptions`). See docs/presence.md.
+   * @default false (off)
+   */
+  presence?: boolean | PresenceOptions;
   /**
    * How long `close()` waits for streams to drain before destroying them, in ms (0 to 2³¹−1).
    * @default 5000

@@ -81,8 +81,13 @@ export async function openStream(
   ctx.fanout.attach(connection);
 
   let plans: Awaited<ReturnType<typeof planChannels>>;
+  let presence: Uint8Array[] = [];
   try {
-    plans = await planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, REPLAY_PAGE);
+    // Presence's first view goes in the prelude, so the client's view is whole from its hello.
+    [plans, presence] = await Promise.all([
+      planChannels(ctx.broker, channels, cursor, ctx.deliveredMark, REPLAY_PAGE),
+      ctx.presence?.open(connection, grant.info) ?? presence,
+    ]);
   } catch (error) {
     connection.abort('aborted');
     throw brokerError(error);
@@ -134,6 +139,7 @@ export async function openStream(
     frames.push(controlFrame(CONTROL_EVENTS.resync, group, id));
     ctx.metrics.resynced(group.reason, group.channels.length);
   }
+  frames.push(...presence);
   return {
     kind: 'stream',
     // The request's own header object (see handle), extended rather than copied.

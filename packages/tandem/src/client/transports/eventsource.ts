@@ -1,4 +1,4 @@
-import { CONTROL_EVENTS, errorFromResponse, TandemError } from '../../protocol';
+import { CONTROL_EVENTS, errorFromResponse, PRESENCE_EVENT, TandemError } from '../../protocol';
 import { withParam } from '../urls';
 import type { Transport } from './transport';
 
@@ -95,7 +95,7 @@ export function eventSourceTransport(options: EventSourceTransportOptions = {}):
           : new TandemError('network', message ? `stream failed: ${message}` : 'the stream failed or ended'),
       );
     });
-    for (const type of Object.values(CONTROL_EVENTS)) listen(type);
+    for (const type of [...Object.values(CONTROL_EVENTS), PRESENCE_EVENT]) listen(type);
     listen('message');
     for (const type of request.types) listen(type);
 
