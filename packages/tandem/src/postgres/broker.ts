@@ -23,6 +23,12 @@ import { Sweeper } from './sweeper';
 
 export type { PostgresBroker, PostgresBrokerOptions, PostgresBrokerStats } from './options';
 
+/**
+ * A broker on PostgreSQL: the log of every channel in `<schema>.events`, shared by every hub on
+ * the database, and publishable inside the app's own transactions (`publishInTransaction`, or
+ * `<schema>.publish(channel, type, data)` in SQL). Creates or upgrades its schema at start
+ * unless `migrate` is false. Throws a TypeError or RangeError naming a bad option.
+ */
 export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   const schema = options.schema ?? 'tandem';
   const retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULTS.retentionMs);

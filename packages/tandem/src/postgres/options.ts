@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Broker } from '../broker';
 
+/** Options of `postgresBroker`: where the database is, the schema, retention and timings. */
 export interface PostgresBrokerOptions {
   /**
    * PostgreSQL URL, e.g. `postgres://app@localhost:5432/app`. Ignored when `pool` is given.
@@ -71,6 +72,7 @@ export interface PostgresBrokerOptions {
   onListenerError?: (error: unknown) => void;
 }
 
+/** A broker whose log is in PostgreSQL (see `postgresBroker`). */
 export interface PostgresBroker extends Broker {
   /** Resolves when the schema is ready and the live feed listens. */
   ready(): Promise<void>;
@@ -78,8 +80,11 @@ export interface PostgresBroker extends Broker {
   stats(): PostgresBrokerStats;
 }
 
+/** What `PostgresBroker.stats()` reports. */
 export interface PostgresBrokerStats {
+  /** Channels this process follows (has live-feed listeners for). */
   channels: number;
+  /** Live-feed listeners in all. */
   listeners: number;
   /** Head checks made (see `headCheckMs`). */
   headChecks: number;

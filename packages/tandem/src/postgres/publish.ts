@@ -2,6 +2,7 @@ import type { ClientBase, Pool } from 'pg';
 import { assertChannel, assertFieldValue, TandemError } from '../protocol';
 import { assertSchemaName } from './schema';
 
+/** Options of `publishInTransaction`. */
 export interface PublishInTransactionOptions {
   /**
    * The schema the broker uses.
