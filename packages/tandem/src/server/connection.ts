@@ -4,6 +4,7 @@ import {
   cursorEntry,
   isEmptyEpoch,
   joinCursor,
+  type LiveEvent,
   type ResyncReason,
 } from '../protocol';
 import { concatBytes } from './bytes';
@@ -21,6 +22,8 @@ export interface ConnectionHost {
   /** The connection ended; remove every trace of it. Called exactly once. */
   released(connection: Connection, reason: ByeReason | 'aborted'): void;
   resynced(reason: ResyncReason, count: number): void;
+  /** Whether a log whose first event is `first` is the first since the channel was seen `empty`. */
+  firstSince(empty: string, first: LiveEvent): boolean;
 }
 
 type State = 'starting' | 'live' | 'closed';
@@ -190,7 +193,14 @@ export class Connection {
     if (newEpoch) {
       // The channel had no log when the stream started (listener attached first): the first
       // event of its first log follows offset 0 of the empty epoch.
-      const first = event.offset === 1 && this.offsetOf(slot) === 0 && isEmptyEpoch(this.epochOf(slot));
+      // Asked of the broker, as a resume is: a log made after the broker lost the first one is
+      // not it (a Redis flushed while this stream waited).
+      const empty = this.epochOf(slot);
+      const first =
+        event.offset === 1 &&
+        this.offsetOf(slot) === 0 &&
+        isEmptyEpoch(empty) &&
+        this.host.firstSince(empty, event);
       if (!first) this.resync([this.channels[slot]!], 'epoch');
     } else if (event.offset <= this.offsetOf(slot)) {
       return false;

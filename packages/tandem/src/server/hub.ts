@@ -100,6 +100,8 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       if (connections.size === 0) ticker.stop();
     },
     resynced: metrics.resynced,
+    firstSince: (empty, first) =>
+      broker.continues?.(empty, { epoch: first.epoch, head: 1, oldest: 1, created: first.ts }) ?? false,
   };
 
   const ctx: HubContext = {
