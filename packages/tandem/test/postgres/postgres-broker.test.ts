@@ -166,6 +166,28 @@ describe('publishing inside the app transaction', () => {
   }, 120_000);
 });
 
+describe('isolation levels', () => {
+  it('under REPEATABLE READ, a publish after another transaction published to the channel fails with 40001', async () => {
+    await open(); // creates the schema when this test runs alone
+    const channel = fresh('rr');
+    await transaction((c) => publishInTransaction(c, channel, 't', 1));
+    const first = await admin.connect();
+    try {
+      await first.query('begin isolation level repeatable read');
+      await first.query('select 1'); // the snapshot is taken here
+      await transaction((c) => publishInTransaction(c, channel, 't', 2));
+      await expect(publishInTransaction(first, channel, 't', 3)).rejects.toMatchObject({ code: '40001' });
+      await first.query('rollback');
+      // Retried, it publishes after the other one.
+      await first.query('begin isolation level repeatable read');
+      expect(await publishInTransaction(first, channel, 't', 3)).toBe(3);
+      await first.query('commit');
+    } finally {
+      first.release();
+    }
+  });
+});
+
 describe('the live feed', () => {
   it('delivers events larger than NOTIFY allows, in order with small ones', async () => {
     const publisher = await open();
