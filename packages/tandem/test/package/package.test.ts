@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launchChromium } from '../helpers/chromium';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { freePort } from '../helpers/free-port';
+import { runtimeBinary } from '../helpers/runtimes';
 import {
   childEnv,
   type JsonChild,
@@ -110,19 +112,101 @@ describe('on plain Node (no TypeScript loader)', STEP, () => {
   });
 });
 
+describe('npx tandem serve', STEP, () => {
+  it('runs the hub from the installed tarball: publishes over HTTP, polls it back, drains on SIGTERM', async () => {
+    const port = await freePort();
+    const env = childEnv({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TANDEM_ALLOW_ANONYMOUS: '1',
+      TANDEM_PUBLISH_KEYS: 'k',
+    });
+    // npm runs the command in a child of its own and does not pass signals on: npx gets a
+    // process group, and the group gets the signal, as from a terminal or a container runtime.
+    const npx = spawn('npx', ['--no-install', 'tandem', 'serve'], {
+      cwd: packed.consumer,
+      env,
+      detached: true,
+    });
+    const group = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-npx.pid!, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    let output = '';
+    npx.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    npx.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    const logged = () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    try {
+      await vi.waitFor(() => expect(logged(), output).toContain('start'), { timeout: 60_000, interval: 100 });
+      const url = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const { cursor } = (await (await fetch(`${url}/poll?channels=orders`)).json()) as { cursor: string };
+      const published = await fetch(`${url}/publish`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'orders', type: 'order:created', data: { id: 7 } }),
+      });
+      expect(published.status).toBe(200);
+      const poll = (await (
+        await fetch(`${url}/poll?channels=orders&cursor=${encodeURIComponent(cursor)}`)
+      ).json()) as { events: { type: string; data: unknown }[] };
+      expect(poll.events).toMatchObject([{ type: 'order:created', data: { id: 7 } }]);
+      group('SIGTERM');
+      await vi.waitFor(() => expect(logged(), output).toContain('stopped'), { timeout: 15_000 });
+    } finally {
+      group('SIGKILL');
+    }
+
+    // The installed command itself, without npm in between, exits 0 after draining.
+    const direct = spawnJson(join(packed.consumer, 'node_modules/.bin/tandem'), ['serve'], {
+      cwd: packed.consumer,
+      env,
+    });
+    children.push(direct);
+    const exited = new Promise<number | null>((resolve) =>
+      direct.process.once('exit', (code) => resolve(code)),
+    );
+    await vi.waitFor(
+      () =>
+        expect(
+          direct.lines.map((line) => line.msg),
+          direct.output(),
+        ).toContain('start'),
+      {
+        timeout: 60_000,
+        interval: 100,
+      },
+    );
+    direct.process.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(direct.lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['shutdown', 'stopped']));
+  });
+});
+
 /** The command that runs `smoke/serve.mjs` on each runtime, from the consumer project. */
 const RUNTIMES = {
-  node: () => [process.execPath, ['smoke/serve.mjs']],
-  bun: () => [bin('bun'), ['smoke/serve.mjs']],
-  deno: () => [
-    bin('deno'),
+  node: async () => [process.execPath, ['smoke/serve.mjs']],
+  bun: async () => [await runtimeBinary('bun'), ['smoke/serve.mjs']],
+  deno: async () => [
+    await runtimeBinary('deno'),
     ['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', 'smoke/serve.mjs'],
   ],
-} satisfies Record<string, () => [string, string[]]>;
+} satisfies Record<string, () => Promise<[string, string[]]>>;
 
 describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('a hub served on %s', STEP, (runtime) => {
   it('delivers live events, and after a cut resumes exactly: nothing lost, nothing twice', async () => {
-    const [file, args] = RUNTIMES[runtime]();
+    const [file, args] = await RUNTIMES[runtime]();
     const server = spawnJson(file, args, {
       cwd: packed.consumer,
       env: childEnv({ DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(packed.dir, 'deno') }),

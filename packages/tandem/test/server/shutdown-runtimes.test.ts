@@ -4,20 +4,20 @@
  * log nothing, and a restart on the same port moves a client to the new process. The same
  * scenario runs for the node:http, Express and Hono quick starts in examples/quickstart/.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { restartScenario, spawnServer } from '../helpers/restart';
+import { runtimeBinary } from '../helpers/runtimes';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/runtime-quickstart.mjs', import.meta.url));
-const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
+// Installed on first use (see helpers/runtimes.ts), before the scenarios start their clocks.
+const [BUN, DENO] = await Promise.all([runtimeBinary('bun'), runtimeBinary('deno')]);
 
 const RUNTIMES = {
-  bun: (port: number) => spawnServer(bin('bun'), ['--conditions=tandem-source', FIXTURE], port),
+  bun: (port: number) => spawnServer(BUN, ['--conditions=tandem-source', FIXTURE], port),
   deno: (port: number) =>
     spawnServer(
-      bin('deno'),
+      DENO,
       [
         'run',
         '--sloppy-imports',
