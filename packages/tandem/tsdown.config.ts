@@ -14,6 +14,8 @@ for (const [subpath, target] of Object.entries(manifest.exports)) {
   if (typeof target === 'object' && target['tandem-source'])
     entry[subpath.slice(2)] = target['tandem-source'];
 }
+// The `tandem` command (`bin` in package.json): `dist/cli.js`, which keeps its `#!` line.
+entry.cli = './src/cli/bin.ts';
 
 export default defineConfig({
   entry,
