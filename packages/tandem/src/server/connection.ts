@@ -1,6 +1,5 @@
 import {
   type ByeReason,
-  CONTROL_EVENTS,
   cursorEntry,
   isEmptyEpoch,
   joinCursor,
@@ -8,7 +7,7 @@ import {
   type ResyncReason,
 } from '../protocol';
 import { concatBytes } from './bytes';
-import { byeFrame, controlFrame, type EncodedEvent, epochFrame, follows, idLine } from './encode';
+import { byeFrame, type EncodedEvent, epochFrame, follows, idLine, resyncFrame } from './encode';
 import type { SharedBytes, Sink } from './sink';
 import { type Gate, nextTask, SLICE_MS } from './slices';
 
@@ -218,7 +217,7 @@ export class Connection {
   }
 
   resync(channels: string[], reason: ResyncReason): void {
-    this.enqueue(controlFrame(CONTROL_EVENTS.resync, { channels, reason }));
+    this.enqueue(resyncFrame(channels, reason));
     this.host.resynced(reason, channels.length);
   }
 

@@ -9,6 +9,7 @@ import {
   joinCursor,
   type LiveEvent,
   type PingPayload,
+  type ResyncReason,
 } from '../protocol';
 import { concatBytes, utf8 } from './bytes';
 import { SharedBytes } from './sink';
@@ -24,6 +25,9 @@ export class EncodedEvent {
   private compactFrame: Uint8Array | undefined;
   /** The channel id `compactFrame` names: a hub's own (two hubs of a process may differ). */
   private compactId = '';
+  /** `tandem:epoch` and the compact frame it was built with. */
+  private announced: Uint8Array | undefined;
+  private announcedFor: Uint8Array | undefined;
 
   constructor(
     readonly event: LiveEvent,
@@ -51,12 +55,17 @@ export class EncodedEvent {
   }
 
   /**
-   * The compact frame, after the `tandem:epoch` of its log when the stream was in another epoch
-   * (rare: a log created or lost; that pair is built per stream).
+   * The compact frame, after the `tandem:epoch` of its log when the stream was in another epoch.
+   * That pair is built once too: a channel's first publish reaches all its streams with it.
    */
   compactAfter(id: string, newEpoch: boolean): Uint8Array {
     const frame = this.compact(id);
-    return newEpoch ? concatBytes([epochFrame(this.event.channel, this.event.epoch), frame]) : frame;
+    if (!newEpoch) return frame;
+    if (this.announcedFor !== frame) {
+      this.announced = concatBytes([epochFrame(this.event.channel, this.event.epoch), frame]);
+      this.announcedFor = frame;
+    }
+    return this.announced!;
   }
 }
 
@@ -102,6 +111,24 @@ export function follows(event: LiveEvent, epoch: string, offset: number, compact
 /** Compact wire: `tandem:epoch`, a channel's next events belong to `epoch`. */
 export function epochFrame(channel: string, epoch: string): Uint8Array {
   return controlFrame(CONTROL_EVENTS.epoch, { channel, epoch });
+}
+
+const resyncFrames = new Map<string, Uint8Array>();
+
+/**
+ * `tandem:resync` for `channels`: one channel's frame is built once per reason, since a log
+ * lost under thousands of streams tells each of them in the same tick.
+ */
+export function resyncFrame(channels: string[], reason: ResyncReason): Uint8Array {
+  if (channels.length !== 1) return controlFrame(CONTROL_EVENTS.resync, { channels, reason });
+  const key = `${reason}:${channels[0]}`;
+  let frame = resyncFrames.get(key);
+  if (!frame) {
+    frame = controlFrame(CONTROL_EVENTS.resync, { channels, reason });
+    if (resyncFrames.size >= 1024) resyncFrames.clear();
+    resyncFrames.set(key, frame);
+  }
+  return frame;
 }
 
 export function controlFrame(name: string, payload: unknown, id?: string): Uint8Array {
