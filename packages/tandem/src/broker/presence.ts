@@ -31,7 +31,12 @@ export interface PresenceStore {
   read(channel: string): Promise<PresenceRecord>;
   /** Calls `listener` after the channel's presence changed (coalesced); returns the unwatch. */
   watch(channel: string, listener: () => void): () => void;
-  /** Keeps this hub's entries alive (stores with expiry), in one round trip for all channels. */
+  /**
+   * A store whose entries expire unless refreshed (so a killed hub leaves no ghost): how often
+   * each hub calls `refresh`, in ms.
+   */
+  readonly refreshMs?: number;
+  /** Keeps this hub's live entries alive, in one round trip for all its channels. */
   refresh?(entries: ReadonlyMap<string, readonly PresenceEntry[]>): Promise<void>;
 }
 

@@ -14,6 +14,7 @@ import type { FeedSource } from './feed-source';
 import { HeadCheck } from './head-check';
 import { lifeContinues, NO_LIFE, newLife } from './life';
 import type { RedisBroker, RedisBrokerOptions } from './options';
+import { redisPresenceStore } from './presence';
 import { OrderedAppends, scriptRunner } from './runner';
 import { LIFE_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, script } from './scripts';
 import { resolveSettings } from './settings';
@@ -193,6 +194,14 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     subscribe(channel, listener) {
       return feed.subscribe(channel, listener);
     },
+
+    presence: redisPresenceStore({
+      prefix,
+      ttlMs: settings.presenceTtlMs,
+      now: Date.now,
+      command,
+      pSubscribe: (pattern, listener) => subscriber.pSubscribe(pattern, listener),
+    }),
 
     stats() {
       return { ...feed.stats(), headChecks: heads.checks, headRepairs: heads.repairs };

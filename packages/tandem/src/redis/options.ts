@@ -51,6 +51,13 @@ export interface RedisBrokerOptions {
    */
   idleTtlMs?: number;
   /**
+   * Presence (`createHub({ presence })`): a hub's members expire this long, in whole ms, after
+   * it last refreshed them (it does every third of it), so a hub killed with -9 leaves no
+   * member behind for longer than this plus a third. See docs/presence.md.
+   * @default 30_000
+   */
+  presenceTtlMs?: number;
+  /**
    * Longest wait for one Redis command, and for the first connection after start, in ms
    * (1 to 2 147 483 647, a timer's reach). Once connected, a command while Redis is unreachable fails at once.
    * @default 2000

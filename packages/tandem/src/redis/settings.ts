@@ -7,6 +7,7 @@ export const REDIS_DEFAULTS = {
   prefix: 'tandem',
   commandTimeoutMs: 2000,
   headCheckMs: 10_000,
+  presenceTtlMs: 30_000,
 } as const;
 
 /** The options with every default applied, each checked. */
@@ -15,6 +16,7 @@ export interface RedisSettings {
   retentionMs: number;
   maxEventsPerChannel: number;
   idleTtlMs: number;
+  presenceTtlMs: number;
   commandTimeoutMs: number;
   headCheckMs: number;
   idempotencyWindowMs: number;
@@ -55,6 +57,7 @@ export function resolveSettings(options: RedisBrokerOptions): RedisSettings {
     retentionMs: { min: 1 },
     maxEventsPerChannel: { min: 1, integer: true },
     idleTtlMs: { integer: true },
+    presenceTtlMs: { min: 3, max: MAX_TIMER_MS, integer: true },
     commandTimeoutMs: { min: 1, max: MAX_TIMER_MS },
     headCheckMs: { max: MAX_TIMER_MS },
     idempotencyWindowMs: { integer: true },
@@ -64,6 +67,7 @@ export function resolveSettings(options: RedisBrokerOptions): RedisSettings {
     retentionMs: options.retentionMs ?? BROKER_DEFAULTS.retentionMs,
     maxEventsPerChannel: options.maxEventsPerChannel ?? BROKER_DEFAULTS.maxEventsPerChannel,
     idleTtlMs: options.idleTtlMs ?? BROKER_DEFAULTS.idleTtlMs,
+    presenceTtlMs: options.presenceTtlMs ?? REDIS_DEFAULTS.presenceTtlMs,
     commandTimeoutMs: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
     headCheckMs: options.headCheckMs ?? REDIS_DEFAULTS.headCheckMs,
     idempotencyWindowMs: options.idempotencyWindowMs ?? BROKER_DEFAULTS.idempotencyWindowMs,

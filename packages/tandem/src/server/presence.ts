@@ -37,6 +37,7 @@ export class Presence {
   private readonly dirty = new Set<string>();
   private flushTimer: TimerHandle | null = null;
   private lastFlush = Number.NEGATIVE_INFINITY;
+  private refreshTimer: TimerHandle | null = null;
   private warnedInfo = false;
   private stopped = false;
 
@@ -66,6 +67,7 @@ export class Presence {
     }
     const member: Member = { channels, entry, stored: false, ended: false };
     this.members.set(connection, member);
+    this.armRefresh();
     for (const channel of channels) this.follow(channel, connection);
     await Promise.all(channels.map((channel) => this.store.put(channel, [entry])));
     member.stored = true;
@@ -111,6 +113,7 @@ export class Presence {
     this.stopped = true;
     if (this.flushTimer) this.env.timers.clearTimeout(this.flushTimer);
     if (this.leaveTimer) this.env.timers.clearTimeout(this.leaveTimer);
+    if (this.refreshTimer) this.env.timers.clearTimeout(this.refreshTimer);
     for (const off of this.unwatch.values()) off();
     this.unwatch.clear();
     this.followers.clear();
@@ -149,6 +152,30 @@ export class Presence {
     this.dirty.delete(channel);
     this.unwatch.get(channel)?.();
     this.unwatch.delete(channel);
+  }
+
+  /**
+   * A store whose entries expire (Redis): every `refreshMs` while the hub holds members, their
+   * entries are refreshed, every channel in one round trip.
+   */
+  private armRefresh(): void {
+    const { refreshMs } = this.store;
+    if (this.refreshTimer || !refreshMs || this.stopped) return;
+    this.refreshTimer = this.env.timers.setTimeout(() => {
+      this.refreshTimer = null;
+      if (this.members.size === 0) return;
+      const live = new Map<string, PresenceEntry[]>();
+      for (const member of this.members.values()) {
+        if (!member.stored) continue;
+        for (const channel of member.channels) {
+          const list = live.get(channel);
+          if (list) list.push(member.entry);
+          else live.set(channel, [member.entry]);
+        }
+      }
+      this.store.refresh?.(live).catch(this.reportError);
+      this.armRefresh();
+    }, refreshMs);
   }
 
   private linger(member: Member): void {
