@@ -1,6 +1,7 @@
 import { TimerSlot } from '../protocol';
 import type { Environment } from './environment';
 import { nextPollDelay, type ResolvedPollOptions } from './poll-schedule';
+import { singleFlight } from './single-flight';
 
 export interface Poller {
   start(): void;
@@ -29,7 +30,6 @@ export function createPoller(
   let lastPollAt = 0;
   let notBefore = 0;
   let inFlight: Promise<void> | null = null;
-  let queued: Promise<void> | null = null;
   const unsubscribe: Array<() => void> = [];
 
   function schedule(): void {
@@ -48,7 +48,7 @@ export function createPoller(
       options,
     );
     if (delay === null) return;
-    timer.set(delay, () => void run());
+    timer.set(delay, () => void next());
   }
 
   function run(): Promise<void> {
@@ -71,6 +71,8 @@ export function createPoller(
     onBusyChange();
     return current;
   }
+  /** Every poll goes through here: one at a time, and one more for the calls during it. */
+  const next = singleFlight(run);
 
   return {
     start() {
@@ -96,13 +98,7 @@ export function createPoller(
     },
     reschedule: schedule,
     pollNow() {
-      if (!running) return Promise.resolve();
-      if (!inFlight) return run();
-      queued ??= inFlight.then(() => {
-        queued = null;
-        return run();
-      });
-      return queued;
+      return running ? next() : Promise.resolve();
     },
     get inFlight() {
       return inFlight !== null;
