@@ -15,3 +15,4 @@ export { useLiveInvalidation } from './use-live-invalidation';
 export type { LiveQueryResult, UseLiveQueryOptions } from './use-live-query';
 export { useLiveQuery } from './use-live-query';
 export { useLiveStatus } from './use-live-status';
+export { usePresence } from './use-presence';
