@@ -1,14 +1,9 @@
 import { type HelloChannel, isEmptyEpoch, type Position, type ResyncReason } from '../protocol';
+import type { EventMeta } from './types';
 
-/** An app event as either path (stream or poll) delivers it. */
-export interface IncomingEvent {
-  channel: string;
-  type: string;
-  offset: number;
-  epoch: string;
-  ts: number;
+/** An app event as either path (stream or poll) delivers it: what a handler is told, and the data. */
+export interface IncomingEvent extends EventMeta {
   data: unknown;
-  source: 'stream' | 'poll';
 }
 
 /** What a request (a stream connect or a poll) knew when it was sent, per channel. */
