@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StreamDecoder } from '../../src/client/decode';
 import { encodeCursor, type HelloPayload, type PollResponse, type ResyncPayload } from '../../src/protocol';
 import { createHub, type MemoryBroker, memoryBroker } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
@@ -72,20 +73,37 @@ afterEach(async () => {
   await broker.close();
 });
 
-describe('resume over /stream', () => {
+// Both wires: the classic frames, and the compact ones Tandem's client asks for (read here by
+// the client's own decoder).
+describe.each([
+  { wire: 'classic', query: '' },
+  { wire: 'compact', query: '&wire=compact' },
+])('resume over /stream ($wire)', ({ wire, query }) => {
   it.each(cases)('cursor $name', async ({ cursor, replay, recovered, resync }) => {
     const value = cursor(epoch);
     const stream = await openRaw(
-      `${server.url}/stream?channels=${CHANNEL}`,
+      `${server.url}/stream?channels=${CHANNEL}${query}`,
       value === undefined ? {} : { 'last-event-id': value },
     );
     const hello = JSON.parse((await stream.next((e) => e.type === 'tandem:hello')).data) as HelloPayload;
-    expect(hello.channels[CHANNEL]).toEqual({ epoch, head: 10, recovered });
+    expect(hello.channels[CHANNEL]).toEqual({ epoch, head: 10, recovered, ...(query ? { id: '0' } : {}) });
+    expect(hello.wire).toBe(query ? 'compact' : undefined);
+    /** The app events so far, as the client reads them. */
+    const offsets = () => {
+      const decoder = new StreamDecoder();
+      return stream.events.flatMap((e) => {
+        const message = decoder.decode(e);
+        return message.kind === 'event' && message.event.epoch === epoch ? [message.event.offset] : [];
+      });
+    };
 
     // A live event marks the end of the replay: everything before it is the replay.
     const live = await server.hub.publish(CHANNEL, 'order', 'live');
-    await stream.next((e) => e.type === 'order' && JSON.parse(e.data).offset === live.offset);
-    expect(stream.appEvents().map((e) => e.offset)).toEqual([...replay, live.offset]);
+    await stream.next(() => offsets().includes(live.offset));
+    expect(offsets()).toEqual([...replay, live.offset]);
+    expect(stream.events.some((e) => e.type === 'tandem:epoch')).toBe(false);
+    // No event after the prelude moves the id: the compact frames carry none.
+    if (wire === 'compact') expect(new Set(stream.events.map((e) => e.lastEventId)).size).toBe(1);
 
     const resyncs = stream.events.filter((e) => e.type === 'tandem:resync').map((e) => JSON.parse(e.data));
     expect(resyncs).toEqual(resync ? [{ channels: [CHANNEL], reason: resync }] : []);
