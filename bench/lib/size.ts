@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Budgets in bytes of minified and gzipped JavaScript (1 KB = 1 000 bytes). */
 export const SIZE_BUDGETS = {
   /** `createLiveClient` with its transports: the initial bundle. */
-  client: 6_000,
+  client: 10_000,
   /** All of `tandem/react`, on top of the client. */
   reactOnTop: 2_500,
 };
@@ -26,7 +26,7 @@ export const SIZE_BUDGETS = {
  * figure reached so far and a little room, so that what was saved is not lost again unnoticed.
  */
 export const SIZE_CEILINGS = {
-  client: 12_000,
+  client: 12_750,
 };
 
 /** What is bundled for each figure. */
@@ -41,6 +41,10 @@ export interface ChunkSize {
   name?: string;
   minified: number;
   gzip: number;
+  /** Brotli at its highest quality, as a server that precompresses sends it. */
+  brotli: number;
+  /** How many files: each is a request of its own, and each is compressed on its own. */
+  files: number;
   /** Bytes each module adds to the minified output, largest first. */
   modules: { path: string; bytes: number }[];
 }
@@ -94,6 +98,8 @@ export async function bundleSize(code: string, options: { source?: boolean } = {
     return {
       minified: bytes.reduce((sum, b) => sum + b.byteLength, 0),
       gzip: bytes.reduce((sum, b) => sum + gzipSync(b, { level: 9 }).byteLength, 0),
+      brotli: bytes.reduce((sum, b) => sum + brotliSize(b), 0),
+      files: files.length,
       modules: modulesOf(outputs, files),
     };
   };
@@ -101,6 +107,10 @@ export async function bundleSize(code: string, options: { source?: boolean } = {
     .filter((file) => file.endsWith('.js') && !initial.has(file))
     .map((file) => ({ ...chunk([file]), name: shortPath(outputs[file]?.entryPoint ?? file) }));
   return { ...chunk([...initial]), lazy };
+}
+
+function brotliSize(bytes: Uint8Array): number {
+  return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength;
 }
 
 function modulesOf(outputs: Metafile['outputs'], files: string[]): ChunkSize['modules'] {
@@ -122,6 +132,8 @@ export interface SizeReport {
   clientAndReact: BundleSize;
   /** Gzipped bytes `tandem/react` adds to the client's initial bundle. */
   reactOnTop: number;
+  /** The same with brotli. */
+  reactOnTopBrotli: number;
 }
 
 export async function sizeReport(options: { source?: boolean } = {}): Promise<SizeReport> {
@@ -130,24 +142,46 @@ export async function sizeReport(options: { source?: boolean } = {}): Promise<Si
     bundleSize(SIZE_ENTRIES.clientSubpath, options),
     bundleSize(SIZE_ENTRIES.clientAndReact, options),
   ]);
-  return { client, clientSubpath, clientAndReact, reactOnTop: clientAndReact.gzip - client.gzip };
+  return {
+    client,
+    clientSubpath,
+    clientAndReact,
+    reactOnTop: clientAndReact.gzip - client.gzip,
+    reactOnTopBrotli: clientAndReact.brotli - client.brotli,
+  };
 }
 
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(2)} KB`;
 
 /** The figures as Markdown, with the heaviest modules of the client. */
 export function formatSizeReport(report: SizeReport, top = 8): string {
-  const row = (name: string, size: number, budget: number | null) =>
-    `| ${name} | ${kb(size)} | ${budget === null ? '—' : `${kb(budget)} ${size <= budget ? 'met' : `over by ${kb(size - budget)}`}`} |`;
+  const row = (name: string, size: number, brotli: number, budget: number | null) =>
+    `| ${name} | ${kb(size)} | ${kb(brotli)} | ${budget === null ? '—' : `${kb(budget)} ${size <= budget ? 'met' : `over by ${kb(size - budget)}`}`} |`;
+  const files = (n: number) => (n === 1 ? '' : `, ${n} files`);
   const lazy = report.client.lazy;
   const heaviest = (chunk: ChunkSize) => chunk.modules.slice(0, top).map((m) => `- ${m.path}: ${m.bytes}`);
   return [
-    '| bundle (min+gzip) | size | budget |',
-    '|---|---|---|',
-    row('`createLiveClient` with its transports (initial)', report.client.gzip, SIZE_BUDGETS.client),
-    ...lazy.map((chunk) => row(`… loaded on demand: \`${chunk.name}\``, chunk.gzip, null)),
-    row('all of `tandem/client` (initial)', report.clientSubpath.gzip, null),
-    row('`tandem/react` on top of the client', report.reactOnTop, SIZE_BUDGETS.reactOnTop),
+    '| bundle (minified) | gzip | brotli | budget (gzip) |',
+    '|---|---|---|---|',
+    row(
+      `\`createLiveClient\` with its transports (initial${files(report.client.files)})`,
+      report.client.gzip,
+      report.client.brotli,
+      SIZE_BUDGETS.client,
+    ),
+    ...lazy.map((chunk) => row(`… loaded on demand: \`${chunk.name}\``, chunk.gzip, chunk.brotli, null)),
+    row(
+      `all of \`tandem/client\` (initial${files(report.clientSubpath.files)})`,
+      report.clientSubpath.gzip,
+      report.clientSubpath.brotli,
+      null,
+    ),
+    row(
+      '`tandem/react` on top of the client',
+      report.reactOnTop,
+      report.reactOnTopBrotli,
+      SIZE_BUDGETS.reactOnTop,
+    ),
     '',
     `Heaviest modules of \`createLiveClient\` (minified bytes, before gzip; ${report.client.minified} in all):`,
     '',

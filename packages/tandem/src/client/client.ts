@@ -13,6 +13,7 @@ import { StreamSession } from './session';
 import type { ClientCore, EngineTap, TabShare } from './share/core';
 import { type SharePlatform, sharePlatform } from './share/platform';
 import { tapTransport } from './share/tap';
+import { SHARE_KIT } from './share-kit';
 import { StateStore } from './state';
 import { TokenProvider } from './token';
 import { fetchTransport } from './transports/fetch';
@@ -196,7 +197,7 @@ class LiveClientImpl<E extends EventMap> implements LiveClient<E>, ClientCore {
     import('./share').then(
       ({ createTabShare }) => {
         if (!this.#running || this.#share) return;
-        this.#share = createTabShare(this.#options, this, createEngine, parts);
+        this.#share = createTabShare(this.#options, this, createEngine, parts, SHARE_KIT);
         this.#share.start();
       },
       () => {

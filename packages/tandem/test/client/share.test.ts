@@ -2,12 +2,15 @@ import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { groupName, tokenIdentity } from '../../src/client/share/identity';
-import { parseMessage, SHARE_PROTOCOL } from '../../src/client/share/messages';
+import { parseMessage as parseWith, SHARE_PROTOCOL } from '../../src/client/share/messages';
+import { SHARE_KIT } from '../../src/client/share-kit';
 import { createHub, memoryBroker } from '../../src/server';
 import { startHubServer } from '../helpers/hub-server';
 import { recordedClient } from './harness';
 
 /** Sharing one stream between tabs: what can be checked without a browser. */
+
+const parseMessage = (data: unknown) => parseWith(data, SHARE_KIT);
 
 const key = new TextEncoder().encode('a-test-secret-of-enough-length-for-hs256');
 const jwt = (claims: Record<string, unknown>, exp = '1h') =>

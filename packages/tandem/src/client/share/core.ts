@@ -1,9 +1,12 @@
-import type { Position, ResyncReason, TandemError } from '../../protocol';
+import type { isValidEpoch, Position, ResyncReason, TandemError, TimerSlot } from '../../protocol';
 import type { Environment } from '../environment';
 import type { IncomingEvent } from '../merge';
 import type { LiveClientOptions } from '../options';
+import type { cursorOf } from '../positions';
+import type { isFatal } from '../retry';
 import type { TokenProvider } from '../token';
 import type { LiveClient, LiveState } from '../types';
+import type { createWatchdog, WATCHDOG_DEFAULTS } from '../watchdog';
 
 /**
  * What the tab-sharing layer needs from a client: the parts of it that a group drives when the
@@ -56,4 +59,23 @@ export interface TabShare {
   listen(): void;
   pollNow(): Promise<void>;
   reconnect(): void;
+}
+
+/**
+ * What the sharing layer uses of the client's first chunk, handed to it rather than imported:
+ * an app's bundler (esbuild) puts a module that the first chunk and an on-demand chunk both
+ * import into a chunk of its own, one more file (and one more gzip stream) before the client
+ * runs. So nothing in share/ but `platform.ts` and `tap.ts` imports a value from outside it
+ * (the size test checks that the initial bundle is one file).
+ */
+export interface ShareKit {
+  readonly TimerSlot: typeof TimerSlot;
+  readonly TandemError: typeof TandemError;
+  readonly cursorOf: typeof cursorOf;
+  readonly isFatal: typeof isFatal;
+  readonly isValidEpoch: typeof isValidEpoch;
+  readonly createWatchdog: typeof createWatchdog;
+  readonly watchdogDefaults: typeof WATCHDOG_DEFAULTS;
+  /** `MAX_CHANNELS_PER_REQUEST`. */
+  readonly maxChannels: number;
 }

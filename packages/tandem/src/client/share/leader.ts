@@ -1,11 +1,9 @@
-import { MAX_CHANNELS_PER_REQUEST, type Position, type ResyncReason, TimerSlot } from '../../protocol';
+import type { Position, ResyncReason, TimerSlot } from '../../protocol';
 import type { Signal } from '../environment';
 import type { IncomingEvent } from '../merge';
 import type { LiveClientOptions } from '../options';
-import { cursorOf } from '../positions';
-import { isFatal } from '../retry';
 import type { LiveClient, LiveState } from '../types';
-import type { ClientCore, EngineFactory } from './core';
+import type { ClientCore, EngineFactory, ShareKit } from './core';
 import { type BeatBody, toWireState } from './messages';
 
 /** What a member told the leader. */
@@ -22,6 +20,7 @@ export interface LeaderHost {
   readonly options: LiveClientOptions;
   readonly core: ClientCore;
   readonly makeEngine: EngineFactory;
+  readonly kit: ShareKit;
   /** Relays an event of the group's stream (to the other tabs and to this client). */
   event(event: IncomingEvent): void;
   resync(channels: readonly string[], reason: ResyncReason): void;
@@ -76,6 +75,7 @@ export class Leader {
 
   constructor(private readonly host: LeaderHost) {
     const { timers } = host.core.env;
+    const { TimerSlot } = host.kit;
     this.gatherTimer = new TimerSlot(timers);
     this.rebuildTimer = new TimerSlot(timers);
     this.retryTimer = new TimerSlot(timers);
@@ -104,7 +104,7 @@ export class Leader {
 
   join(id: string, info: MemberInfo): void {
     if (this.stopped) return;
-    if (!this.members.has(id) && this.union([...info.channels]).length > MAX_CHANNELS_PER_REQUEST) {
+    if (!this.members.has(id) && this.union([...info.channels]).length > this.host.kit.maxChannels) {
       this.host.refuse(id);
       return;
     }
@@ -187,7 +187,8 @@ export class Leader {
     }
     const live = (run: Running | null) => (run && run.state.status !== 'closed' ? run : null);
     const held = live(current)?.engine.getPositions() ?? {};
-    const cursor = cursorOf(channels, (channel) => held[channel] ?? this.earliest(channel)) ?? undefined;
+    const cursor =
+      this.host.kit.cursorOf(channels, (channel) => held[channel] ?? this.earliest(channel)) ?? undefined;
     const run = this.start(channels, cursor);
     // Make before break: the stream that is open runs until the new one is.
     const keep =
@@ -272,7 +273,7 @@ export class Leader {
 
   private engineState(run: Running, state: LiveState): void {
     // A stream refused for good closes, then says why: wait for the why.
-    if (state.status === 'closed' && !(state.lastError && isFatal(state.lastError))) return;
+    if (state.status === 'closed' && !(state.lastError && this.host.kit.isFatal(state.lastError))) return;
     run.state = state;
     if (run === this.current) {
       if (state.status === 'open' || state.status === 'closed') {

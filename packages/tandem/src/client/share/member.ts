@@ -1,9 +1,9 @@
-import { type Position, type ResyncReason, TimerSlot } from '../../protocol';
+import type { Position, ResyncReason, TimerSlot } from '../../protocol';
 import type { IncomingEvent } from '../merge';
 import type { LiveClientOptions } from '../options';
 import type { ShareState } from '../types';
-import { createWatchdog, WATCHDOG_DEFAULTS, type Watchdog } from '../watchdog';
-import type { ClientCore, EngineFactory, TabShare } from './core';
+import type { Watchdog } from '../watchdog';
+import type { ClientCore, EngineFactory, ShareKit, TabShare } from './core';
 import { groupName } from './identity';
 import { Leader, type MemberInfo } from './leader';
 import {
@@ -26,8 +26,9 @@ export function createTabShare(
   core: ClientCore,
   makeEngine: EngineFactory,
   parts: SharePlatform,
+  kit: ShareKit,
 ): TabShare {
-  return new Member(options, core, makeEngine, parts);
+  return new Member(options, core, makeEngine, parts, kit);
 }
 
 /** A new leader waits this long at most for the members alive to say where they are. */
@@ -89,13 +90,15 @@ class Member implements TabShare {
     private readonly core: ClientCore,
     private readonly makeEngine: EngineFactory,
     private readonly parts: SharePlatform,
+    private readonly kit: ShareKit,
   ) {
     const { env } = core;
+    const { createWatchdog, watchdogDefaults, TimerSlot } = kit;
     const w = options.watchdog ?? {};
     const window =
       w.timeoutMs ??
-      (w.defaultHeartbeatMs ?? WATCHDOG_DEFAULTS.defaultHeartbeatMs) *
-        (w.heartbeatMultiplier ?? WATCHDOG_DEFAULTS.heartbeatMultiplier);
+      (w.defaultHeartbeatMs ?? watchdogDefaults.defaultHeartbeatMs) *
+        (w.heartbeatMultiplier ?? watchdogDefaults.heartbeatMultiplier);
     this.watch = createWatchdog(env, { ...w, timeoutMs: window }, () => this.silent());
     this.takeover = new TimerSlot(env.timers);
     this.pruneTimer = new TimerSlot(env.timers);
@@ -324,6 +327,7 @@ class Member implements TabShare {
       options: this.options,
       core: this.core,
       makeEngine: this.makeEngine,
+      kit: this.kit,
       event: (event) => this.relayEvent(event),
       resync: (channels, reason) => this.relayResync(channels, reason),
       beat: (body) => {
@@ -407,7 +411,7 @@ class Member implements TabShare {
   }
 
   private receive(data: unknown): void {
-    const message = parseMessage(data);
+    const message = parseMessage(data, this.kit);
     if (!message || message.from === this.id || !this.channel) return;
     try {
       this.handle(message);
@@ -514,7 +518,7 @@ class Member implements TabShare {
    */
   private apply({ state, positions, channels }: BeatBody): void {
     const { core } = this;
-    const next = fromWireState(state);
+    const next = fromWireState(state, this.kit);
     if (state.status === 'closed' && next.lastError && sameSet(channels, core.channels)) {
       // The hub refused exactly this client's channels: it stops as it would alone.
       core.fail(next.lastError);

@@ -1,12 +1,7 @@
-import {
-  isValidEpoch,
-  type Position,
-  type ResyncReason,
-  TandemError,
-  type TandemErrorCode,
-} from '../../protocol';
+import type { Position, ResyncReason, TandemErrorCode } from '../../protocol';
 import type { IncomingEvent } from '../merge';
 import type { ConnectionStatus, LiveState } from '../types';
+import type { ShareKit } from './core';
 
 /**
  * The messages tabs of one group exchange over their BroadcastChannel. Every message carries the
@@ -84,7 +79,10 @@ const isCount = (value: unknown): value is number => Number.isSafeInteger(value)
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.length <= 1024 && value.every((item) => typeof item === 'string');
 
-function isPositions(value: unknown): value is Record<string, Position> {
+function isPositions(
+  value: unknown,
+  isValidEpoch: ShareKit['isValidEpoch'],
+): value is Record<string, Position> {
   if (!isObject(value)) return false;
   for (const position of Object.values(value)) {
     if (!isObject(position) || !isValidEpoch(position.epoch) || !isCount(position.offset)) return false;
@@ -101,7 +99,7 @@ function isWireState(value: unknown): value is WireState {
   );
 }
 
-function isEvent(value: unknown): value is RelayedEvent {
+function isEvent(value: unknown, isValidEpoch: ShareKit['isValidEpoch']): value is RelayedEvent {
   if (!isObject(value)) return false;
   const { channel, type, epoch, offset, ts, source } = value;
   return (
@@ -116,14 +114,20 @@ function isEvent(value: unknown): value is RelayedEvent {
   );
 }
 
-/** The message in `data`, or null when it is not one of this protocol's, well formed. Never throws. */
-export function parseMessage(data: unknown): ShareMessage | null {
+/**
+ * The message in `data`, or null when it is not one of this protocol's, well formed. Never
+ * throws. `kit` gives the protocol's epoch rule (see `ShareKit`).
+ */
+export function parseMessage(
+  data: unknown,
+  { isValidEpoch }: Pick<ShareKit, 'isValidEpoch'>,
+): ShareMessage | null {
   if (!isObject(data) || data.v !== SHARE_PROTOCOL || !isId(data.from)) return null;
   const m = data;
   switch (m.t) {
     case 'join':
       return isStrings(m.channels) &&
-        isPositions(m.positions) &&
+        isPositions(m.positions, isValidEpoch) &&
         isStrings(m.types) &&
         typeof m.hidden === 'boolean'
         ? (m as ShareMessage)
@@ -138,13 +142,13 @@ export function parseMessage(data: unknown): ShareMessage | null {
     case 'beat':
       return isCount(m.term) &&
         isWireState(m.state) &&
-        isPositions(m.positions) &&
+        isPositions(m.positions, isValidEpoch) &&
         isStrings(m.members) &&
         isStrings(m.channels)
         ? (m as ShareMessage)
         : null;
     case 'event':
-      return isCount(m.term) && isEvent(m.event) ? (m as ShareMessage) : null;
+      return isCount(m.term) && isEvent(m.event, isValidEpoch) ? (m as ShareMessage) : null;
     case 'resync':
       return isCount(m.term) && isStrings(m.channels) && REASONS.has(m.reason as string)
         ? (m as ShareMessage)
@@ -172,6 +176,7 @@ export function toWireState(state: LiveState): WireState {
 
 export function fromWireState(
   state: WireState,
+  { TandemError }: Pick<ShareKit, 'TandemError'>,
 ): Pick<LiveState, 'status' | 'polling' | 'attempt' | 'lastError'> {
   return {
     status: state.status,

@@ -1,0 +1,17 @@
+import { isValidEpoch, MAX_CHANNELS_PER_REQUEST, TandemError, TimerSlot } from '../protocol';
+import { cursorOf } from './positions';
+import { isFatal } from './retry';
+import type { ShareKit } from './share/core';
+import { createWatchdog, WATCHDOG_DEFAULTS } from './watchdog';
+
+/** What the sharing chunk uses of the client's first chunk, handed to it (see `ShareKit`). */
+export const SHARE_KIT: ShareKit = {
+  TimerSlot,
+  TandemError,
+  cursorOf,
+  isFatal,
+  isValidEpoch,
+  createWatchdog,
+  watchdogDefaults: WATCHDOG_DEFAULTS,
+  maxChannels: MAX_CHANNELS_PER_REQUEST,
+};
