@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clockMs } from '../lib/clock';
-import { cpus, type ServerHandle, sample, sleep, startServer } from '../lib/harness';
+import { cpus, type ServerHandle, type ServerKind, sample, sleep, startServer } from '../lib/harness';
 import { type Child, spawnChild } from '../lib/proc';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
@@ -22,6 +22,8 @@ const MiB = 1024 * 1024;
 interface Load {
   name: string;
   what: string;
+  /** The server under load. @default 'tandem' */
+  server?: ServerKind;
   /** Seeds the server; returns what `run` needs. */
   prepare(server: ServerHandle): Promise<Record<string, unknown>>;
   run(server: ServerHandle, gen: Child, prepared: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -116,6 +118,14 @@ const LOADS: Load[] = [
       gen.request('slowHeaders', { port: server.port, count: 2000, holdMs: 30_000 }, 120_000),
   },
   {
+    name: 'slow headers, bare node:http',
+    what: 'the same 2 000 sockets against the bare floor (node:http with the same settings, no Tandem)',
+    server: 'bare',
+    prepare: async () => ({}),
+    run: (server, gen) =>
+      gen.request('slowHeaders', { port: server.port, count: 2000, holdMs: 30_000 }, 120_000),
+  },
+  {
     name: 'wake storm',
     what: '2 000 long polls on one channel, all woken by one publish',
     async prepare(server) {
@@ -140,7 +150,7 @@ const LOADS: Load[] = [
 ];
 
 async function measure(ctx: Context, load: Load): Promise<Row> {
-  const server = await startServer('tandem');
+  const server = await startServer(load.server ?? 'tandem');
   const gen = await spawnChild(path.join(here, '../gen/hostile.ts'), {
     cpus: cpus().generator,
     label: 'hostile generator',
@@ -187,7 +197,7 @@ async function measure(ctx: Context, load: Load): Promise<Row> {
     };
     await server.child.request('gc');
     const after = sample(server).rssBytes;
-    const stats = (await server.child.request('stats')) as { broker?: { channels?: number } };
+    const stats = (await server.child.request('stats')) as { broker?: { channels?: number } } | undefined;
     ctx.log(
       `H ${load.name}: ${JSON.stringify(result)}; loop max ${round(loop.maxMs)} ms; probe p99 ${round(polled.p99Ms)} ms`,
     );
@@ -202,7 +212,7 @@ async function measure(ctx: Context, load: Load): Promise<Row> {
       probeP99Ms: round(polled.p99Ms, 1),
       probeMaxMs: round(polled.maxMs, 1),
       probeErrors: polled.errors,
-      logs: stats.broker?.channels ?? null,
+      logs: stats?.broker?.channels ?? null,
       result: JSON.stringify(result),
     };
   } finally {

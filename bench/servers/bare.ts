@@ -37,7 +37,10 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
     options.heartbeatMs,
   );
   const emptyPoll = JSON.stringify({ events: [], cursor: 'bare', resync: null });
-  const server = http.createServer((req, res) => {
+  // The same node:http settings as Tandem's bench server (docs/server.md): in scenario H's slow
+  // headers this is the floor, Node's own work of timing out 2 000 sockets.
+  const timeouts = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 2_000 };
+  const server = http.createServer(timeouts, (req, res) => {
     if (req.url?.startsWith('/live/poll')) {
       if (req.headers['if-none-match']) res.writeHead(304, { ETag: '"bare"' }).end();
       else

@@ -159,5 +159,9 @@ export class Gate {
   };
 }
 
-/** Replay slices per turn of the event loop, per hub: a turn holds at most this many. */
-export const REPLAY_WRITERS = 2;
+/**
+ * Replay slices per turn of the event loop, per hub: a turn holds at most this many. A turn
+ * ends in the next check phase, so one pass of the loop may hold two turns (one begun in its
+ * poll phase, one in its check phase): one slice each keeps that pass near 2 × `SLICE_MS`.
+ */
+export const REPLAY_WRITERS = 1;

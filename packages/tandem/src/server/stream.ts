@@ -155,7 +155,7 @@ export async function openStream(
  * each channel's log, encodes it and builds the hello; 300 clients resuming at once (bench H's
  * replay storm) all started in one turn. The others wait for later turns, in order.
  */
-export const OPENS_PER_TURN = 32;
+export const OPENS_PER_TURN = 16;
 
 /** Each hub's turns of stream opens, kept beside its context rather than in it. */
 const openGates = new WeakMap<HubContext, Gate>();
