@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { fileURLToPath } from 'node:url';
 import { prometheusMetrics } from 'tandem/prometheus';
 import { redisBroker } from 'tandem/redis';
-import { createHub, DEFAULTS } from 'tandem/server';
+import { createHub, HUB_DEFAULTS } from 'tandem/server';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -56,7 +56,7 @@ async function runNode(port: number): Promise<void> {
     for await (const chunk of req) {
       body += chunk;
       // The hub refuses events over maxEventBytes (413) anyway; do not read an endless body.
-      if (body.length > 2 * DEFAULTS.maxEventBytes) {
+      if (body.length > 2 * HUB_DEFAULTS.maxEventBytes) {
         res.writeHead(413).end();
         req.destroy();
         return;

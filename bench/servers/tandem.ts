@@ -44,7 +44,7 @@ export async function start(options: ServerOptions): Promise<BenchServer> {
   return {
     port: (server.address() as AddressInfo).port,
     publish: (channel: string, data: BenchPayload) => hub.publish(channel, EVENT_TYPE, data),
-    connections: () => hub.connectionCount(),
+    connections: () => hub.stats().connections,
     disconnectAll: () => hub.disconnect({}),
     async seed(channels, count, size) {
       const pad = 'x'.repeat(Math.max(0, size - 30));

@@ -224,7 +224,7 @@ async function createDemo(): Promise<Demo> {
         generator: generators.has(tenant.id),
         refusingStreamsForMs: refusingFor(tenant),
         broker: brokerName,
-        streams: hub.connectionCount(),
+        streams: hub.stats().connections,
         serverTime: Date.now(),
       };
     },

@@ -201,7 +201,7 @@ export async function serve(
   const stop = (reason: string) => {
     stopping ??= (async () => {
       clearInterval(watch);
-      log('info', 'shutdown', { reason, streams: hub.connectionCount() });
+      log('info', 'shutdown', { reason, streams: hub.stats().connections });
       server.close();
       server.closeIdleConnections();
       // Streams get `bye` and drain, for at most TANDEM_CLOSE_TIMEOUT_MS.

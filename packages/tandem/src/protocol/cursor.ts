@@ -63,6 +63,9 @@ export function newEpoch(): string {
   return n.toString(36).padStart(10, '0').slice(-10);
 }
 
+/** What names a broker in its empty epochs. */
+const SOURCE = /^[0-9a-z]{4}$/;
+
 /** `newEpoch` is always this long; an empty epoch never is. */
 const EMPTY_EPOCH_LENGTH = 13;
 
@@ -73,6 +76,8 @@ const EMPTY_EPOCH_LENGTH = 13;
  * 1 of whichever log the channel gets next; the broker tells whether a log is that one.
  */
 export function emptyEpoch(source: string, time: number): string {
+  if (!SOURCE.test(source))
+    throw new RangeError(`emptyEpoch: source must be 4 base-36 characters, got ${JSON.stringify(source)}`);
   return (
     source +
     Math.max(0, Math.floor(time))

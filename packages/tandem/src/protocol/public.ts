@@ -17,11 +17,13 @@ export { COMPACT_WIRE, encodeCompactFrame, parseCompactData, WIRE_PARAM } from '
 export type { DecodedCursor, Position } from './cursor';
 export {
   decodeCursor,
+  emptyEpoch,
   encodeCursor,
   isEmptyEpoch,
   isValidEpoch,
   MAX_CURSOR_LENGTH,
   newEpoch,
+  parseEmptyEpoch,
 } from './cursor';
 export type { SseFrame } from './encoder';
 export { assertFieldValue, encodeComment, encodeFrame, encodeFrameBytes } from './encoder';

@@ -1,4 +1,4 @@
-import { type CorsOptions, DEFAULTS } from './options';
+import { type CorsOptions, HUB_DEFAULTS } from './options';
 
 export type HeaderMap = Record<string, string>;
 
@@ -31,7 +31,7 @@ export class Cors {
           ? (o) => origin === '*' || o === origin
           : (o) => origin.includes(o);
     this.credentials = options.credentials ?? false;
-    this.maxAge = String(options.maxAgeSeconds ?? DEFAULTS.corsMaxAgeSeconds);
+    this.maxAge = String(options.maxAgeSeconds ?? HUB_DEFAULTS.corsMaxAgeSeconds);
   }
 
   /** Headers for an actual response to a request from `origin`. */

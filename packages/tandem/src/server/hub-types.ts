@@ -10,6 +10,7 @@ export type DisconnectFilter = string | { connectionId?: string; subject?: strin
 
 /** Sizes of the hub's internal maps, for leak tests and dashboards. */
 export interface HubStats {
+  /** Open streams. */
   connections: number;
   /** Channels with a live broker subscription. */
   channels: number;
@@ -75,8 +76,7 @@ export interface Hub<E extends EventMap = EventMap> {
   readonly node: NodeHandler;
   /** Ends matching streams with `tandem:bye`; returns how many. */
   disconnect(filter: DisconnectFilter, reason?: ByeReason): number;
-  /** Open streams. */
-  connectionCount(): number;
+  /** Sizes of the hub's maps: `stats().connections` is the number of open streams. */
   stats(): HubStats;
   /**
    * Graceful shutdown: from now on every answer is `503` `shutting_down` with `Connection:

@@ -235,7 +235,6 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       }
       return count;
     },
-    connectionCount: () => connections.size,
     stats() {
       const { channels, subscribers, waiters } = fanout.stats();
       return {

@@ -7,11 +7,10 @@ export type {
   MemoryBrokerStats,
   ReadResult,
 } from '../broker';
-export { memoryBroker } from '../broker';
-export type { ByeReason, EventsOf, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
+export { BROKER_DEFAULTS, emptyContinues, memoryBroker } from '../broker';
+export type { ByeReason, EventMap, EventsOf, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
 export { isTandemError, TandemError } from '../protocol';
 export type { Authorize, Grant, HeaderReader, HubRequest } from './auth';
-export { extractToken } from './auth';
 export { globalHub } from './global';
 export type { DisconnectFilter, Hub, HubStats, PublishOptions } from './hub';
 export { createHub } from './hub';
@@ -24,6 +23,6 @@ export type {
   RenderedMetrics,
 } from './metrics';
 export type { NodeHandler } from './node-adapter';
-export type { CorsOptions, EventMap, HubOptions, MetricsEndpointOptions } from './options';
-export { DEFAULTS } from './options';
+export type { CorsOptions, HubOptions, MetricsEndpointOptions } from './options';
+export { HUB_DEFAULTS } from './options';
 export type { PublishAuthorize, PublishEndpointOptions } from './publish-options';

@@ -1,13 +1,13 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { BROKER_DEFAULTS, type Broker } from '../broker';
-import type { Timers } from '../protocol';
+import type { Broker } from '../broker';
+import type { EventMap, Timers } from '../protocol';
 import type { Authorize, HubRequest } from './auth';
 import type { MetricsSink } from './metrics';
 import type { PresenceOptions } from './presence-options';
 import type { PublishEndpointOptions } from './publish-options';
 
-/** The app's event map: event type → data type, e.g. `{ 'order:created': Order }`. */
-export type EventMap = Record<string, unknown>;
+// One declaration, the protocol's, shared with the client: `EventsOf<typeof hub>` carries it over.
+export type { EventMap };
 
 /** Cross-origin access to the hub's endpoints. */
 export interface CorsOptions {
@@ -195,8 +195,11 @@ export interface HubOptions<E extends EventMap = EventMap> {
   timers?: Timers;
 }
 
-/** Every default of the server, in one place. */
-export const DEFAULTS = {
+/**
+ * The defaults of `createHub`'s options (each also on its option's `@default`). The brokers'
+ * retention defaults are `BROKER_DEFAULTS`; `cors.maxAgeSeconds`'s is `corsMaxAgeSeconds`.
+ */
+export const HUB_DEFAULTS = {
   heartbeatMs: 2000,
   retryMs: 1000,
   maxBufferedBytes: 1_048_576,
@@ -210,12 +213,8 @@ export const DEFAULTS = {
   maxPollBytes: 1_048_576,
   closeTimeoutMs: 5000,
   maxStreamDurationMs: Number.POSITIVE_INFINITY,
-  /** Each stream's rotation comes after `maxStreamDurationMs` × (1 − up to this fraction). */
-  rotationJitter: 0.2,
   corsMaxAgeSeconds: 600,
-  /** Memory broker: how long events are kept, and a per-channel cap. */
-  retentionMs: BROKER_DEFAULTS.retentionMs,
-  maxEventsPerChannel: BROKER_DEFAULTS.maxEventsPerChannel,
-  /** Brokers: a channel untouched this long (and unsubscribed) is dropped; 0 keeps it. */
-  idleTtlMs: BROKER_DEFAULTS.idleTtlMs,
 } as const;
+
+/** Each stream's rotation comes after `maxStreamDurationMs` × (1 − up to this fraction). */
+export const ROTATION_JITTER = 0.2;

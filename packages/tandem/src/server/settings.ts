@@ -1,7 +1,7 @@
 import { checkNumbers, MAX_TIMER_MS, type NumberRule } from '../protocol';
 import { largestEventBytes } from './connection';
 import type { Settings } from './context';
-import { DEFAULTS, type EventMap, type HubOptions } from './options';
+import { type EventMap, HUB_DEFAULTS, type HubOptions } from './options';
 import { resolvePublishEndpoint } from './publish-options';
 
 /** A delay: 0 is "at once"; longer than a timer can wait is refused. */
@@ -40,7 +40,7 @@ function eventLimit(requested: number | undefined, maxBufferedBytes: number): nu
   if (!(largest > 0)) {
     throw new RangeError(`maxBufferedBytes (${maxBufferedBytes}) is too small to carry any event`);
   }
-  if (requested === undefined) return Math.min(DEFAULTS.maxEventBytes, largest);
+  if (requested === undefined) return Math.min(HUB_DEFAULTS.maxEventBytes, largest);
   if (requested > largest) {
     throw new RangeError(
       `maxEventBytes (${requested}) does not fit maxBufferedBytes (${maxBufferedBytes}): with that buffer ` +
@@ -60,25 +60,25 @@ export function resolveSettings(options: HubOptions<EventMap>): Settings {
   if (options.offline !== undefined && options.offline !== 'none' && options.offline !== 'undelivered') {
     throw new RangeError(`offline must be 'none' or 'undelivered', got ${String(options.offline)}`);
   }
-  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
+  const maxBufferedBytes = options.maxBufferedBytes ?? HUB_DEFAULTS.maxBufferedBytes;
   return {
     authorize: options.authorize,
-    heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
-    retryMs: options.retryMs ?? DEFAULTS.retryMs,
+    heartbeatMs: options.heartbeatMs ?? HUB_DEFAULTS.heartbeatMs,
+    retryMs: options.retryMs ?? HUB_DEFAULTS.retryMs,
     maxBufferedBytes,
     maxEventBytes: eventLimit(options.maxEventBytes, maxBufferedBytes),
-    maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
-    retryAfterSeconds: options.retryAfterSeconds ?? DEFAULTS.retryAfterSeconds,
-    offline: options.offline ?? DEFAULTS.offline,
+    maxConnections: options.maxConnections ?? HUB_DEFAULTS.maxConnections,
+    retryAfterSeconds: options.retryAfterSeconds ?? HUB_DEFAULTS.retryAfterSeconds,
+    offline: options.offline ?? HUB_DEFAULTS.offline,
     basePath: options.basePath?.replace(/\/+$/, ''),
     // Served only by a sink that can render it.
     metricsEndpoint: options.metrics?.render ? options.metricsEndpoint : undefined,
     publishEndpoint: resolvePublishEndpoint(options.publishEndpoint),
-    tokenCookie: options.tokenCookie ?? DEFAULTS.tokenCookie,
-    maxPollWaitSeconds: options.maxPollWaitSeconds ?? DEFAULTS.maxPollWaitSeconds,
-    maxPollEvents: options.maxPollEvents ?? DEFAULTS.maxPollEvents,
-    maxPollBytes: options.maxPollBytes ?? DEFAULTS.maxPollBytes,
-    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
-    maxStreamDurationMs: options.maxStreamDurationMs ?? DEFAULTS.maxStreamDurationMs,
+    tokenCookie: options.tokenCookie ?? HUB_DEFAULTS.tokenCookie,
+    maxPollWaitSeconds: options.maxPollWaitSeconds ?? HUB_DEFAULTS.maxPollWaitSeconds,
+    maxPollEvents: options.maxPollEvents ?? HUB_DEFAULTS.maxPollEvents,
+    maxPollBytes: options.maxPollBytes ?? HUB_DEFAULTS.maxPollBytes,
+    closeTimeoutMs: options.closeTimeoutMs ?? HUB_DEFAULTS.closeTimeoutMs,
+    maxStreamDurationMs: options.maxStreamDurationMs ?? HUB_DEFAULTS.maxStreamDurationMs,
   };
 }

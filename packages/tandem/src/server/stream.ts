@@ -16,7 +16,7 @@ import type { HeaderMap } from './cors';
 import { controlFrame, encodeEvent } from './encode';
 import { brokerError } from './errors';
 import type { StreamOutcome } from './handler';
-import { DEFAULTS } from './options';
+import { ROTATION_JITTER } from './options';
 import { type ChannelPlan, planChannels, resyncGroups } from './resume';
 import { Gate } from './slices';
 
@@ -71,7 +71,7 @@ export async function openStream(
   );
   if (Number.isFinite(settings.maxStreamDurationMs)) {
     connection.rotateAt =
-      ctx.env.now() + settings.maxStreamDurationMs * (1 - DEFAULTS.rotationJitter * Math.random());
+      ctx.env.now() + settings.maxStreamDurationMs * (1 - ROTATION_JITTER * Math.random());
   }
   // A client that asks for the compact wire gets it; any other value keeps the classic frames.
   const compact = request.query.get(WIRE_PARAM) === COMPACT_WIRE;

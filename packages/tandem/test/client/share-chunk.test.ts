@@ -111,7 +111,7 @@ afterEach(async () => {
   shareChunk = 'serve';
   chunkRequests.length = 0;
   streamRequests.length = 0;
-  await vi.waitFor(() => expect(hub.connectionCount()).toBe(0), { timeout: 10_000 });
+  await vi.waitFor(() => expect(hub.stats().connections).toBe(0), { timeout: 10_000 });
 });
 
 describe('the sharing chunk', () => {

@@ -145,7 +145,7 @@ describe('without Web Locks (Node)', () => {
       await vi.waitFor(() => {
         expect([a.client.getState().status, b.client.getState().status]).toEqual(['open', 'open']);
       });
-      expect(server.hub.connectionCount()).toBe(2);
+      expect(server.hub.stats().connections).toBe(2);
       expect(a.client.getState().share).toEqual({ role: 'alone', members: 1, id: '', leader: null });
       await server.hub.publish('node:a', 'tick', { i: 1 });
       await vi.waitFor(() => expect([a.count(), b.count()]).toEqual([1, 1]));

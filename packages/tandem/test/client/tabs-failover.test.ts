@@ -97,7 +97,7 @@ describe('failover', () => {
       const survivors = how === 'hang' ? pages : others;
       const records = await untilTabs(survivors, (rec) => rec.events.length >= total, 15_000);
       for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
-      await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1), { timeout: 10_000 });
+      await vi.waitFor(() => expect(site.hub.stats().connections).toBe(1), { timeout: 10_000 });
     },
     90_000,
   );

@@ -67,7 +67,7 @@ describe('tabs of one browser', () => {
     for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
     // One stream, counted by the hub and by the browser.
     expect(site.streams().length - before).toBe(1);
-    expect(site.hub.connectionCount()).toBe(1);
+    expect(site.hub.stats().connections).toBe(1);
     expect(network).toHaveLength(1);
     browser.context.off('request', onRequest);
     // Every tab has the same positions, so the same cursor, as one client alone would.
@@ -94,7 +94,7 @@ describe('tabs of one browser', () => {
     const sets = [['sets:a'], ['sets:b'], ['sets:a', 'sets:c']];
     const pages = await openTabs(browser.context, site, 3, (i) => ({ channels: sets[i]!, token }));
     await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
-    await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1));
+    await vi.waitFor(() => expect(site.hub.stats().connections).toBe(1));
     // The union is what the stream follows, whatever the order the tabs came in.
     const expected = await publish(['sets:a', 'sets:b', 'sets:c'], 30, 50);
     const only = (channels: string[]) => new Map(channels.map((c) => [c, expected.get(c) ?? []]));
@@ -111,7 +111,7 @@ describe('tabs of one browser', () => {
     after.forEach((rec, i) => {
       expect(deliveryProblems(rec, only(sets[i]!))).toEqual([]);
     });
-    await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1));
+    await vi.waitFor(() => expect(site.hub.stats().connections).toBe(1));
   }, 60_000);
 
   it("two tenants with different tokens never share a stream, nor see each other's channels", async () => {
@@ -128,7 +128,7 @@ describe('tabs of one browser', () => {
     expect(open[0]!.share.leader).toBe(open[1]!.share.leader);
     expect(open[2]!.share.leader).toBe(open[3]!.share.leader);
     expect(open[0]!.share.leader).not.toBe(open[2]!.share.leader);
-    expect(site.hub.connectionCount()).toBe(2);
+    expect(site.hub.stats().connections).toBe(2);
 
     const expected = await publish(['alice/feed', 'bob/feed', 'news'], 30, 50);
     const only = (channels: string[]) => new Map(channels.map((c) => [c, expected.get(c) ?? []]));
@@ -147,7 +147,7 @@ describe('tabs of one browser', () => {
     }));
     const open = await untilTabs(pages, (rec) => rec.status === 'open');
     expect(open.map((rec) => rec.share.role)).toEqual(['alone', 'alone', 'alone']);
-    expect(site.hub.connectionCount()).toBe(3);
+    expect(site.hub.stats().connections).toBe(3);
     const expected = await publish(['apart:a'], 10, 50);
     const records = await untilTabs(pages, (rec) => rec.events.length >= 10);
     for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
@@ -204,7 +204,7 @@ describe('tabs of one browser', () => {
     const token = await tokenFor('user-ten');
     const pages = await openTabs(browser.context, site, 10, () => ({ channels: ['ten:a'], token }));
     await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 10);
-    expect(site.hub.connectionCount()).toBe(1);
+    expect(site.hub.stats().connections).toBe(1);
     const expected = await publish(['ten:a'], 20, 50);
     const records = await untilTabs(pages, (rec) => rec.events.length >= 20);
     for (const rec of records) expect(deliveryProblems(rec, expected)).toEqual([]);
@@ -257,7 +257,7 @@ describe('tabs of one browser', () => {
     const expected = await publish(['allowed:a'], 10, 50);
     const [after] = await untilTabs([good!], (rec) => rec.events.length >= 10);
     expect(deliveryProblems(after!, expected)).toEqual([]);
-    await vi.waitFor(() => expect(site.hub.connectionCount()).toBe(1));
+    await vi.waitFor(() => expect(site.hub.stats().connections).toBe(1));
   }, 60_000);
 
   it('a tab whose channels would take the group past 64 runs its own stream', async () => {
@@ -269,7 +269,7 @@ describe('tabs of one browser', () => {
     }));
     const records = await untilTabs(pages, (rec) => rec.status === 'open');
     expect(records.map((rec) => rec.share.role)).toEqual(['leader', 'alone']);
-    expect(site.hub.connectionCount()).toBe(2);
+    expect(site.hub.stats().connections).toBe(2);
     const expected = await publish(['many-a:0', 'many-b:0'], 10, 50);
     const only = (channel: string) => new Map([[channel, expected.get(channel)!]]);
     const after = await untilTabs(pages, (rec) => rec.events.length >= 5);

@@ -247,7 +247,7 @@ export function closedAfterEach(site: () => Site): { track(pages: Page[]): Page[
   afterEach(async () => {
     for (const page of opened) if (!page.isClosed()) await page.close();
     opened.clear();
-    await vi.waitFor(() => expect(site().hub.connectionCount()).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(() => expect(site().hub.stats().connections).toBe(0), { timeout: 10_000 });
   });
   return {
     track(pages) {

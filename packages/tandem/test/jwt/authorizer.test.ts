@@ -104,7 +104,7 @@ describe('jwtAuthorizer', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
     expect(JSON.parse(bye.data) as ByePayload).toEqual({ reason: 'token_expired' });
     await stream.ended;
-    expect(server!.hub.connectionCount()).toBe(0);
+    expect(server!.hub.stats().connections).toBe(0);
   });
 
   it('reads a secret function at the first request; without a secret requests fail with 500, creation never throws', async () => {

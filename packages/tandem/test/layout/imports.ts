@@ -16,6 +16,7 @@ export const FLOORS: Record<string, readonly string[]> = {
   client: ['protocol'],
   react: ['protocol', 'client'],
   cli: ['protocol', 'broker', 'server', 'redis', 'postgres', 'jwt', 'prometheus'],
+  testing: ['protocol', 'broker'],
 };
 
 /** Packages a floor may import at run time (type-only imports are free). Node built-ins: `node:*`. */
@@ -30,6 +31,7 @@ export const PACKAGES: Record<string, readonly string[]> = {
   client: [],
   react: ['react'],
   cli: ['node:http', 'node:crypto'],
+  testing: [],
 };
 
 /** Only these files of `server` may use Node's built-ins: the rest runs on any Fetch-API runtime. */

@@ -112,6 +112,18 @@ describe('on plain Node (no TypeScript loader)', STEP, () => {
   });
 });
 
+describe('tandem/testing', STEP, () => {
+  it('loads in a project without Vitest and registers the broker contract with the test API it is handed', async () => {
+    const output = await run(process.execPath, ['smoke/testing.mjs'], { cwd: packed.consumer });
+    const result = JSON.parse(output.trim().split('\n').at(-1) ?? '') as { vitest: string; names: string[] };
+    expect(result.vitest).toBe('missing');
+    expect(result.names.length).toBeGreaterThan(10);
+    expect(result.names).toContain(
+      'memoryBroker keeps the Broker contract > gives concurrent appends distinct contiguous offsets',
+    );
+  });
+});
+
 describe('npx tandem serve', STEP, () => {
   it('runs the hub from the installed tarball: publishes over HTTP, polls it back, drains on SIGTERM', async () => {
     const port = await freePort();

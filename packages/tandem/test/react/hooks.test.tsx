@@ -151,10 +151,10 @@ describe('LiveProvider and useLiveStatus', () => {
       </StrictMode>,
     );
     await waitOpen();
-    expect(h.hub.connectionCount()).toBe(1);
+    expect(h.hub.stats().connections).toBe(1);
     view.unmount();
     await waitFor(() => expect(client.getState().status).toBe('idle'));
-    await waitFor(() => expect(h.hub.connectionCount()).toBe(0));
+    await waitFor(() => expect(h.hub.stats().connections).toBe(0));
   });
 
   it('reports the connection state as it changes', async () => {

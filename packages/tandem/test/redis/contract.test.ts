@@ -1,8 +1,8 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryBroker } from '../../src/broker';
 import { redisBroker } from '../../src/redis';
-import { type RedisServer, startRedis } from '../helpers/redis-server';
-import { brokerContract } from './broker-contract';
+import { brokerContract } from '../../src/testing';
+import { type RedisServer, rawCommand, startRedis } from '../helpers/redis-server';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -12,10 +12,19 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-brokerContract('memoryBroker', async (options) => memoryBroker(options));
+const test = { describe, it, afterEach, expect };
 
-brokerContract('redisBroker', async (options) => {
-  const broker = redisBroker({ url: redis.url, ...options });
-  await broker.ready();
-  return broker;
+brokerContract(test, { name: 'memoryBroker', open: async (settings) => memoryBroker(settings) });
+
+brokerContract(test, {
+  name: 'redisBroker',
+  async open(settings) {
+    const broker = redisBroker({ url: redis.url, ...settings });
+    await broker.ready();
+    return broker;
+  },
+  // Everything goes, the life marker too, as when Redis restarts without persistence.
+  async loseLog() {
+    expect(await rawCommand(redis.port, 'FLUSHALL')).toBe('+OK');
+  },
 });

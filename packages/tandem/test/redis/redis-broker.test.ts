@@ -2,8 +2,8 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
+import { waitForCount } from '../../src/testing';
 import { type RedisServer, rawCommand, startRedis } from '../helpers/redis-server';
-import { waitForCount } from './broker-contract';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let n = 0;

@@ -86,7 +86,7 @@ describe('maxStreamDurationMs: streams end on the hub\u2019s terms', () => {
     await raw.ended;
     // 80–100 % of the duration, checked on the heartbeat tick.
     expect(lived).toBeGreaterThanOrEqual(480);
-    expect(s.hub.connectionCount()).toBe(0);
+    expect(s.hub.stats().connections).toBe(0);
   });
 
   it('announces the token expiry in the hello, so the client can move before it', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PollResponse, TandemError } from '../../src/protocol';
-import { createHub, DEFAULTS } from '../../src/server';
+import { createHub, HUB_DEFAULTS } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { openRaw, type RawStream } from './sse-reader';
 
@@ -28,7 +28,7 @@ describe('publish size limit', () => {
     const error = await rejection(served.hub.publish('feed', 'blob', big));
     expect(error).toBeInstanceOf(TandemError);
     expect(error).toMatchObject({ code: 'payload_too_large', status: 413 });
-    expect(error.message).toContain(String(DEFAULTS.maxEventBytes));
+    expect(error.message).toContain(String(HUB_DEFAULTS.maxEventBytes));
     // The hub still takes events that fit.
     await expect(served.hub.publish('feed', 'blob', { blob: 'small' })).resolves.toMatchObject({ offset: 1 });
   });
@@ -77,6 +77,6 @@ describe('publish size limit', () => {
     streams.push(replay);
     await replay.next(() => replay.appEvents().length === 20, 10_000);
     // Neither stream was cut as a slow consumer.
-    expect(served.hub.connectionCount()).toBe(2);
+    expect(served.hub.stats().connections).toBe(2);
   });
 });

@@ -36,7 +36,7 @@ describe('hub.fetch (Fetch API: Next.js App Router, Hono, Bun, Deno)', () => {
     expect(events[0]!.type).toBe('tandem:hello');
     expect(JSON.parse(events.find((e) => e.type === 'x')!.data).data).toEqual({ hello: 'fetch' });
     await reader.cancel();
-    await settle(() => hub.connectionCount() === 0);
+    await settle(() => hub.stats().connections === 0);
     expect(hub.stats()).toMatchObject({ connections: 0, channels: 0, responses: 0 });
     await hub.close();
   });
@@ -48,9 +48,9 @@ describe('hub.fetch (Fetch API: Next.js App Router, Hono, Bun, Deno)', () => {
       new Request('http://localhost/stream?channels=a,b', { signal: controller.signal }),
     );
     await readEvents(response, (e) => e.length > 0);
-    expect(hub.connectionCount()).toBe(1);
+    expect(hub.stats().connections).toBe(1);
     controller.abort();
-    await settle(() => hub.connectionCount() === 0);
+    await settle(() => hub.stats().connections === 0);
     expect(hub.stats()).toMatchObject({ connections: 0, channels: 0, subscribers: 0, responses: 0 });
     await hub.close();
   });
@@ -70,13 +70,13 @@ describe('hub.fetch (Fetch API: Next.js App Router, Hono, Bun, Deno)', () => {
   it('cuts a stream nobody reads at maxBufferedBytes', async () => {
     const hub = createHub({ maxBufferedBytes: 64 * 1024 });
     const response = await hub.fetch(new Request('http://localhost/stream?channels=a'));
-    expect(hub.connectionCount()).toBe(1);
+    expect(hub.stats().connections).toBe(1);
     const blob = 'x'.repeat(4096);
-    for (let i = 0; i < 40 && hub.connectionCount() > 0; i++) {
+    for (let i = 0; i < 40 && hub.stats().connections > 0; i++) {
       await hub.publish('a', 'x', blob);
       await new Promise((r) => setImmediate(r));
     }
-    expect(hub.connectionCount()).toBe(0);
+    expect(hub.stats().connections).toBe(0);
     // Its unsent bytes are dropped and the body ends quietly: a runtime logs an errored body.
     const reader = response.body!.getReader();
     let bytes = 0;

@@ -44,7 +44,7 @@ describe('cleanup', () => {
         Array.from({ length: 50 }, (_, i) => openRaw(`${url}/stream?channels=a,b${i % 5},c`)),
       );
       await Promise.all(streams.map((s) => s.next((e) => e.type === 'tandem:hello')));
-      expect(hub.connectionCount()).toBe(50);
+      expect(hub.stats().connections).toBe(50);
       peakTimers = Math.max(peakTimers, timers());
       await hub.publish('a', 'x', round);
       if (round % 3 === 0) {
@@ -56,7 +56,7 @@ describe('cleanup', () => {
         hub.disconnect({}); // both at once
       }
       await Promise.all(streams.map((s) => s.ended));
-      await settle(() => hub.connectionCount() === 0 && hub.stats().responses === 0);
+      await settle(() => hub.stats().connections === 0 && hub.stats().responses === 0);
     }
     await settle(() => hub.stats().heartbeat === false);
 

@@ -79,7 +79,7 @@ describe('/metrics', () => {
     await getJson(`${url}/stream?channels=bad%20name`);
     streams[0]!.close();
     await streams[0]!.ended;
-    await vi.waitFor(() => expect(hub.connectionCount()).toBe(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(hub.stats().connections).toBe(2), { timeout: 10_000 });
 
     const response = await fetch(`${url}/metrics`);
     expect(response.status).toBe(200);

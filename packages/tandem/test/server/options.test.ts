@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HelloPayload, PollResponse } from '../../src/protocol';
-import { createHub, DEFAULTS, globalHub } from '../../src/server';
+import { createHub, globalHub, HUB_DEFAULTS } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { getJson, openRaw } from './sse-reader';
 
@@ -21,7 +21,7 @@ describe('maxConnections', () => {
     expect(refused.body).toMatchObject({ error: { code: 'too_many_connections' } });
     a.close();
     await a.ended;
-    await vi.waitFor(() => expect(server!.hub.connectionCount()).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server!.hub.stats().connections).toBe(1), { timeout: 10_000 });
     const c = await openRaw(`${server.url}/stream?channels=x`);
     expect(c.status).toBe(200);
     b.close();
@@ -30,17 +30,17 @@ describe('maxConnections', () => {
 });
 
 describe('maxConnections by default', () => {
-  it('is finite: past DEFAULTS.maxConnections streams, a hub with no option answers 429', async () => {
-    expect(Number.isFinite(DEFAULTS.maxConnections)).toBe(true);
+  it('is finite: past HUB_DEFAULTS.maxConnections streams, a hub with no option answers 429', async () => {
+    expect(Number.isFinite(HUB_DEFAULTS.maxConnections)).toBe(true);
     const hub = createHub();
     const open: Response[] = [];
     try {
       // Through the Fetch handler: each stream is a Response in this process, no socket.
-      for (let i = 0; i < DEFAULTS.maxConnections; i++) {
+      for (let i = 0; i < HUB_DEFAULTS.maxConnections; i++) {
         open.push(await hub.fetch(new Request('http://localhost/stream?channels=c')));
       }
       expect(open.every((r) => r.status === 200)).toBe(true);
-      expect(hub.connectionCount()).toBe(DEFAULTS.maxConnections);
+      expect(hub.stats().connections).toBe(HUB_DEFAULTS.maxConnections);
       const refused = await hub.fetch(new Request('http://localhost/stream?channels=c'));
       expect(refused.status).toBe(429);
     } finally {

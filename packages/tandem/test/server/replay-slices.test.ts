@@ -158,6 +158,6 @@ describe('a replay storm', () => {
     const statuses = results.map((s) => s.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(40);
     expect(statuses.filter((s) => s === 429)).toHaveLength(60);
-    expect(hub.connectionCount()).toBe(40);
+    expect(hub.stats().connections).toBe(40);
   }, 60_000);
 });

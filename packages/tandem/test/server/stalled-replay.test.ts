@@ -41,7 +41,7 @@ describe('a stream replaying a long backlog', () => {
     await stream.next((e) => e.type === 'blob');
     stream.pause();
     // Cut as a slow consumer within a few heartbeats of making no progress.
-    await expect.poll(() => served.hub.connectionCount(), { timeout: 10_000, interval: 50 }).toBe(0);
+    await expect.poll(() => served.hub.stats().connections, { timeout: 10_000, interval: 50 }).toBe(0);
     // Reading again, the client finds its response cut short.
     stream.resume();
     await stream.ended;
@@ -71,7 +71,7 @@ describe('a stream replaying a long backlog', () => {
     } finally {
       clearInterval(toggler);
     }
-    expect(served.hub.connectionCount()).toBe(1);
+    expect(served.hub.stats().connections).toBe(1);
   });
 
   it('lets many replays take turns, each getting its whole backlog in order, past stalled ones', async () => {
