@@ -155,10 +155,11 @@ function modulePath(snippet: Snippet): string {
   return (snippet.path ?? '').replace(/\.tsx?$/, '');
 }
 
-/** README.md and every docs/*.md, in that order. */
+/** README.md, the package's own README (the one in the tarball) and every docs/*.md, in that order. */
 export function collectSnippets(root: string): { snippets: Snippet[]; skipped: Skipped[]; docs: string[] } {
   const docs = [
     'README.md',
+    'packages/tandem/README.md',
     ...readdirSync(join(root, 'docs'))
       .filter((name) => name.endsWith('.md'))
       .sort()
