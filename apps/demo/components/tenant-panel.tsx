@@ -2,13 +2,14 @@
 
 import { type CSSProperties, type FormEvent, useEffect, useState, useSyncExternalStore } from 'react';
 import { createLiveClient, type LiveClient } from 'tandem/client';
+import type { PresenceView } from 'tandem/protocol';
 import { createLiveHooks, LiveProvider } from 'tandem/react';
 import { cutConnection, fetchSnapshot, fetchStats, publishOrder, setGenerator } from '@/lib/api';
 import { FeedStore, latencySummary } from '@/lib/feed-store';
 import type { TenantSnapshot } from '@/lib/hub';
 import { type DemoEvents, formatMoney, ORDER_CREATED } from '@/lib/orders';
 import { ordersChannel, type Tenant } from '@/lib/tenants';
-import { TokenSource } from '@/lib/token-source';
+import { TokenSource, viewerName } from '@/lib/token-source';
 import { OrderFeed } from './order-feed';
 import { ConnectionDetails, ShareBadge, StatusPill } from './status-pill';
 
@@ -86,8 +87,12 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
   );
 
   // "Published" comes from the server, refreshed by the very events it counts: one refetch
-  // per burst, on resync, and every 10 s (3 s while the stream is down).
-  const stats = useLiveQuery((signal) => fetchStats(tokens, signal), { refetchOn: [ORDER_CREATED] });
+  // per burst, on resync, and every 2 s (so "viewing" follows tabs and browsers coming and
+  // going; 3 s while the stream is down).
+  const stats = useLiveQuery((signal) => fetchStats(tokens, signal), {
+    refetchOn: [ORDER_CREATED],
+    connectedIntervalMs: 2_000,
+  });
   const { data } = stats;
   useEffect(() => {
     if (data && !store.getState().baseline) store.setBaseline({ epoch: data.epoch, head: data.head });
@@ -116,6 +121,7 @@ function TenantDashboard({ store, tokens }: { store: FeedStore; tokens: TokenSou
 
   return (
     <div className="panel-body">
+      <Viewers viewers={data?.viewers} />
       <dl className="tiles">
         <div className="tile" title="Orders this page has: rendered by the server, then received live">
           <dt>Received</dt>
@@ -277,5 +283,21 @@ function PublishForm({ tokens, onError }: { tokens: TokenSource; onError: (text:
         ×10
       </button>
     </form>
+  );
+}
+
+/** Who is viewing the tenant: a count and the first few names (this browser marked). */
+function Viewers({ viewers }: { viewers: PresenceView | undefined }) {
+  if (!viewers) return <p className="viewers muted">Viewing: –</p>;
+  const me = viewerName();
+  const names = (viewers.members ?? [])
+    .slice(0, 3)
+    .map((member) => (member.subject === me ? `${me} (you)` : member.subject));
+  const more = viewers.users - names.length;
+  return (
+    <p className="viewers muted" data-testid="viewers" title={`${viewers.connections} streams`}>
+      {viewers.users} viewing{names.length > 0 ? `: ${names.join(', ')}` : ''}
+      {more > 0 ? ` and ${more} more` : ''}
+    </p>
   );
 }

@@ -1,5 +1,5 @@
 import { jwtAuthorizer } from 'tandem/jwt';
-import { encodeCursor, type LiveEvent, parseChannelList } from 'tandem/protocol';
+import { encodeCursor, type LiveEvent, type PresenceView, parseChannelList } from 'tandem/protocol';
 import { type Broker, createHub, type Hub, memoryBroker } from 'tandem/server';
 import { ORDER_CREATED, type Order, randomOrder } from './orders';
 import { ordersChannel, TENANTS, type Tenant, tenantPattern } from './tenants';
@@ -72,6 +72,8 @@ export interface TenantStats {
   broker: 'memory' | 'redis' | 'postgres';
   /** Streams the hub holds now, all tenants together (tabs of one browser share one per tenant). */
   streams: number;
+  /** Who is viewing the tenant's orders: browsers (tabs of one share a stream) across every hub. */
+  viewers: PresenceView;
   serverTime: number;
 }
 
@@ -121,7 +123,9 @@ async function createBroker(): Promise<{
 
 async function createDemo(): Promise<Demo> {
   const { broker, brokerName, publishOrder } = await createBroker();
-  const hub = createHub({ broker, authorize: jwtAuthorizer({ secret: demoSecret() }) });
+  // Presence: each panel shows who is viewing its tenant (the grace keeps a reload from counting
+  // as a leave and a join).
+  const hub = createHub({ broker, authorize: jwtAuthorizer({ secret: demoSecret() }), presence: true });
   const generators = new Map<string, ReturnType<typeof setTimeout>>();
   const refusedUntil = new Map<string, number>();
 
@@ -225,6 +229,7 @@ async function createDemo(): Promise<Demo> {
         refusingStreamsForMs: refusingFor(tenant),
         broker: brokerName,
         streams: hub.stats().connections,
+        viewers: await hub.presence(channel),
         serverTime: Date.now(),
       };
     },

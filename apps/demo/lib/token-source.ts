@@ -17,9 +17,13 @@ export class TokenSource {
   }
 
   private async load(): Promise<string> {
-    const response = await fetch(`/api/demo/token?tenant=${encodeURIComponent(this.tenantId)}`, {
-      cache: 'no-store',
-    });
+    const viewer = encodeURIComponent(viewerName());
+    const response = await fetch(
+      `/api/demo/token?tenant=${encodeURIComponent(this.tenantId)}&viewer=${viewer}`,
+      {
+        cache: 'no-store',
+      },
+    );
     if (!response.ok) throw new Error(`token request failed: ${response.status}`);
     const body = (await response.json()) as { token: string; expiresAt: number };
     this.current = body;
@@ -36,5 +40,24 @@ export class TokenSource {
       });
     const response = await send(false);
     return response.status === 401 ? send(true) : response;
+  }
+}
+
+const VIEWER_KEY = 'tandem-demo-viewer';
+
+/**
+ * This browser's name among a tenant's viewers, made once and kept in localStorage: every tab
+ * of the browser has it, so they share one stream and count as one viewer.
+ */
+export function viewerName(): string {
+  try {
+    let name = localStorage.getItem(VIEWER_KEY);
+    if (!name) {
+      name = `Viewer ${Math.random().toString(36).slice(2, 6).toUpperCase()}`;
+      localStorage.setItem(VIEWER_KEY, name);
+    }
+    return name;
+  } catch {
+    return 'Viewer';
   }
 }

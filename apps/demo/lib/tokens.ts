@@ -18,13 +18,20 @@ export function demoSecret(): Uint8Array {
   return store[SECRET_KEY];
 }
 
-/** A JWT for one tenant's operator: it may read `tenant:<id>/**` and nothing else. */
-export async function issueToken(tenant: Tenant): Promise<{ token: string; expiresAt: number }> {
+/**
+ * A JWT for one tenant's operator: it may read `tenant:<id>/**` and nothing else. `viewer` names
+ * the browser (the subject the panel's "viewing" lists); tabs of one browser share it, and so
+ * one stream.
+ */
+export async function issueToken(
+  tenant: Tenant,
+  viewer?: string,
+): Promise<{ token: string; expiresAt: number }> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + TOKEN_TTL_SECONDS;
   const token = await new SignJWT({ tenant: tenant.id, channels: [tenantPattern(tenant.id)] })
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(`${tenant.id}-operator`)
+    .setSubject(viewer ?? `${tenant.id}-operator`)
     .setIssuedAt(now)
     .setExpirationTime(exp)
     .sign(demoSecret());
