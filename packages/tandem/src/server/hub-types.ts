@@ -1,5 +1,5 @@
 import type { ByeReason, LiveEvent, PresenceView } from '../protocol';
-import type { NodeHandler } from './node-adapter';
+import type { NodeHandler } from './node-handler';
 import type { EventMap } from './options';
 
 /**

@@ -23,6 +23,7 @@ import { beat, headsEveryBeats, PingFrames } from './heartbeat';
 import type { DisconnectFilter, Hub } from './hub-types';
 import { metricsReporter } from './metrics';
 import { createNodeHandler } from './node-adapter';
+import type { NodeHandler } from './node-handler';
 import type { EventMap, HubOptions } from './options';
 import { Presence } from './presence';
 import { resolvePresence } from './presence-options';
@@ -182,6 +183,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
   }
     await presence?.close();
 
+  let nodeHandler: NodeHandler | undefined;
   const hub: Hub<E> = {
     publish: (channel, type, data, publishOptions) => {
       if (closing) return Promise.reject(new TandemError('shutting_down', 'the hub is closed'));
@@ -214,7 +216,11 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       );
     },
     fetch: createFetchHandler(ctx),
-    node: createNodeHandler(ctx),
+    // Made on first use: a hub served only through `fetch` never touches Node's Buffer.
+    get node() {
+      nodeHandler ??= createNodeHandler(ctx);
+      return nodeHandler;
+    },
     async presence(channel) {
       if (closing) throw new TandemError('shutting_down', 'the hub is closed');
       assertChannel(channel);

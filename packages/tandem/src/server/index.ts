@@ -22,7 +22,7 @@ export type {
   PublishResult,
   RenderedMetrics,
 } from './metrics';
-export type { NodeHandler } from './node-adapter';
+export type { NodeHandler, NodeRequestLike, NodeResponseLike } from './node-handler';
 export type { CorsOptions, HubOptions, MetricsEndpointOptions } from './options';
 export { HUB_DEFAULTS } from './options';
 export type { PublishAuthorize, PublishEndpointOptions } from './publish-options';

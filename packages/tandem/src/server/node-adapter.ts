@@ -1,18 +1,12 @@
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TandemError } from '../protocol';
 import { extractToken, type HeaderReader, type HubRequest } from './auth';
 import type { HubContext } from './context';
 import { handle, route, type StreamOutcome } from './handler';
-import { ResponseSink, SocketSink } from './node-sinks';
+import type { NodeHandler } from './node-handler';
+import { NodeBuffer, ResponseSink, SocketSink } from './node-sinks';
 import { bodyTooLarge, declaredTooLarge } from './request-body';
-
-/** A node:http request handler; as Express/Connect middleware it passes other paths to `next`. */
-export type NodeHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next?: (error?: unknown) => void,
-) => void;
 
 /** Why a request's signal aborts: its response closed (client gone, or the response ended). */
 const RESPONSE_CLOSED = new Error('the response closed');
@@ -22,7 +16,13 @@ const RESPONSE_CLOSED = new Error('the response closed');
  * read from `res.writableLength`, and the connection ends on `close` or `error` of the response.
  */
 export function createNodeHandler(ctx: HubContext): NodeHandler {
-  return (req, res, next) => {
+  if (!NodeBuffer)
+    throw new TypeError(
+      "hub.node needs a runtime with Node's http module (Node, Bun, Deno): serve hub.fetch here",
+    );
+  // The public type describes only what the handler needs of Node's objects (no @types/node for
+  // users); node:http hands it its own, which the adapter uses in full.
+  return ((req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => {
     // `hub.node` used to be a factory: name the mistake instead of failing inside the adapter.
     if (req === undefined || res === undefined) {
       throw new TypeError(
@@ -62,7 +62,7 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
           const { body, headers } = outcome;
           // With the length known, Node sends the body as it is instead of in chunked coding
           // (a size line, the body, a last chunk): fewer bytes and fewer pieces to write.
-          if (body !== null) headers['Content-Length'] = String(Buffer.byteLength(body));
+          if (body !== null) headers['Content-Length'] = String(NodeBuffer.byteLength(body));
           // While the hub closes, the connection closes after this answer: a client retrying on
           // it would reach this process again, and be kept from the one replacing it.
           if (ctx.closing && req.httpVersionMajor === 1) headers.Connection = 'close';
@@ -79,7 +79,7 @@ export function createNodeHandler(ctx: HubContext): NodeHandler {
         res.end();
       },
     );
-  };
+  }) as NodeHandler;
 }
 
 /** Most bytes of a refused body read and dropped to keep the connection (see `closeUnread`). */
@@ -151,7 +151,7 @@ class NodeRequest implements HubRequest {
           reject(error);
         } else {
           this.bodyRead = 'done';
-          resolve(Buffer.concat(chunks, length));
+          resolve(NodeBuffer.concat(chunks, length));
         }
       };
       const onData = (chunk: Buffer) => {
@@ -238,5 +238,5 @@ function startStream(
 function flattenHead(res: ServerResponse): void {
   const holder = res as unknown as { _header?: unknown };
   const head = holder._header;
-  if (typeof head === 'string') holder._header = Buffer.from(head, 'latin1').toString('latin1');
+  if (typeof head === 'string') holder._header = NodeBuffer.from(head, 'latin1').toString('latin1');
 }

@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SharedBytes, Sink } from './sink';
@@ -8,14 +8,29 @@ import type { SharedBytes, Sink } from './sink';
  * HTTP/1.1, its chunks framed here and written straight to the socket.
  */
 
-const CRLF = Buffer.from('\r\n');
+/**
+ * Node's Buffer, read from the runtime instead of imported: `tandem/server` then loads on a
+ * runtime without Node's modules (a worker serving `hub.fetch`), where it is undefined and
+ * `hub.node`, which alone uses it, refuses to be created. Bun and Deno have it too.
+ */
+export const NodeBuffer = runtimeBuffer();
+
+function runtimeBuffer(): typeof Buffer {
+  const runtime = globalThis as {
+    Buffer?: typeof Buffer;
+    process?: { getBuiltinModule?: (id: string) => { Buffer?: typeof Buffer } | undefined };
+  };
+  return (runtime.Buffer ?? runtime.process?.getBuiltinModule?.('node:buffer')?.Buffer) as typeof Buffer;
+}
+
+const CRLF = new Uint8Array([13, 10]);
 
 /**
  * One chunk of HTTP/1.1 chunked transfer coding around `bytes`: size in hex, CRLF, bytes, CRLF.
  * `bytes` must not be empty: a chunk of size 0 is the last one.
  */
 function chunkFrame(bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]);
+  return NodeBuffer.concat([NodeBuffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]);
 }
 
 /**
@@ -43,7 +58,7 @@ export class ResponseSink implements Sink {
   }
 
   writeParts(parts: readonly Uint8Array[], total: number): boolean {
-    return this.write(Buffer.concat(parts, total));
+    return this.write(NodeBuffer.concat(parts, total));
   }
 
   writeShared(shared: SharedBytes): boolean {
@@ -113,7 +128,7 @@ export class SocketSink extends ResponseSink {
   override writeParts(parts: readonly Uint8Array[], total: number): boolean {
     if (!this.headersSent || total === 0) return super.writeParts(parts, total);
     const head = `${total.toString(16)}\r\n`;
-    const framed = Buffer.allocUnsafe(head.length + total + 2);
+    const framed = NodeBuffer.allocUnsafe(head.length + total + 2);
     let at = framed.write(head, 0, 'latin1');
     for (const part of parts) {
       framed.set(part, at);
