@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** A `tandem serve` child: its JSON log lines, its other output, and its exit. */
 export interface ServeProcess {
@@ -19,11 +18,13 @@ export interface ServeProcess {
 }
 
 /**
- * Runs the `tandem` command from the sources (`tsx`, with the workspace's source condition)
- * with exactly `env` (plus PATH) and `args`.
+ * Runs the `tandem` command from the sources (tsx as a loader, with the workspace's source
+ * condition) with exactly `env` (plus PATH) and `args`. One process, not tsx's CLI, which runs
+ * the command in a child of its own: a kill must reach the hub itself, or it would outlive the test.
  */
 export function runTandem(args: string[], env: Record<string, string> = {}): ServeProcess {
-  const child = spawn(process.execPath, [TSX, '--conditions=tandem-source', BIN, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=tandem-source', BIN, ...args], {
+    cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: 'pipe',
   });
