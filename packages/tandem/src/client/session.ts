@@ -6,7 +6,7 @@ import { HeadsWatch } from './heads-watch';
 import type { IncomingEvent, Merge, Snapshot } from './merge';
 import type { Poller } from './poller';
 import { cursorOf } from './positions';
-import { PresenceViews } from './presence';
+import { PresenceOnDemand } from './presence-on-demand';
 import { byeRetry, isAuthError, retryDecision } from './retry';
 import type { StateStore } from './state';
 import type { TokenProvider } from './token';
@@ -86,11 +86,11 @@ export class StreamSession {
   readonly #host: SessionHost;
 
   /** Who is on each channel, from the stream's `tandem:presence`. */
-  readonly presence: PresenceViews;
+  readonly presence: PresenceOnDemand;
 
   constructor(host: SessionHost) {
     this.#host = host;
-    this.presence = new PresenceViews(host.state);
+    this.presence = new PresenceOnDemand(host.state);
     this.#reconnectTimer = new TimerSlot(host.env.timers);
     this.#stableTimer = new TimerSlot(host.env.timers);
     this.#refreshTimer = new TimerSlot(host.env.timers);

@@ -34,6 +34,14 @@ describe('browser bundle size', { timeout: 60_000 }, () => {
     expect(client.files, formatSizeReport(await measure())).toBe(1);
   });
 
+  it('presence is a chunk loaded on demand, not part of the initial bundle', async () => {
+    const { client } = await measure();
+    const presence = (modules: { path: string }[]) =>
+      modules.some((module) => module.path === 'src/client/presence.ts');
+    expect(presence(client.lazy.flatMap((chunk) => chunk.modules))).toBe(true);
+    expect(presence(client.modules)).toBe(false);
+  });
+
   it('tab sharing is a chunk loaded on demand, not part of the initial bundle', async () => {
     const { client } = await measure();
     const sharing = (modules: { path: string }[]) =>
