@@ -13,24 +13,36 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Bundles `bench/servers/main.ts` into `bench/results/build/` and returns the entry file. */
-export async function buildServers(): Promise<string> {
-  const outdir = path.join(root, 'bench/results/build');
-  rmSync(outdir, { recursive: true, force: true });
+/**
+ * Bundles `source` (a path from the repository's root) into `bench/results/<folder>/`, as
+ * `<name of source>.mjs`, and returns that file. Packages stay imports, resolved from
+ * node_modules; Tandem, imported by path, is bundled. `splitting` makes each dynamic import a
+ * chunk of its own; the folder is emptied first, so no stale chunk is left beside them.
+ */
+export async function buildEntry(source: string, folder: string, splitting = false): Promise<string> {
+  const outdir = path.join(root, 'bench/results', folder);
+  const name = path.basename(source, '.ts');
+  if (splitting) rmSync(outdir, { recursive: true, force: true });
   await build({
-    entryPoints: { main: path.join(root, 'bench/servers/main.ts') },
+    entryPoints: { [name]: path.join(root, source) },
     outdir,
     bundle: true,
-    // Each server kind is a chunk of its own, loaded only by its process.
-    splitting: true,
+    splitting,
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Packages (better-sse, socket.io, prom-client, jose, redis) stay imports, resolved from
-    // node_modules; Tandem, imported by path, is bundled.
     packages: 'external',
     outExtension: { '.js': '.mjs' },
     logLevel: 'warning',
   });
-  return path.join(outdir, 'main.mjs');
+  return path.join(outdir, `${name}.mjs`);
+}
+
+/**
+ * Bundles `bench/servers/main.ts` into `bench/results/build/` and returns the entry file. Each
+ * server kind is a chunk of its own, loaded only by its process; packages (better-sse,
+ * socket.io, prom-client, jose, redis) stay imports.
+ */
+export function buildServers(): Promise<string> {
+  return buildEntry('bench/servers/main.ts', 'build', true);
 }

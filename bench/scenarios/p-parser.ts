@@ -4,33 +4,13 @@
  * 1 KB and 10 KB events, fed as text and as bytes, one frame per chunk and in 64 KiB chunks.
  */
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { buildEntry } from '../lib/build';
 import { cpus } from '../lib/harness';
 import type { ParserCase, ParserCaseResult } from '../parser/measure';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
-
-/** Compiled like the servers: Tandem's sources bundled, eventsource-parser from node_modules. */
-async function buildMeasure(): Promise<string> {
-  const outdir = path.join(root, 'bench/results/build-parser');
-  await build({
-    entryPoints: { measure: path.join(root, 'bench/parser/measure.ts') },
-    outdir,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'warning',
-  });
-  return path.join(outdir, 'measure.mjs');
-}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -42,7 +22,8 @@ export const PARSER_SIZES = [100, 1000, 10_000];
 const ROUNDS = 10;
 
 export async function runParser(ctx: Context): Promise<ScenarioResult> {
-  const entry = await buildMeasure();
+  // Compiled like the servers: Tandem's sources bundled, eventsource-parser from node_modules.
+  const entry = await buildEntry('bench/parser/measure.ts', 'build-parser');
   const cases: ParserCase[] = [];
   for (const input of ['text', 'bytes'] as const)
     for (const chunking of ['frame', '64k'] as const)

@@ -7,33 +7,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { buildEntry } from '../lib/build';
 import { cpus } from '../lib/harness';
 import { type Context, type Row, round, type ScenarioResult } from './types';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KEY = 'bench-publish-key';
 const ROUNDS = 5;
 /** Requests in flight at once over the keep-alive connections. */
 const CONCURRENCY = 8;
-
-async function buildServer(): Promise<string> {
-  const outdir = path.join(root, 'bench/results/build-publish');
-  await build({
-    entryPoints: { server: path.join(root, 'bench/publish/server.ts') },
-    outdir,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'warning',
-  });
-  return path.join(outdir, 'server.mjs');
-}
 
 function startServer(entry: string): Promise<{ child: ChildProcess; url: string }> {
   const core = cpus().server;
@@ -123,7 +104,7 @@ function median(values: number[]): number {
 
 export async function runPublish(ctx: Context): Promise<ScenarioResult> {
   const count = ctx.options.clients ?? 20_000;
-  const server = await startServer(await buildServer());
+  const server = await startServer(await buildEntry('bench/publish/server.ts', 'build-publish'));
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const rows: Row[] = [];
   const ratios: Record<string, number> = {};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../lib/args';
+import { parseArgs, SCENARIOS } from '../lib/args';
 import { Histogram } from '../lib/histogram';
 import { Dechunker, HttpReader, type HttpResponse } from '../lib/http-reader';
 import { fieldOf, numberAfter, SseFramer } from '../lib/scan';
@@ -138,22 +138,11 @@ describe('options', () => {
     expect(o.clients).toBe(10_000);
     expect(o.servers).toEqual(['tandem', 'bare']);
     expect(o.cpuProf).toBe(true);
-    expect(parseArgs([]).scenarios).toEqual([
-      'S1',
-      'S2',
-      'S3',
-      'S4',
-      'S5',
-      'S6',
-      'S7',
-      'S8',
-      'S9',
-      'S10',
-      'P',
-      'POLL',
-      'PUB',
-    ]);
+    // Every scenario but H (hostile load), which runs only when named.
+    expect(parseArgs([]).scenarios).toEqual(SCENARIOS.filter((s) => s !== 'H'));
+    expect(parseArgs(['--scenario', 'h']).scenarios).toEqual(['H']);
     expect(parseArgs(['--scenario', 'p']).scenarios).toEqual(['P']);
+    expect(parseArgs(['--scenario', 'pres']).scenarios).toEqual(['PRES']);
     expect(() => parseArgs(['--scenario', 'S11'])).toThrow(/unknown scenario/);
     expect(() => parseArgs(['--clients', '-1'])).toThrow(/positive/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option/);
