@@ -111,12 +111,12 @@ export async function handle(ctx: HubContext, request: HubRequest, signal: Signa
   );
   try {
     if (request.method === 'OPTIONS' && ctx.cors) {
-      return {
-        kind: 'response',
-        status: 204,
-        headers: { ...headers, ...ctx.cors.preflight(origin) },
-        body: null,
-      };
+      const preflight = ctx.cors.preflight(origin);
+      // The publish endpoint takes POST, with its JSON body (a publisher token from a page).
+      if (endpoint === 'publish' && preflight['Access-Control-Allow-Methods']) {
+        preflight['Access-Control-Allow-Methods'] = 'POST, OPTIONS';
+      }
+      return { kind: 'response', status: 204, headers: { ...headers, ...preflight }, body: null };
     }
     if (!endpoint) throw new TandemError('not_found', `no endpoint at ${request.pathname.slice(0, 200)}`);
     if (request.method !== (endpoint === 'publish' ? 'POST' : 'GET'))

@@ -131,6 +131,27 @@ describe('POST /publish', () => {
     expect((await post(url, { channel: 'orders/eu', type: 't', data: 1 }, { key: forged })).status).toBe(401);
   });
 
+  it('answers a cross-origin preflight for POST with its JSON body and Authorization', async () => {
+    const url = await serve({ cors: { origin: 'https://app.example' } });
+    const preflight = await fetch(`${url}/publish`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
+    const other = await fetch(`${url}/publish`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(other.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
   it('refuses a whole batch with one channel outside the grant, publishing none of it', async () => {
     const url = await serve({ publishEndpoint: { authorize: () => ['orders/**'] } });
     const answer = await post(url, {
