@@ -14,7 +14,7 @@ export function parseData(json: string): unknown {
   return data;
 }
 
-export type Notice =
+type Notice =
   | { kind: 'event'; event: LiveEvent }
   | { kind: 'position'; channel: string; epoch: string; offset: number };
 

@@ -1,7 +1,7 @@
 import type { Notification, Pool, PoolClient } from 'pg';
 import { unavailable } from './errors';
 
-export interface ListenerEvents {
+interface ListenerEvents {
   /** A notification's payload, in the order PostgreSQL sent them (commit order). */
   notification(payload: string): void;
   /** LISTEN is in place (again): what was sent while it was not is lost. */

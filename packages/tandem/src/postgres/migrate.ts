@@ -3,7 +3,7 @@ import { TandemError } from '../protocol';
 import { assertSchemaName, postgresSchemaSql, SCHEMA_VERSION } from './schema';
 
 /** The version of the schema in the database; 0 when it has none. */
-export async function schemaVersion(pool: Pool, schema: string): Promise<number> {
+async function schemaVersion(pool: Pool, schema: string): Promise<number> {
   const exists = await pool.query<{ found: boolean }>('select to_regclass($1) is not null as found', [
     `"${schema}".meta`,
   ]);

@@ -31,7 +31,7 @@ export function assertSchemaName(schema: unknown): asserts schema is string {
 }
 
 /** The advisory lock (two int4 keys) that serialises migrations of one schema. */
-export function migrationLock(schema: string): [number, number] {
+function migrationLock(schema: string): [number, number] {
   // FNV-1a: a stable 32-bit hash of the name, as a signed int4.
   let hash = 0x811c9dc5;
   for (let i = 0; i < schema.length; i++) {

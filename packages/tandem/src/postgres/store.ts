@@ -5,7 +5,7 @@ import { parseData } from './codec';
 import { toTandemError, unavailable } from './errors';
 
 /** One event of a batch handed to `append`. */
-export interface AppendItem {
+interface AppendItem {
   type: string;
   json: string;
   key: string | undefined;
@@ -20,7 +20,7 @@ export interface Appended {
   repeat?: { type: string; json: string | undefined };
 }
 
-export interface ReadOptions {
+interface ReadOptions {
   after: number;
   /** -1: all. */
   limit: number;

@@ -1,7 +1,7 @@
 /** Field recognition for the SSE parser: character codes and matches at a line's start. */
 
 export const LF = 10;
-export const SPACE = 32;
+const SPACE = 32;
 export const COLON = 58;
 
 /** `data:` at `i`, whose first letter the caller has seen. */

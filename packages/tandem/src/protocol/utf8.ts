@@ -28,7 +28,7 @@ function completeEnd(bytes: Uint8Array, from: number): number {
   return end;
 }
 
-export interface Utf8Decoder {
+interface Utf8Decoder {
   /** The text of the complete characters so far; an incomplete one waits for the next chunk. */
   decode(bytes: Uint8Array): string;
 }

@@ -66,7 +66,7 @@ local out = { version }
 for _, field in ipairs(redis.call('HGETALL', KEYS[1])) do out[#out + 1] = field end
 return out`;
 
-export interface RedisPresenceHost {
+interface RedisPresenceHost {
   prefix: string;
   ttlMs: number;
   now(): number;

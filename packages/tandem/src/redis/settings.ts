@@ -11,7 +11,7 @@ export const REDIS_DEFAULTS = {
 } as const;
 
 /** The options with every default applied, each checked. */
-export interface RedisSettings {
+interface RedisSettings {
   prefix: string;
   retentionMs: number;
   maxEventsPerChannel: number;

@@ -49,7 +49,7 @@ export interface Grant {
 export type Authorize = (request: HubRequest) => Grant | null | Promise<Grant | null>;
 
 /** The grant of a hub without `authorize`: everything. */
-export const OPEN_GRANT: Grant = { subject: 'anonymous', channels: ['**'] };
+const OPEN_GRANT: Grant = { subject: 'anonymous', channels: ['**'] };
 
 /**
  * The token of a request, looked up in the order: `Authorization: Bearer`, the cookie, the

@@ -2,7 +2,7 @@ import { TimerSlot } from '../protocol';
 import type { ServerEnvironment } from './environment';
 
 /** What the expiry queue needs of a stream. */
-export interface Expiring {
+interface Expiring {
   readonly expiresAt: number;
   isClosed(): boolean;
 }

@@ -7,10 +7,10 @@ import { SharedBytes } from './sink';
 import { defer, SlicedCalls } from './slices';
 
 /** Called for every live event of a channel, e.g. to wake long polls. */
-export type Waiter = (event: LiveEvent) => void;
+type Waiter = (event: LiveEvent) => void;
 
 /** Counts the fan-out reports, once per channel per tick rather than per connection. */
-export interface FanoutObserver {
+interface FanoutObserver {
   delivered(batch: readonly EncodedEvent[], deliveries: number, now: number): void;
 }
 

@@ -34,7 +34,7 @@ export interface ChannelPlan {
  * - cursor present but nothing usable for this channel: `resync` (`cursor`);
  * - no cursor: live from the head, or with `undelivered` the retained events after it.
  */
-export async function planChannel(
+async function planChannel(
   broker: Broker,
   channel: string,
   cursor: DecodedCursor,

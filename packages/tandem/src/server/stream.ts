@@ -21,7 +21,7 @@ import { type ChannelPlan, planChannels, resyncGroups } from './resume';
 import { Gate } from './slices';
 
 /** `text/event-stream` headers; the Node adapter adds the HTTP/1.1 connection headers. */
-export const STREAM_HEADERS: HeaderMap = {
+const STREAM_HEADERS: HeaderMap = {
   'Content-Type': 'text/event-stream; charset=utf-8',
 };
 
