@@ -170,7 +170,14 @@ export class Connection {
     }
     const first = batch[0]!.event;
     const fast = (this.single || this.compactIds !== null) && contiguous;
-    if (fast && follows(first, this.epochOf(slot), this.offsetOf(slot), this.compactIds !== null)) {
+    const epoch = this.epochOf(slot);
+    if (
+      fast &&
+      follows(first, epoch, this.offsetOf(slot), this.compactIds !== null) &&
+      // The first log after the stream saw the channel empty: shared only if the broker says it
+      // is the first since (else `accept` sends the resync).
+      (first.epoch === epoch || this.host.firstSince(epoch, first))
+    ) {
       // Fast path: the whole frame (`id:` included when classic) is shared by every subscriber.
       const last = batch[batch.length - 1]!;
       this.position(slot, first.epoch, last.event.offset, last.entry);
