@@ -1,2 +1,3 @@
 export type { RedisBroker, RedisBrokerOptions, RedisBrokerStats, RedisClientLike } from './broker';
 export { redisBroker } from './broker';
+export { REDIS_DEFAULTS } from './settings';

@@ -26,3 +26,4 @@ export type { NodeHandler, NodeRequestLike, NodeResponseLike } from './node-hand
 export type { CorsOptions, HubOptions, MetricsEndpointOptions } from './options';
 export { HUB_DEFAULTS } from './options';
 export type { PublishAuthorize, PublishEndpointOptions } from './publish-options';
+export { PUBLISH_DEFAULTS } from './publish-options';
