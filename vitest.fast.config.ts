@@ -59,8 +59,9 @@ function startsProcess(file: string, seen = new Set<string>()): boolean {
   if (STARTS_A_PROCESS.test(source)) return true;
   for (const [, specifier] of source.matchAll(IMPORT)) {
     const target = resolve(dirname(file), specifier!);
-    // Only the tests' own helpers: the sources under test start nothing.
-    if (!TEST_DIRS.some((dir) => target.startsWith(join(ROOT, dir)))) continue;
+    // Only the tests' own helpers and the repository's scripts: the sources under test start nothing.
+    if (![...TEST_DIRS, 'packages/tandem/scripts'].some((dir) => target.startsWith(join(ROOT, dir))))
+      continue;
     const candidates = [target, `${target}.ts`, `${target}.tsx`, join(target, 'index.ts')];
     const found = candidates.find((candidate) => {
       try {
