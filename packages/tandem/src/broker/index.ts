@@ -1,9 +1,15 @@
 export type { AppendOptions, Broker, ChannelInfo, ReadResult } from './contract';
 export { emptyContinues } from './contract';
 export { BROKER_DEFAULTS } from './defaults';
+export { LiveFeed } from './feed';
+export type { FeedOptions, FeedSource } from './feed-source';
+export type { ReadHeads } from './head-check';
+export { HeadCheck } from './head-check';
 export { checkIdempotencyKey, IdempotencyKeys, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
 export { jsonBytes, jsonOf, rememberJson } from './json';
 export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats } from './memory-broker';
 export { memoryBroker } from './memory-broker';
+export type { QueuedAppend, StoreAppends } from './ordered-appends';
+export { OrderedAppends } from './ordered-appends';
 export type { PresenceEntry, PresenceRecord, PresenceStore } from './presence';
 export { memoryPresenceStore, presenceStoreOf } from './presence';

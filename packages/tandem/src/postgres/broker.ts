@@ -7,13 +7,11 @@
  * catches what was lost with no later event to show it.
  */
 import pg from 'pg';
-import { BROKER_DEFAULTS as DEFAULTS, emptyContinues } from '../broker';
+import { BROKER_DEFAULTS as DEFAULTS, emptyContinues, HeadCheck, LiveFeed, OrderedAppends } from '../broker';
 import { assertFieldValue, TandemError } from '../protocol';
-import { OrderedAppends } from './appends';
+import { storeAppends } from './appends';
 import { parseNotice } from './codec';
 import { toTandemError } from './errors';
-import { LiveFeed } from './feed';
-import { HeadCheck } from './head-check';
 import { Listener } from './listener';
 import { prepareSchema } from './migrate';
 import type { PostgresBroker, PostgresBrokerOptions } from './options';
@@ -68,7 +66,7 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
   const store = new Store(pool, s, { retentionMs, maxEvents, idleTtlMs, windowMs }, () => {
     prepared = undefined;
   });
-  const appends = new OrderedAppends(store);
+  const appends = new OrderedAppends(storeAppends(store));
   let closed = false;
   let source: string | undefined;
 

@@ -3,19 +3,24 @@
  * it and any of them can resume any client. Publishing is one Lua script (offset, stream
  * append, notification); each process holds one pattern subscription for the live feed and
  * fans it out locally; holes in the feed are repaired from the stream. The connections live in
- * `connection.ts`, the scripts' runner and the ordered appends in `runner.ts`.
+ * `connection.ts`, the scripts' runner and the append script in `runner.ts`; the live feed, the
+ * head check and the ordered appends are the broker floor's, shared with the PostgreSQL broker.
  */
-import type { ChannelInfo, ReadResult } from '../broker';
+import {
+  type ChannelInfo,
+  type FeedSource,
+  HeadCheck,
+  LiveFeed,
+  OrderedAppends,
+  type ReadResult,
+} from '../broker';
 import { assertFieldValue, emptyEpoch, type LiveEvent, newEpoch, TandemError } from '../protocol';
 import { entryToEvent, parseNotification } from './codec';
 import { RedisConnection } from './connection';
-import { LiveFeed } from './feed';
-import type { FeedSource } from './feed-source';
-import { HeadCheck } from './head-check';
 import { lifeContinues, NO_LIFE, newLife } from './life';
 import type { RedisBroker, RedisBrokerOptions } from './options';
 import { redisPresenceStore } from './presence';
-import { OrderedAppends, scriptRunner } from './runner';
+import { scriptAppends, scriptRunner } from './runner';
 import { LIFE_SCRIPT, READ_SCRIPT, REWIND_SCRIPT, script } from './scripts';
 import { resolveSettings } from './settings';
 
@@ -40,10 +45,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const metaKey = (channel: string) => `${prefix}:{${channel}}:meta`;
   const runScript = scriptRunner(command, prefix, retentionMs, idleTtlMs);
   const appends = new OrderedAppends(
-    runScript,
-    settings.maxEventsPerChannel,
-    feedChannelPrefix,
-    settings.idempotencyWindowMs,
+    scriptAppends(runScript, settings.maxEventsPerChannel, feedChannelPrefix, settings.idempotencyWindowMs),
   );
   const read = script(READ_SCRIPT);
   const rewind = script(REWIND_SCRIPT);
@@ -118,7 +120,8 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const { headCheckMs } = settings;
   const heads = new HeadCheck(
     feed,
-    feedSource.position,
+    // Sent in one tick, so node-redis pipelines them in one write: one round trip.
+    (channels) => Promise.all(channels.map((channel) => feedSource.position(channel))),
     () => subscriber.sendCommand(['PING'], { timeout: commandTimeoutMs }),
     headCheckMs,
     Math.min(1000, headCheckMs / 10),
@@ -168,7 +171,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
         type,
         data,
         serialised ?? JSON.stringify(data === undefined ? null : data),
-        appendOptions,
+        key,
       );
     },
 

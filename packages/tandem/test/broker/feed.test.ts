@@ -1,9 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { ReadResult } from '../../src/broker';
+import { type FeedSource, LiveFeed, type ReadResult } from '../../src/broker';
 import type { LiveEvent } from '../../src/protocol';
-import { type FeedSource, LiveFeed } from '../../src/redis/feed';
 
-/** A log in memory standing in for Redis, with switches to make it fail or lose itself. */
+/** A log in memory standing in for the broker's store, with switches to make it fail or lose itself. */
 class FakeLog implements FeedSource {
   epoch = 'e1';
   events: LiveEvent[] = [];
@@ -114,6 +113,29 @@ describe('LiveFeed', () => {
     feed.notify(e5);
     await settle();
     expect(offsets()).toEqual(['e1:2', 'e1:3', 'e1:4', 'e1:5']);
+  });
+
+  it('reads from the log an event whose notification carried only its position, in order with whole ones', async () => {
+    const { log, feed, seen, offsets } = setup(1);
+    await settle();
+    const large = log.append();
+    feed.notifyPosition('c', large.epoch, large.offset);
+    feed.notify(log.append());
+    await settle();
+    expect(offsets()).toEqual(['e1:2', 'e1:3']);
+    expect(seen[0]!.data).toBe(1);
+    expect(log.reads).toBe(1);
+  });
+
+  it('reads a new log whose first notification carried only a position', async () => {
+    const { log, feed, seen, offsets } = setup(2);
+    await settle();
+    log.lose('e2');
+    const first = log.append();
+    feed.notifyPosition('c', first.epoch, first.offset);
+    await settle();
+    expect(offsets()).toEqual(['e2:1']);
+    expect(seen[0]!.data).toBe(0);
   });
 
   it('queues notifications that arrive before the subscription knows its position', async () => {
