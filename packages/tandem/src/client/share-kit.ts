@@ -2,7 +2,8 @@ import { isValidEpoch, MAX_CHANNELS_PER_REQUEST, TandemError, TimerSlot } from '
 import { cursorOf } from './positions';
 import { isFatal } from './retry';
 import type { ShareKit } from './share/core';
-import { createWatchdog, WATCHDOG_DEFAULTS } from './watchdog';
+import { singleFlight } from './single-flight';
+import { createWatchdog } from './watchdog';
 
 /** What the sharing chunk uses of the client's first chunk, handed to it (see `ShareKit`). */
 export const SHARE_KIT: ShareKit = {
@@ -12,6 +13,6 @@ export const SHARE_KIT: ShareKit = {
   isFatal,
   isValidEpoch,
   createWatchdog,
-  watchdogDefaults: WATCHDOG_DEFAULTS,
+  singleFlight,
   maxChannels: MAX_CHANNELS_PER_REQUEST,
 };

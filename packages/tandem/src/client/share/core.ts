@@ -4,9 +4,10 @@ import type { IncomingEvent } from '../merge';
 import type { LiveClientOptions } from '../options';
 import type { cursorOf } from '../positions';
 import type { isFatal } from '../retry';
+import type { singleFlight } from '../single-flight';
 import type { TokenProvider } from '../token';
 import type { LiveClient, LiveState } from '../types';
-import type { createWatchdog, WATCHDOG_DEFAULTS } from '../watchdog';
+import type { createWatchdog } from '../watchdog';
 
 /**
  * What the tab-sharing layer needs from a client: the parts of it that a group drives when the
@@ -75,7 +76,7 @@ export interface ShareKit {
   readonly isFatal: typeof isFatal;
   readonly isValidEpoch: typeof isValidEpoch;
   readonly createWatchdog: typeof createWatchdog;
-  readonly watchdogDefaults: typeof WATCHDOG_DEFAULTS;
+  readonly singleFlight: typeof singleFlight;
   /** `MAX_CHANNELS_PER_REQUEST`. */
   readonly maxChannels: number;
 }

@@ -4,15 +4,8 @@ import type { IncomingEvent } from '../merge';
 import type { LiveClientOptions } from '../options';
 import type { LiveClient, LiveState } from '../types';
 import type { ClientCore, EngineFactory, ShareKit } from './core';
-import { type BeatBody, toWireState } from './messages';
-
-/** What a member told the leader. */
-export interface MemberInfo {
-  channels: readonly string[];
-  positions: Record<string, Position>;
-  types: readonly string[];
-  hidden: boolean;
-}
+import { type BeatBody, type MemberInfo, toWireState } from './messages';
+import { sameSet } from './same-set';
 
 /** What the leader needs from the member that holds the group's lock. */
 export interface LeaderHost {
@@ -52,38 +45,41 @@ const noop = () => {};
  * to the group, the earliest a member holds.
  */
 export class Leader {
-  private readonly members = new Map<string, MemberInfo & { since: number }>();
-  private current: Running | null = null;
-  private previous: Running | null = null;
-  private gathering: Set<string> | null = null;
-  private readonly gatherTimer: TimerSlot;
-  private readonly rebuildTimer: TimerSlot;
-  private readonly retryTimer: TimerSlot;
-  private readonly beatTimer: TimerSlot;
-  private lastBeatAt = 0;
-  private stopped = false;
-  private readonly hiddenListeners = new Set<(hidden: boolean) => void>();
-  private allHidden = false;
+  readonly #members = new Map<string, MemberInfo & { since: number }>();
+  #current: Running | null = null;
+  #previous: Running | null = null;
+  #gathering: Set<string> | null = null;
+  readonly #gatherTimer: TimerSlot;
+  readonly #rebuildTimer: TimerSlot;
+  readonly #retryTimer: TimerSlot;
+  readonly #beatTimer: TimerSlot;
+  #lastBeatAt = 0;
+  #stopped = false;
+  readonly #hiddenListeners = new Set<(hidden: boolean) => void>();
+  #allHidden = false;
   /** Whether every member's tab is hidden: the group's poller pauses only then. */
-  private readonly hidden: Signal = {
-    get: () => this.allHidden,
+  readonly #hidden: Signal = {
+    get: () => this.#allHidden,
     subscribe: (listener) => {
-      this.hiddenListeners.add(listener);
-      return () => void this.hiddenListeners.delete(listener);
+      this.#hiddenListeners.add(listener);
+      return () => void this.#hiddenListeners.delete(listener);
     },
   };
 
-  constructor(private readonly host: LeaderHost) {
+  readonly #host: LeaderHost;
+
+  constructor(host: LeaderHost) {
+    this.#host = host;
     const { timers } = host.core.env;
     const { TimerSlot } = host.kit;
-    this.gatherTimer = new TimerSlot(timers);
-    this.rebuildTimer = new TimerSlot(timers);
-    this.retryTimer = new TimerSlot(timers);
-    this.beatTimer = new TimerSlot(timers);
+    this.#gatherTimer = new TimerSlot(timers);
+    this.#rebuildTimer = new TimerSlot(timers);
+    this.#retryTimer = new TimerSlot(timers);
+    this.#beatTimer = new TimerSlot(timers);
   }
 
   get size(): number {
-    return this.members.size;
+    return this.#members.size;
   }
 
   /**
@@ -91,133 +87,133 @@ export class Leader {
    * `ms`), then opens the stream from the earliest position of each channel.
    */
   gather(expected: readonly string[], ms: number): void {
-    this.gathering = new Set(expected.filter((id) => !this.members.has(id)));
-    if (this.gathering.size === 0) this.gathered();
-    else this.gatherTimer.set(ms, () => this.gathered());
+    this.#gathering = new Set(expected.filter((id) => !this.#members.has(id)));
+    if (this.#gathering.size === 0) this.#gathered();
+    else this.#gatherTimer.set(ms, () => this.#gathered());
   }
 
-  private gathered(): void {
-    this.gathering = null;
-    this.gatherTimer.clear();
-    this.rebuild();
+  #gathered(): void {
+    this.#gathering = null;
+    this.#gatherTimer.clear();
+    this.#rebuild();
   }
 
   join(id: string, info: MemberInfo): void {
-    if (this.stopped) return;
-    if (!this.members.has(id) && this.union([...info.channels]).length > this.host.kit.maxChannels) {
-      this.host.refuse(id);
+    if (this.#stopped) return;
+    if (!this.#members.has(id) && this.#union([...info.channels]).length > this.#host.kit.maxChannels) {
+      this.#host.refuse(id);
       return;
     }
-    const known = this.members.get(id);
-    this.members.set(id, { ...info, since: known?.since ?? this.host.core.env.now() });
-    for (const type of info.types) this.listen(type);
-    this.updateHidden();
-    if (this.gathering) {
-      this.gathering.delete(id);
-      if (this.gathering.size === 0) this.gathered();
-    } else this.rebuildSoon();
+    const known = this.#members.get(id);
+    this.#members.set(id, { ...info, since: known?.since ?? this.#host.core.env.now() });
+    for (const type of info.types) this.#listen(type);
+    this.#updateHidden();
+    if (this.#gathering) {
+      this.#gathering.delete(id);
+      if (this.#gathering.size === 0) this.#gathered();
+    } else this.#rebuildSoon();
     // The newcomer learns where the stream stands, and everyone how many share it.
-    this.beat();
+    this.#beat();
   }
 
   leave(id: string): void {
-    if (!this.members.delete(id)) return;
-    this.gathering?.delete(id);
-    this.updateHidden();
-    if (this.gathering?.size === 0) this.gathered();
-    else if (!this.gathering) this.rebuildSoon();
-    this.beat();
+    if (!this.#members.delete(id)) return;
+    this.#gathering?.delete(id);
+    this.#updateHidden();
+    if (this.#gathering?.size === 0) this.#gathered();
+    else if (!this.#gathering) this.#rebuildSoon();
+    this.#beat();
   }
 
   /** Drops members that joined before `before` and are not in `alive` (their tab is gone). */
   retain(alive: ReadonlySet<string>, before: number): void {
-    for (const [id, member] of this.members) {
-      if (id !== this.host.id && member.since < before && !alive.has(id)) this.leave(id);
+    for (const [id, member] of this.#members) {
+      if (id !== this.#host.id && member.since < before && !alive.has(id)) this.leave(id);
     }
   }
 
   pollNow(): Promise<void> {
-    return this.current?.engine.pollNow() ?? Promise.resolve();
+    return this.#current?.engine.pollNow() ?? Promise.resolve();
   }
 
   reconnect(): void {
-    this.current?.engine.reconnect();
+    this.#current?.engine.reconnect();
   }
 
   /** Bytes arrived on the stream: followers hear the leader is alive without waiting for the timer. */
   activity(): void {
-    if (this.host.core.env.now() - this.lastBeatAt >= BEAT_MS / 2) this.beat();
+    if (this.#host.core.env.now() - this.#lastBeatAt >= BEAT_MS / 2) this.#beat();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.gatherTimer.clear();
-    this.rebuildTimer.clear();
-    this.retryTimer.clear();
-    this.beatTimer.clear();
-    this.retire(this.previous);
-    this.retire(this.current);
-    this.previous = this.current = null;
+    this.#stopped = true;
+    this.#gatherTimer.clear();
+    this.#rebuildTimer.clear();
+    this.#retryTimer.clear();
+    this.#beatTimer.clear();
+    this.#retire(this.#previous);
+    this.#retire(this.#current);
+    this.#previous = this.#current = null;
   }
 
   // ---- the stream -------------------------------------------------------------------------
 
-  private union(extra: string[] = []): string[] {
+  #union(extra: string[] = []): string[] {
     const channels = new Set(extra);
-    for (const member of this.members.values()) for (const channel of member.channels) channels.add(channel);
+    for (const member of this.#members.values()) for (const channel of member.channels) channels.add(channel);
     return [...channels].sort();
   }
 
-  private rebuildSoon(): void {
-    this.rebuildTimer.setIfIdle(REBUILD_MS, () => this.rebuild());
+  #rebuildSoon(): void {
+    this.#rebuildTimer.setIfIdle(REBUILD_MS, () => this.#rebuild());
   }
 
-  private rebuild(): void {
-    this.rebuildTimer.clear();
-    this.retryTimer.clear();
-    if (this.stopped || this.gathering) return;
-    const channels = this.union();
-    const current = this.current;
-    if (current && current.state.status !== 'closed' && same(current.channels, channels)) return;
+  #rebuild(): void {
+    this.#rebuildTimer.clear();
+    this.#retryTimer.clear();
+    if (this.#stopped || this.#gathering) return;
+    const channels = this.#union();
+    const current = this.#current;
+    if (current && current.state.status !== 'closed' && sameSet(current.channels, channels)) return;
     if (channels.length === 0) {
-      this.retire(this.previous);
-      this.retire(this.current);
-      this.previous = this.current = null;
+      this.#retire(this.#previous);
+      this.#retire(this.#current);
+      this.#previous = this.#current = null;
       return;
     }
     const live = (run: Running | null) => (run && run.state.status !== 'closed' ? run : null);
     const held = live(current)?.engine.getPositions() ?? {};
     const cursor =
-      this.host.kit.cursorOf(channels, (channel) => held[channel] ?? this.earliest(channel)) ?? undefined;
-    const run = this.start(channels, cursor);
+      this.#host.kit.cursorOf(channels, (channel) => held[channel] ?? this.#earliest(channel)) ?? undefined;
+    const run = this.#start(channels, cursor);
     // Make before break: the stream that is open runs until the new one is.
     const keep =
       current?.state.status === 'open'
         ? current
-        : this.previous?.state.status === 'open'
-          ? this.previous
+        : this.#previous?.state.status === 'open'
+          ? this.#previous
           : live(current);
-    for (const old of [this.previous, current]) if (old && old !== keep) this.retire(old);
-    this.previous = keep;
-    this.current = run;
+    for (const old of [this.#previous, current]) if (old && old !== keep) this.#retire(old);
+    this.#previous = keep;
+    this.#current = run;
     run.engine.start();
   }
 
-  private start(channels: string[], cursor: string | undefined): Running {
+  #start(channels: string[], cursor: string | undefined): Running {
     const run = { channels, off: noop } as Running;
-    run.engine = this.host.makeEngine(this.engineOptions(channels, cursor), {
+    run.engine = this.#host.makeEngine(this.#engineOptions(channels, cursor), {
       event: (event) => {
-        if (!this.stopped) this.host.event(event);
+        if (!this.#stopped) this.#host.event(event);
       },
       resync: (changed, reason) => {
-        if (!this.stopped) this.host.resync(changed, reason);
+        if (!this.#stopped) this.#host.resync(changed, reason);
       },
       activity: () => {
-        if (run === this.current) this.activity();
+        if (run === this.#current) this.activity();
       },
     });
     run.state = run.engine.getState();
-    run.off = run.engine.subscribeState((state) => this.engineState(run, state));
+    run.off = run.engine.subscribeState((state) => this.#engineState(run, state));
     return run;
   }
 
@@ -227,9 +223,9 @@ export class Leader {
    * in the epoch most members are in count; the others are left to their members, which poll
    * for themselves when the stream's events do not fit.
    */
-  private earliest(channel: string): Position | undefined {
+  #earliest(channel: string): Position | undefined {
     const candidates: Position[] = [];
-    for (const member of this.members.values()) {
+    for (const member of this.#members.values()) {
       const position = member.positions[channel];
       if (position) candidates.push(position);
     }
@@ -243,10 +239,10 @@ export class Leader {
     return earliest;
   }
 
-  private engineOptions(channels: string[], cursor: string | undefined): LiveClientOptions {
-    const { options, core } = this.host;
+  #engineOptions(channels: string[], cursor: string | undefined): LiveClientOptions {
+    const { options, core } = this.#host;
     const types = new Set<string>(options.eventTypes);
-    for (const member of this.members.values()) for (const type of member.types) types.add(type);
+    for (const member of this.#members.values()) for (const type of member.types) types.add(type);
     const token = options.token;
     return {
       ...options,
@@ -254,7 +250,7 @@ export class Leader {
       ...(cursor ? { cursor } : { cursor: undefined }),
       storage: null,
       shareAcrossTabs: false,
-      hidden: this.hidden,
+      hidden: this.#hidden,
       eventTypes: [...types],
       // The leader's own token provider: one refresh serves the view's polls and the stream.
       token:
@@ -267,61 +263,58 @@ export class Leader {
     };
   }
 
-  private listen(type: string): void {
-    for (const run of [this.current, this.previous]) run?.engine.on(type, noop);
+  #listen(type: string): void {
+    for (const run of [this.#current, this.#previous]) run?.engine.on(type, noop);
   }
 
-  private engineState(run: Running, state: LiveState): void {
+  #engineState(run: Running, state: LiveState): void {
     // A stream refused for good closes, then says why: wait for the why.
-    if (state.status === 'closed' && !(state.lastError && this.host.kit.isFatal(state.lastError))) return;
+    if (state.status === 'closed' && !(state.lastError && this.#host.kit.isFatal(state.lastError))) return;
     run.state = state;
-    if (run === this.current) {
+    if (run === this.#current) {
       if (state.status === 'open' || state.status === 'closed') {
-        this.retire(this.previous);
-        this.previous = null;
+        this.#retire(this.#previous);
+        this.#previous = null;
       }
       // Refused for good (a member's channel is forbidden, say): each member checks its own
       // channels with a poll and leaves if refused; the stream reopens without it.
-      if (state.status === 'closed') this.retryTimer.set(REFUSED_RETRY_MS, () => this.rebuild());
+      if (state.status === 'closed') this.#retryTimer.set(REFUSED_RETRY_MS, () => this.#rebuild());
     }
-    if (run === this.current || run === this.previous) this.beat();
+    if (run === this.#current || run === this.#previous) this.#beat();
   }
 
-  private retire(run: Running | null): void {
+  #retire(run: Running | null): void {
     if (!run) return;
     run.off();
     run.engine.close();
   }
 
   /** The stream whose state the group sees: the newest, or the old one while the new one opens. */
-  private reported(): Running | null {
-    const { current, previous } = this;
+  #reported(): Running | null {
+    const current = this.#current;
+    const previous = this.#previous;
     if (previous && current && current.state.status !== 'open') return previous;
     return current;
   }
 
-  private beat(): void {
-    if (this.stopped) return;
-    this.lastBeatAt = this.host.core.env.now();
-    this.beatTimer.set(BEAT_MS, () => this.beat());
-    const run = this.reported();
-    this.host.beat({
+  #beat(): void {
+    if (this.#stopped) return;
+    this.#lastBeatAt = this.#host.core.env.now();
+    this.#beatTimer.set(BEAT_MS, () => this.#beat());
+    const run = this.#reported();
+    this.#host.beat({
       state: run ? toWireState(run.state) : { status: 'connecting', polling: false, attempt: 0, error: null },
-      positions: this.current?.engine.getPositions() ?? {},
-      members: [...this.members.keys()],
+      positions: this.#current?.engine.getPositions() ?? {},
+      members: [...this.#members.keys()],
       channels: run?.channels ?? [],
     });
   }
 
-  private updateHidden(): void {
-    let hidden = this.members.size > 0;
-    for (const member of this.members.values()) if (!member.hidden) hidden = false;
-    if (hidden === this.allHidden) return;
-    this.allHidden = hidden;
-    for (const listener of [...this.hiddenListeners]) listener(hidden);
+  #updateHidden(): void {
+    let hidden = this.#members.size > 0;
+    for (const member of this.#members.values()) if (!member.hidden) hidden = false;
+    if (hidden === this.#allHidden) return;
+    this.#allHidden = hidden;
+    for (const listener of [...this.#hiddenListeners]) listener(hidden);
   }
-}
-
-function same(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((item, i) => item === b[i]);
 }

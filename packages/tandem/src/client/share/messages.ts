@@ -34,18 +34,17 @@ export interface BeatBody {
   channels: string[];
 }
 
-export type RelayedEvent = Omit<IncomingEvent, 'data'> & { data: unknown };
+/** What a member follows and where it stands, as it tells its leader (`join`). */
+export interface MemberInfo {
+  channels: readonly string[];
+  positions: Record<string, Position>;
+  types: readonly string[];
+  hidden: boolean;
+}
 
 export type ShareMessage =
   /** A member is here, with what it follows: sent on start, to each new leader, on changes. */
-  | {
-      t: 'join';
-      from: string;
-      channels: readonly string[];
-      positions: Record<string, Position>;
-      types: readonly string[];
-      hidden: boolean;
-    }
+  | ({ t: 'join'; from: string } & MemberInfo)
   /** A member stops (it leaves the group). */
   | { t: 'leave'; from: string }
   /** A new leader took the group's lock: members answer with `join`. */
@@ -53,7 +52,7 @@ export type ShareMessage =
   /** The leader's heartbeat: the stream's state, its positions and the group's members. */
   | ({ t: 'beat'; from: string; term: number } & BeatBody)
   /** One event the group's stream or poller brought (members drop channels they do not follow). */
-  | { t: 'event'; from: string; term: number; event: RelayedEvent }
+  | { t: 'event'; from: string; term: number; event: IncomingEvent }
   /** The group's stream reported lost continuity on these channels: members check their own. */
   | { t: 'resync'; from: string; term: number; channels: string[]; reason: ResyncReason }
   /** A member asks the leader to reconnect the stream (`client.reconnect()`). */
@@ -99,7 +98,7 @@ function isWireState(value: unknown): value is WireState {
   );
 }
 
-function isEvent(value: unknown, isValidEpoch: ShareKit['isValidEpoch']): value is RelayedEvent {
+function isEvent(value: unknown, isValidEpoch: ShareKit['isValidEpoch']): value is IncomingEvent {
   if (!isObject(value)) return false;
   const { channel, type, epoch, offset, ts, source } = value;
   return (
