@@ -6,12 +6,12 @@
  * directory is handed to the `postgres` user and every binary runs through `runuser`.
  * Every server is stopped and its directory removed by `stop()`, and on process exit.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './free-port';
+import { startServerProcess } from './server-process';
 
 export interface PostgresServer {
   readonly port: number;
@@ -28,17 +28,6 @@ export interface PostgresServer {
   stopFast(): Promise<void>;
   /** Kills the server and removes its directory. */
   stop(): Promise<void>;
-}
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
 }
 
 /** The directory holding `initdb` and `postgres`. */
@@ -63,29 +52,20 @@ function command(binary: string, args: string[]): [string, string[]] {
   return asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
 }
 
-async function waitForServer(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`postgres exited early (${child.exitCode ?? child.signalCode})`);
-    }
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.query('select 1');
-      await client.end();
-      return;
-    } catch {
-      await client.end().catch(() => {});
-    }
-    if (Date.now() > deadline) throw new Error(`postgres on port ${port} did not accept connections`);
-    await new Promise((r) => setTimeout(r, 50));
+/** Whether PostgreSQL on `port` accepts a connection and answers a query. */
+async function accepts(port: number): Promise<boolean> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
 export async function startPostgres(options: { startTimeoutMs?: number } = {}): Promise<PostgresServer> {
-  installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'tandem-pg-'));
   const data = join(dir, 'data');
   if (asRoot) {
@@ -106,54 +86,8 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
   ]);
   execFileSync(initdb, initArgs, { stdio: 'ignore' });
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
-  let child: ChildProcess | undefined;
-  let port = 0;
 
-  const launch = async (): Promise<void> => {
-    const [postgres, args] = command('postgres', [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-h',
-      '127.0.0.1',
-      '-k',
-      dir,
-      '-c',
-      'fsync=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=200',
-      '-c',
-      'shared_buffers=32MB',
-      // Lets tests check that offsets follow commit order.
-      '-c',
-      'track_commit_timestamp=on',
-    ]);
-    const proc = spawn(postgres, args, { stdio: 'ignore' });
-    live.add(proc);
-    proc.once('exit', () => live.delete(proc));
-    child = proc;
-    await waitForServer(port, proc, startTimeoutMs);
-  };
-
-  // Another process may take the free port between the probe and the launch: try a few.
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
-    try {
-      await launch();
-      break;
-    } catch (error) {
-      await signal('SIGKILL');
-      if (attempt >= 4) {
-        rmSync(dir, { recursive: true, force: true });
-        throw error;
-      }
-    }
-  }
-
-  /** The postmaster's pid, from its pid file (`child` may be `runuser`, which would not pass SIGKILL on). */
+  /** The postmaster's pid, from its pid file (the child may be `runuser`, which would not pass SIGKILL on). */
   function postmasterPid(): number | undefined {
     try {
       const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -163,19 +97,39 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     }
   }
 
-  async function signal(name: NodeJS.Signals): Promise<void> {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    const pid = postmasterPid();
-    try {
-      if (pid !== undefined) process.kill(pid, name);
-      else proc.kill(name);
-    } catch {
-      proc.kill('SIGKILL');
-    }
-    await exited;
-  }
+  const server = await startServerProcess({
+    name: 'postgres',
+    command: (port) =>
+      command('postgres', [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-h',
+        '127.0.0.1',
+        '-k',
+        dir,
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+        '-c',
+        'shared_buffers=32MB',
+        // Lets tests check that offsets follow commit order.
+        '-c',
+        'track_commit_timestamp=on',
+      ]),
+    ready: accepts,
+    probeEveryMs: 50,
+    startTimeoutMs,
+    serverPid: postmasterPid,
+  }).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  const signal = (name: NodeJS.Signals) => server.signal(name);
 
   /**
    * Starts the server; after a SIGKILL its backends may still be on their way out (each notices
@@ -185,7 +139,7 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     const deadline = Date.now() + startTimeoutMs;
     for (;;) {
       try {
-        await launch();
+        await server.launch();
         return;
       } catch (error) {
         await signal('SIGKILL');
@@ -196,10 +150,10 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
   }
 
   return {
-    port,
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port: server.port,
+    url: `postgres://postgres@127.0.0.1:${server.port}/postgres`,
     get running() {
-      return child !== undefined && child.exitCode === null && child.signalCode === null;
+      return server.running;
     },
     get pid() {
       return postmasterPid();
