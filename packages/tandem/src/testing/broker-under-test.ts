@@ -2,8 +2,11 @@ import type { Broker } from '../broker';
 
 /** What the suite asks of a broker for some of its tests; each test opens its own broker. */
 export interface BrokerContractSettings {
+  /** Pass it to the broker: the retention test sets 800 ms. @default the broker's own */
   retentionMs?: number;
+  /** Pass it to the broker: the count test sets 3. @default the broker's own */
   maxEventsPerChannel?: number;
+  /** Pass it to the broker: the window test sets 300 ms. @default the broker's own */
   idempotencyWindowMs?: number;
 }
 
