@@ -14,6 +14,7 @@ import { formatResult } from './lib/table';
 import { runHostile } from './scenarios/h-hostile';
 import { runParser } from './scenarios/p-parser';
 import { runPollCost } from './scenarios/poll-cost';
+import { runPresence } from './scenarios/presence';
 import { runPublish } from './scenarios/pub-http';
 import { runS1 } from './scenarios/s1-idle';
 import { runS2 } from './scenarios/s2-fanout';
@@ -24,6 +25,7 @@ import { runS7 } from './scenarios/s7-redis';
 import { runS8 } from './scenarios/s8-heads';
 import { runS9 } from './scenarios/s9-tabs';
 import { runS10 } from './scenarios/s10-channels';
+import { runCompression } from './scenarios/z-compression';
 import type { Context, ScenarioResult } from './scenarios/types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
   if (want.has('P')) await run('P', () => runParser(ctx));
   if (want.has('POLL')) await run('POLL', () => runPollCost(ctx));
   if (want.has('PUB')) await run('PUB', () => runPublish(ctx));
+  if (want.has('PRES')) await run('PRES', () => runPresence(ctx));
+  if (want.has('Z')) await run('Z', () => runCompression(ctx));
   if (want.has('H')) await run('H', () => runHostile(ctx));
 
   const seconds = Math.round((performance.now() - started) / 1000);

@@ -1,4 +1,4 @@
-import type { PresenceEntry, PresenceStore } from '../broker';
+import type { PresenceEntry, PresenceRecord, PresenceStore } from '../broker';
 import {
   channelMatches,
   PRESENCE_EVENT,
@@ -39,6 +39,8 @@ export class Presence {
   private lastFlush = Number.NEGATIVE_INFINITY;
   private refreshTimer: TimerHandle | null = null;
   private warnedInfo = false;
+  /** Streams opening together share a read of the channel (a storm of joins on Redis). */
+  private readonly reads: SharedReads;
   private stopped = false;
 
   constructor(
@@ -46,7 +48,9 @@ export class Presence {
     private readonly store: PresenceStore,
     private readonly env: ServerEnvironment,
     private readonly reportError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.reads = new SharedReads(store);
+  }
 
   enabled(channel: string): boolean {
     return this.settings.channels.some((pattern) => channelMatches(pattern, channel));
@@ -73,7 +77,8 @@ export class Presence {
     member.stored = true;
     // It ended while its entries were written: they start their grace now.
     if (member.ended) this.linger(member);
-    const records = await Promise.all(channels.map((channel) => this.store.read(channel)));
+    const after = this.reads.seq;
+    const records = await Promise.all(channels.map((channel) => this.reads.read(channel, after)));
     const now = this.env.now();
     return channels.map((channel, i) => {
       const { version, entries } = records[i]!;
@@ -251,4 +256,28 @@ function frameOf(channel: string, version: number, view: PresenceView, snapshot:
   const payload: PresencePayload = { channel, version, ...view };
   if (snapshot) payload.snapshot = true;
   return controlFrame(PRESENCE_EVENT, payload);
+}
+
+/**
+ * Reads of a channel's presence shared by the callers that can take the same one: a read
+ * started after a caller's own write includes it, so a stream's snapshot always counts itself.
+ */
+class SharedReads {
+  seq = 0;
+  private readonly current = new Map<string, { seq: number; promise: Promise<PresenceRecord> }>();
+
+  constructor(private readonly store: PresenceStore) {}
+
+  /** A read of `channel` started after read number `after`. */
+  read(channel: string, after: number): Promise<PresenceRecord> {
+    const current = this.current.get(channel);
+    if (current && current.seq > after) return current.promise;
+    const entry = { seq: ++this.seq, promise: this.store.read(channel) };
+    this.current.set(channel, entry);
+    const done = () => {
+      if (this.current.get(channel) === entry) this.current.delete(channel);
+    };
+    entry.promise.then(done, done);
+    return entry.promise;
+  }
 }
