@@ -1,7 +1,13 @@
 'use client';
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { type EventMap, LiveQueryScheduler, type LiveQueryState, type LiveQueryTiming } from '../client';
+import {
+  type EventMap,
+  LiveQueryScheduler,
+  type LiveQueryState,
+  type LiveQueryTiming,
+  type Timers,
+} from '../client';
 import { useLiveClient } from './context';
 import { useLatest } from './use-latest';
 
@@ -10,6 +16,12 @@ export interface UseLiveQueryOptions<E extends EventMap = EventMap> extends Live
   refetchOn?: readonly (keyof E & string)[];
   /** When false, nothing is fetched and no timer runs. Default true. */
   enabled?: boolean;
+
+  // Environment seams (tests), read once when the query mounts, as `LiveQueryScheduler` takes them.
+  /** The timers of the query's schedule (coalescing, interval). @default globalThis.setTimeout / clearTimeout */
+  timers?: Timers;
+  /** The clock the interval is counted on and `updatedAt` read from. @default Date.now */
+  now?: () => number;
 }
 
 export interface LiveQueryResult<T> extends LiveQueryState<T> {
@@ -27,7 +39,15 @@ export function useLiveQuery<T, E extends EventMap = EventMap>(
   fetcher: (signal: AbortSignal) => Promise<T>,
   options: UseLiveQueryOptions<E> = {},
 ): LiveQueryResult<T> {
-  const { refetchOn = [], enabled = true, connectedIntervalMs, disconnectedIntervalMs, coalesceMs } = options;
+  const {
+    refetchOn = [],
+    enabled = true,
+    connectedIntervalMs,
+    disconnectedIntervalMs,
+    coalesceMs,
+    timers,
+    now,
+  } = options;
   const client = useLiveClient();
   const latestFetcher = useLatest(fetcher);
   const [scheduler] = useState(
@@ -37,6 +57,8 @@ export function useLiveQuery<T, E extends EventMap = EventMap>(
         connectedIntervalMs,
         disconnectedIntervalMs,
         coalesceMs,
+        timers,
+        now,
       }),
   );
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKOFF_DEFAULTS, backoffDelay, backoffWindow, resolveBackoff } from '../../src/client/backoff';
-import { seededRandom } from './fake-env';
+import { seededRandom } from '../helpers/fake-env';
 
 describe('backoff', () => {
   it('grows the window by 1.3 per attempt from 100 ms and caps it at 2 s', () => {

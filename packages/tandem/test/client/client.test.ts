@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLiveClient } from '../../src/client';
 import type { LiveClientOptions } from '../../src/client/options';
 import { decodeCursor, TandemError } from '../../src/protocol';
-import { type FakeEnv, fakeEnv, flush, seededRandom } from './fake-env';
+import { type FakeEnv, fakeEnv, flush, seededRandom } from '../helpers/fake-env';
 import { fakeTransport } from './fake-transport';
 
 type Events = { 'order:created': number };

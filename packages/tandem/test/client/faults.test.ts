@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from './fake-env';
+import { seededRandom } from '../helpers/fake-env';
 import { type Recording, type Rig, recordedClient, sleep, startRig, transportNamed, until } from './harness';
 
 /**

@@ -3,7 +3,7 @@ import { createLiveClient } from '../../src/client';
 import type { LiveClientOptions } from '../../src/client/options';
 import type { TokenContext } from '../../src/client/token';
 import { decodeCursor, TandemError } from '../../src/protocol';
-import { type FakeEnv, fakeEnv, flush } from './fake-env';
+import { type FakeEnv, fakeEnv, flush } from '../helpers/fake-env';
 import { fakeTransport } from './fake-transport';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HeadsWatch, headsEvidence } from '../../src/client/heads-watch';
 import type { Position } from '../../src/protocol';
-import { fakeEnv } from './fake-env';
+import { fakeEnv } from '../helpers/fake-env';
 
 const at = (epoch: string, offset: number): Position => ({ epoch, offset });
 

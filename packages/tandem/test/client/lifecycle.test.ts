@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLiveClient } from '../../src/client';
 import type { LiveClientOptions } from '../../src/client/options';
 import { decodeCursor } from '../../src/protocol';
-import { fakeEnv, flush } from './fake-env';
+import { fakeEnv, flush } from '../helpers/fake-env';
 import { fakeTransport } from './fake-transport';
 
 function inert(overrides: Partial<LiveClientOptions> = {}) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { POLL_DEFAULTS, resolvePoll } from '../../src/client/poll-schedule';
 import { createPoller } from '../../src/client/poller';
-import { fakeEnv } from './fake-env';
+import { fakeEnv } from '../helpers/fake-env';
 
 function setup(options = POLL_DEFAULTS) {
   const env = fakeEnv(0, () => 0.25);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLiveClient } from '../../src/client';
 import type { PositionStorage } from '../../src/client/environment';
 import { decodeCursor, encodeCursor } from '../../src/protocol';
-import { fakeEnv, flush } from './fake-env';
+import { fakeEnv, flush } from '../helpers/fake-env';
 import { fakeTransport } from './fake-transport';
 
 function memoryStorage(): PositionStorage & { data: Map<string, string> } {

@@ -4,7 +4,7 @@ import { createLiveClient, type LiveClientOptions } from '../../src/client';
 import { REFUSALS_BEFORE_PAUSE, REFUSED_PAUSE_MS } from '../../src/client/token';
 import { jwtAuthorizer } from '../../src/jwt';
 import { TandemError } from '../../src/protocol';
-import { fakeEnv, seededRandom } from './fake-env';
+import { fakeEnv, seededRandom } from '../helpers/fake-env';
 import { fakeTransport } from './fake-transport';
 import { type Rig, recordedClient, startRig, until } from './harness';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Election, TAKEOVER_STAGGER_MS, takeoverRank } from '../../src/client/share/election';
 import type { LockManagerLike, LockOptionsLike } from '../../src/client/share/platform';
 import { TimerSlot } from '../../src/protocol';
-import { type FakeEnv, fakeEnv, flush } from './fake-env';
+import { type FakeEnv, fakeEnv, flush } from '../helpers/fake-env';
 
 /**
  * The tab group's election on a lock manager that keeps Web Locks' rules (one holder per name,

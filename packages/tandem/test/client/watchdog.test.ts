@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createWatchdog } from '../../src/client/watchdog';
-import { fakeEnv } from './fake-env';
+import { fakeEnv } from '../helpers/fake-env';
 
 function setup(options = {}) {
   const env = fakeEnv();

@@ -20,6 +20,7 @@ import {
   useLiveStatus,
 } from '../../src/react';
 import { createHub, type Hub } from '../../src/server';
+import { type FakeEnv, fakeEnv } from '../helpers/fake-env';
 
 const CHANNEL = 'tenant:acme/orders';
 
@@ -33,8 +34,19 @@ interface Harness {
 
 let h: Harness;
 const clients: LiveClient[] = [];
+/**
+ * The queries' clock and timers. Hub, sockets and client run in real time; only the query's
+ * schedule (coalescing, intervals) runs on this clock, so an absence ("no fetch follows") is
+ * proven by advancing it past the moment a fetch would be due, not by sleeping.
+ */
+let env: FakeEnv;
+/** The options that put a query on `env`. */
+const onFakeTime = () => ({ timers: env.timers, now: env.now });
+/** Moves the queries' clock forward, firing what falls due, inside React's `act`. */
+const advance = (ms: number) => act(() => env.advance(ms));
 
 beforeEach(async () => {
+  env = fakeEnv();
   const hub = createHub({ heartbeatMs: 1_000 });
   const node = hub.node;
   const harness = { hub, refuseStreams: false } as Harness;
@@ -91,10 +103,6 @@ function wrapper(client: LiveClient) {
   return ({ children }: { children: ReactNode }) => <LiveProvider client={client}>{children}</LiveProvider>;
 }
 
-async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  await waitFor(() => expect(predicate()).toBe(true), { timeout: timeoutMs, interval: 10 });
-}
-
 function Status() {
   const state = useLiveStatus();
   return <span data-testid="status">{state.status}</span>;
@@ -128,8 +136,6 @@ function InvalidationProbe({ queryClient, map }: { queryClient: QueryClient; map
 
 const waitOpen = () =>
   waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 5_000 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('React versions', () => {
   it('runs on the React major of its test project (19 by default, 18 in the react18 project)', () => {
@@ -189,7 +195,7 @@ describe('useLiveEvent', () => {
     );
     await waitOpen();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
-    await until(() => seen.length === 1);
+    await waitFor(() => expect(seen).toHaveLength(1));
     for (const label of ['b', 'c']) {
       view.rerender(
         <>
@@ -199,7 +205,7 @@ describe('useLiveEvent', () => {
       );
     }
     await h.hub.publish(CHANNEL, 'order:created', { id: 2 });
-    await until(() => seen.length === 2);
+    await waitFor(() => expect(seen).toHaveLength(2));
     expect(seen).toEqual(['a:1@1', 'c:2@2']);
     expect(onSpy).toHaveBeenCalledTimes(1);
   });
@@ -221,8 +227,7 @@ describe('useLiveQuery', () => {
         />
         <QueryProbe
           fetcher={async () => ++fetches}
-          // A generous window: the test asserts coalescing, not how fast loopback is under load.
-          options={{ refetchOn: ['order:created'], coalesceMs: 300 }}
+          options={{ refetchOn: ['order:created'], coalesceMs: 25, ...onFakeTime() }}
         />
       </>,
       { wrapper: wrapper(client) },
@@ -231,12 +236,18 @@ describe('useLiveQuery', () => {
     await waitOpen();
 
     await Promise.all(Array.from({ length: 20 }, (_, i) => h.hub.publish(CHANNEL, 'order:created', { i })));
-    await until(() => delivered === 20);
+    await waitFor(() => expect(delivered).toBe(20));
+    // All 20 arrived inside one coalescing window, however slowly loopback delivered them: the
+    // window is on the query's clock, which has not moved.
+    expect(fetches).toBe(1);
+    await advance(25);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
-    // Nothing more follows the burst (the connected interval is 10 s). An absence: only waiting
-    // past the coalescing window (300 ms) can show it.
-    await sleep(500);
+    // The absence: nothing follows the burst until the connected interval (10 s) is due...
+    await advance(9_999);
     expect(fetches).toBe(2);
+    // ...and then the interval's fetch, which shows the clock was driving the schedule.
+    await advance(1);
+    expect(fetches).toBe(3);
   });
 
   it('ignores event types it was not asked to follow', async () => {
@@ -254,16 +265,18 @@ describe('useLiveQuery', () => {
         />
         <QueryProbe
           fetcher={async () => ++fetches}
-          options={{ refetchOn: ['order:created'], coalesceMs: 10 }}
+          options={{ refetchOn: ['order:created'], coalesceMs: 10, ...onFakeTime() }}
         />
       </>,
       { wrapper: wrapper(client) },
     );
     await waitOpen();
+    await waitFor(() => expect(fetches).toBe(1));
     await h.hub.publish(CHANNEL, 'order:shipped', { id: 1 });
-    await until(() => delivered === 1);
-    // An absence: no fetch within many coalescing windows (10 ms) after the event arrived.
-    await sleep(200);
+    await waitFor(() => expect(delivered).toBe(1));
+    // The absence: the query's clock moves through hundreds of coalescing windows (10 ms) after
+    // the event, short of the interval (10 s), and no fetch falls due.
+    await advance(5_000);
     expect(fetches).toBe(1);
   });
 
@@ -275,15 +288,17 @@ describe('useLiveQuery', () => {
     const resyncs: string[][] = [];
     client.onResync((channels) => resyncs.push(channels));
     let fetches = 0;
-    render(<QueryProbe fetcher={async () => ++fetches} options={{ coalesceMs: 10 }} />, {
+    render(<QueryProbe fetcher={async () => ++fetches} options={{ coalesceMs: 10, ...onFakeTime() }} />, {
       wrapper: wrapper(client),
     });
-    await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('1'));
-    await until(() => resyncs.length === 1);
+    await waitFor(() => expect(resyncs).toHaveLength(1));
     expect(resyncs[0]).toEqual([CHANNEL]);
+    // The resync's refetch waits for its coalescing window (or for the first fetch to end).
+    await advance(10);
     await waitFor(() => expect(screen.getByTestId('data').textContent).toBe('2'));
-    // An absence: the resync caused one refetch, not more (coalescing window 10 ms).
-    await sleep(200);
+    // The absence: the resync caused one refetch, not more, over many windows short of the
+    // interval.
+    await advance(2_000);
     expect(fetches).toBe(2);
   });
 
@@ -294,17 +309,19 @@ describe('useLiveQuery', () => {
       <>
         <Status />
         <QueryProbe
-          fetcher={async () => stamps.push(Date.now())}
-          options={{ connectedIntervalMs: 1_500, disconnectedIntervalMs: 100 }}
+          fetcher={async () => stamps.push(env.now())}
+          options={{ connectedIntervalMs: 1_500, disconnectedIntervalMs: 100, ...onFakeTime() }}
         />
       </>,
       { wrapper: wrapper(client) },
     );
     await waitOpen();
-    // While open, the 1.5 s interval holds between fetches (lateness only makes it longer).
-    const n0 = stamps.length;
-    await until(() => stamps.length >= n0 + 2, 6_000);
-    expect(stamps[n0 + 1]! - stamps[n0]!).toBeGreaterThanOrEqual(1_450);
+    await waitFor(() => expect(stamps).toHaveLength(1));
+    // While open, the next fetch is due 1.5 s after the last one: not a moment earlier.
+    await advance(1_499);
+    expect(stamps).toHaveLength(1);
+    await advance(1);
+    expect(stamps).toHaveLength(2);
 
     // The stream drops and new ones are refused: the client reconnects, the query speeds up.
     h.refuseStreams = true;
@@ -312,18 +329,21 @@ describe('useLiveQuery', () => {
     await waitFor(() => expect(screen.getByTestId('status').textContent).not.toBe('open'), {
       timeout: 5_000,
     });
-    const downAt = stamps.length;
-    await until(() => stamps.length >= downAt + 5, 6_000);
+    for (let i = 1; i <= 5; i++) {
+      await advance(100);
+      expect(stamps).toHaveLength(2 + i);
+    }
 
-    // Back online: the slow interval again.
+    // Back online: the slow interval again, counted from the last fetch.
     h.refuseStreams = false;
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('open'), { timeout: 8_000 });
-    // An absence: over 700 ms, less than half the 1.5 s interval, at most the one fetch that was
-    // already due; the fast 100 ms rate would have made seven.
-    await sleep(150);
-    const settled = stamps.length;
-    await sleep(700);
-    expect(stamps.length - settled).toBeLessThanOrEqual(1);
+    const reopened = stamps.length;
+    // The absence: the fast rate would have fetched 14 times in this span; the slow one, not once.
+    await advance(1_499);
+    expect(stamps).toHaveLength(reopened);
+    await advance(1);
+    expect(stamps).toHaveLength(reopened + 1);
+    expect(stamps.at(-1)! - stamps.at(-2)!).toBe(1_500);
   });
 
   it('aborts the running fetch on unmount and does nothing afterwards', async () => {
@@ -347,6 +367,7 @@ describe('useLiveQuery', () => {
             connectedIntervalMs: 50,
             disconnectedIntervalMs: 50,
             coalesceMs: 1,
+            ...onFakeTime(),
           }}
         />
       </>,
@@ -358,8 +379,10 @@ describe('useLiveQuery', () => {
     expect(signals[0]!.aborted).toBe(true);
     release!();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
-    // An absence: six 50 ms intervals and an event, and no fetch.
-    await sleep(300);
+    // The absences: no timer of the query is left, and a second of its clock (twenty 50 ms
+    // intervals) brings no fetch.
+    expect(env.pending()).toBe(0);
+    await advance(1_000);
     expect(signals).toHaveLength(1);
     expect(errors).not.toHaveBeenCalled();
     errors.mockRestore();
@@ -368,9 +391,16 @@ describe('useLiveQuery', () => {
   it('fetches nothing while disabled, and loads once enabled', async () => {
     const client = newClient();
     let fetches = 0;
+    let delivered = 0;
     const ui = (enabled: boolean) => (
       <>
         <Status />
+        <EventProbe
+          type="order:created"
+          onEvent={() => {
+            delivered++;
+          }}
+        />
         <QueryProbe
           fetcher={async () => ++fetches}
           options={{
@@ -379,6 +409,7 @@ describe('useLiveQuery', () => {
             connectedIntervalMs: 50,
             disconnectedIntervalMs: 50,
             coalesceMs: 1,
+            ...onFakeTime(),
           }}
         />
       </>
@@ -386,15 +417,19 @@ describe('useLiveQuery', () => {
     const view = render(ui(false), { wrapper: wrapper(client) });
     await waitOpen();
     await h.hub.publish(CHANNEL, 'order:created', { id: 1 });
-    // Absences, here and below: six 50 ms intervals (and an event), and no fetch.
-    await sleep(300);
+    await waitFor(() => expect(delivered).toBe(1));
+    // Absences, here and below: the event arrived, no timer of the query waits, and a second of
+    // its clock (twenty 50 ms intervals) brings no fetch.
+    expect(env.pending()).toBe(0);
+    await advance(1_000);
     expect(fetches).toBe(0);
     expect(screen.getByTestId('data').textContent).toBe('undefined');
     view.rerender(ui(true));
     await waitFor(() => expect(screen.getByTestId('data').textContent).not.toBe('undefined'));
     view.rerender(ui(false));
     const stopped = fetches;
-    await sleep(300);
+    expect(env.pending()).toBe(0);
+    await advance(1_000);
     expect(fetches).toBe(stopped);
   });
 
@@ -452,8 +487,8 @@ describe('useLiveInvalidation', () => {
       h.hub.publish(CHANNEL, 'order:shipped', { id: 7 }),
       h.hub.publish(CHANNEL, 'order:shipped', { id: 7 }),
     ]);
-    await until(() => delivered === 2);
-    await until(() => invalidate.mock.calls.length >= 2);
+    await waitFor(() => expect(delivered).toBe(2));
+    await waitFor(() => expect(invalidate.mock.calls.length).toBeGreaterThanOrEqual(2));
     const keys = invalidate.mock.calls.map(([filters]) => JSON.stringify(filters?.queryKey));
     expect(keys).toContain('["orders"]');
     expect(keys).toContain('["order",7]');
@@ -468,7 +503,7 @@ describe('useLiveInvalidation', () => {
     const queryClient = new QueryClient();
     const invalidate = vi.spyOn(queryClient, 'invalidateQueries');
     render(<InvalidationProbe queryClient={queryClient} map={map} />, { wrapper: wrapper(client) });
-    await until(() => invalidate.mock.calls.length === 1);
+    await waitFor(() => expect(invalidate).toHaveBeenCalledTimes(1));
     expect(invalidate.mock.calls[0]![0]).toEqual({ queryKey: ['orders'] });
   });
 });
