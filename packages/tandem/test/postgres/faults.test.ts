@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresBroker } from '../../src/postgres';
 import { createHub } from '../../src/server';
-import { type Recording, recordedClient, sleep, transportNamed, until } from '../client/harness';
+import { type Recording, sleep, until } from '../client/harness';
+import { type ChildHub, startChildHub } from '../helpers/child-hub';
+import { expectNoLossThroughFailover, followOrders } from '../helpers/failover';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { type PostgresServer, startPostgres } from '../helpers/postgres-server';
@@ -25,66 +26,23 @@ async function startPostgresHub(url: string): Promise<HubServer> {
   };
 }
 
-/** A hub on PostgreSQL in a child process, which a test can kill with SIGKILL. */
-async function startChildHub(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=tandem-source', fixture], {
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('child hub did not start')), 30_000);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`child hub exited (${code})`));
-    });
-  });
-  return { url, child };
-}
-
-async function kill9(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
-}
-
 describe('Tandem on PostgreSQL through failures', () => {
   let server: PostgresServer | undefined;
   let proxy: FaultProxy | undefined;
-  let child: ChildProcess | undefined;
+  let child: ChildHub | undefined;
   const hubs: HubServer[] = [];
   const clients: Recording[] = [];
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.client.close();
     await proxy?.close();
-    await kill9(child);
+    await child?.kill9();
     await Promise.all(hubs.splice(0).map((h) => h.close()));
     await server?.stop();
     proxy = child = server = undefined;
   });
 
-  const follow = (url: string, count: number) => {
-    for (let i = 0; i < count; i++) {
-      clients.push(
-        recordedClient({
-          url,
-          channels: ['tenant:acme/orders'],
-          transport: transportNamed(i % 2 ? 'eventsource' : 'fetch'),
-          eventTypes: ['order:created'],
-        }),
-      );
-    }
-  };
+  const follow = (url: string, count: number) => clients.push(...followOrders(url, count));
 
   it('keeps streams open while PostgreSQL restarts under load, and delivers every acknowledged event once', async () => {
     server = await startPostgres();
@@ -174,39 +132,19 @@ describe('Tandem on PostgreSQL through failures', () => {
 
   it('moves clients from a hub killed with -9 to a live one with every event once, in order', async () => {
     server = await startPostgres();
-    const started = await startChildHub(server.url);
-    child = started.child;
+    child = await startChildHub(fixture, { DATABASE_URL: server.url });
     const hubB = await startPostgresHub(server.url);
     hubs.push(hubB);
     // The "load balancer": every client reaches the child hub through it until it dies.
-    proxy = await startFaultProxy(Number(new URL(started.url).port));
+    proxy = await startFaultProxy(Number(new URL(child.url).port));
     follow(proxy.url('/live'), 4);
-    expect(await until(() => clients.every((c) => c.client.getState().status === 'open'), 20_000)).toBe(true);
-
-    let published = 0;
-    let killed = false;
-    const publisher = (async () => {
-      for (let after = 0; after < 60; ) {
-        await hubB.hub.publish('tenant:acme/orders', 'order:created', { n: ++published });
-        if (killed) after++;
-        if (published % 4 === 0) await sleep(5);
-      }
-    })();
-    expect(await until(() => clients.every((c) => c.count() >= 40), 20_000)).toBe(true);
-    proxy.retarget(Number(new URL(hubB.url).port));
-    await kill9(child);
-    killed = true;
-    await publisher;
-    // A fence: once an event published after all others has arrived, so has any duplicate.
-    await hubB.hub.publish('tenant:acme/orders', 'order:created', { n: ++published });
-    const total = published;
-
-    expect(await until(() => clients.every((c) => c.count() >= total), 20_000)).toBe(true);
-    for (const c of clients) {
-      expect(c.violations).toEqual([]);
-      expect(c.resyncs).toEqual([]);
-      expect(c.events.map((e) => e.offset)).toEqual(range(1, total));
-      expect(c.events.map((e) => (e.data as { n: number }).n)).toEqual(range(1, total));
-    }
+    await expectNoLossThroughFailover(
+      clients,
+      (channel, type, data) => hubB.hub.publish(channel, type, data),
+      async () => {
+        proxy!.retarget(Number(new URL(hubB.url).port));
+        await child!.kill9();
+      },
+    );
   }, 90_000);
 });

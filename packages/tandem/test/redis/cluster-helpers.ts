@@ -2,11 +2,11 @@
  * Helpers for multi-hub tests: hubs on one Redis in this process or in a child process, and a
  * raw SSE follower that reconnects with its cursor to whichever hub is up, like a client would.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { EventEnvelope, HelloPayload, ResyncPayload } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
 import { createHub } from '../../src/server';
+import { type ChildHub, startChildHub } from '../helpers/child-hub';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { openRaw, type RawStream } from '../server/sse-reader';
 
@@ -29,47 +29,11 @@ export async function startRedisHub(url: string, heartbeatMs = 500): Promise<Red
   };
 }
 
-export interface ChildHub {
-  url: string;
-  child: ChildProcess;
-  kill9(): Promise<void>;
-}
-
 const fixture = fileURLToPath(new URL('./fixtures/hub-process.ts', import.meta.url));
 
-/** A hub in a child process (so it can be killed with SIGKILL). */
-export async function startChildHub(redisUrl: string): Promise<ChildHub> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    env: { ...process.env, REDIS_URL: redisUrl },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('child hub did not start')), 30_000);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`child hub exited (${code})`));
-    });
-  });
-  return {
-    url,
-    child,
-    async kill9() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
+/** A hub on the Redis at `redisUrl` in a child process (so it can be killed with SIGKILL). */
+export const startRedisChildHub = (redisUrl: string): Promise<ChildHub> =>
+  startChildHub(fixture, { REDIS_URL: redisUrl });
 
 export type Envelope = EventEnvelope & { type: string; id: string };
 

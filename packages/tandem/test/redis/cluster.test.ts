@@ -2,16 +2,10 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import type { Hub } from '../../src/server';
+import type { ChildHub } from '../helpers/child-hub';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
 import { getJson, openRaw } from '../server/sse-reader';
-import {
-  type ChildHub,
-  type Envelope,
-  Follower,
-  type RedisHub,
-  startChildHub,
-  startRedisHub,
-} from './cluster-helpers';
+import { type Envelope, Follower, type RedisHub, startRedisChildHub, startRedisHub } from './cluster-helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -128,7 +122,7 @@ describe('hubs on one Redis', () => {
 
   it('moves the clients of a hub killed with SIGKILL to another hub without losing an event', async () => {
     const { redis: server, b } = await setup();
-    const a = await startChildHub(server.url);
+    const a = await startRedisChildHub(server.url);
     children.push(a);
     const clients = await Promise.all(range(1, 5).map(() => follow([a.url, b.url], 'feed')));
     // Publishes until 50 events after the kill, pacing itself (5 ms per 5 events) so that the
