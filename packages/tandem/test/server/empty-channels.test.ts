@@ -1,19 +1,14 @@
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PollResponse } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
 import { type Broker, createHub, type MemoryBroker, memoryBroker } from '../../src/server';
-import { type HubServer, startHubServer } from '../helpers/hub-server';
+import type { HubServer } from '../helpers/hub-server';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
-import { openRaw, type RawStream } from './sse-reader';
+import { closedAfterEach } from './closed-after-each';
+import { openRaw } from './sse-reader';
 
-let served: HubServer | null = null;
-const streams: RawStream[] = [];
-afterEach(async () => {
-  for (const stream of streams.splice(0)) stream.close();
-  await served?.close();
-  served = null;
-});
+const { serve, streams } = closedAfterEach();
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -75,7 +70,7 @@ async function waitForIdle(served: HubServer): Promise<void> {
 describe('reading a channel that has no log', () => {
   it('memory broker: allocates nothing that outlives the request or stream', async () => {
     const broker: MemoryBroker = memoryBroker();
-    served = await startHubServer(createHub({ broker }));
+    const served = await serve(createHub({ broker }));
     await readEmptyChannels(served.url, 'nobody');
     await waitForIdle(served);
     expect(broker.stats()).toEqual({ channels: 0, events: 0, listeners: 0 });
@@ -94,7 +89,7 @@ describe('reading a channel that has no log', () => {
     const prefix = `empty${Date.now().toString(36)}`;
     const broker: RedisBroker = redisBroker({ url: redis.url, prefix });
     await broker.ready();
-    served = await startHubServer(createHub({ broker: broker as Broker }));
+    const served = await serve(createHub({ broker: broker as Broker }));
     const raw = createClient({ url: redis.url });
     await raw.connect();
     try {
@@ -115,7 +110,6 @@ describe('reading a channel that has no log', () => {
       });
     } finally {
       await served.close();
-      served = null;
       await broker.close();
       await raw.close();
     }

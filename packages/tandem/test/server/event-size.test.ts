@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type PollResponse, TandemError } from '../../src/protocol';
 import { createHub, HUB_DEFAULTS } from '../../src/server';
-import { type HubServer, startHubServer } from '../helpers/hub-server';
-import { openRaw, type RawStream } from './sse-reader';
+import { closedAfterEach } from './closed-after-each';
+import { openRaw } from './sse-reader';
 
-let served: HubServer | null = null;
-const streams: RawStream[] = [];
-afterEach(async () => {
-  for (const stream of streams.splice(0)) stream.close();
-  await served?.close();
-  served = null;
-});
+const { serve, streams } = closedAfterEach();
 
 async function rejection(promise: Promise<unknown>): Promise<TandemError> {
   try {
@@ -23,7 +17,7 @@ async function rejection(promise: Promise<unknown>): Promise<TandemError> {
 
 describe('publish size limit', () => {
   it('refuses an 8 MB event with the defaults, as payload_too_large (413), and keeps serving', async () => {
-    served = await startHubServer(createHub());
+    const served = await serve(createHub());
     const big = { blob: 'x'.repeat(8 * 1024 * 1024) };
     const error = await rejection(served.hub.publish('feed', 'blob', big));
     expect(error).toBeInstanceOf(TandemError);
@@ -34,7 +28,7 @@ describe('publish size limit', () => {
   });
 
   it('counts the UTF-8 bytes of the JSON, not its characters', async () => {
-    served = await startHubServer(createHub({ maxEventBytes: 1000 }));
+    const served = await serve(createHub({ maxEventBytes: 1000 }));
     // 400 characters, 1 200 bytes of UTF-8.
     const error = await rejection(served.hub.publish('feed', 'text', '€'.repeat(400)));
     expect(error).toMatchObject({ code: 'payload_too_large' });
@@ -51,7 +45,7 @@ describe('publish size limit', () => {
   });
 
   it('delivers events at the largest size that fits, live and replayed, without cutting the stream', async () => {
-    served = await startHubServer(createHub({ maxBufferedBytes: 65_536 }));
+    const served = await serve(createHub({ maxBufferedBytes: 65_536 }));
     const start = (await (await fetch(`${served.url}/poll?channels=feed`)).json()) as PollResponse;
     const live = await openRaw(`${served.url}/stream?channels=feed`);
     streams.push(live);

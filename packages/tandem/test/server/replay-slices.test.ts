@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PollResponse } from '../../src/protocol';
 import { createHub, memoryBroker } from '../../src/server';
 import { Gate } from '../../src/server/slices';
-import { type HubServer, startHubServer } from '../helpers/hub-server';
-import { openRaw, type RawStream } from './sse-reader';
+import { closedAfterEach } from './closed-after-each';
+import { openRaw } from './sse-reader';
 
 /**
  * What happened, in order: `slice` for each place the gate gave, `task` each time a macrotask
@@ -96,19 +96,13 @@ describe('replay turns (Gate)', () => {
   });
 });
 
-let served: HubServer | null = null;
-const streams: RawStream[] = [];
-afterEach(async () => {
-  for (const stream of streams.splice(0)) stream.close();
-  await served?.close();
-  served = null;
-});
+const { serve, streams } = closedAfterEach();
 
 describe('a replay storm', () => {
   it('delivers every stream its whole backlog once, in order, in valid HTTP chunks', async () => {
     const COUNT = 2000;
     const hub = createHub({ broker: memoryBroker({ maxEventsPerChannel: COUNT }) });
-    served = await startHubServer(hub);
+    const served = await serve(hub);
     const start = (await (await fetch(`${served.url}/poll?channels=storm`)).json()) as PollResponse;
     const pad = 'é'.repeat(300) + 'x'.repeat(400);
     for (let n = 1; n <= COUNT; n++) await hub.publish('storm', 'blob', { n, pad });
@@ -117,7 +111,7 @@ describe('a replay storm', () => {
     // turns and replay in turns, each chunk framed once from many shared frames.
     const opened = await Promise.all(
       Array.from({ length: 40 }, () =>
-        openRaw(`${served!.url}/stream?channels=storm`, { 'last-event-id': start.cursor }),
+        openRaw(`${served.url}/stream?channels=storm`, { 'last-event-id': start.cursor }),
       ),
     );
     streams.push(...opened);
@@ -146,11 +140,11 @@ describe('a replay storm', () => {
 
   it('refuses opens past maxConnections even when they waited for their turn', async () => {
     const hub = createHub({ broker: memoryBroker(), maxConnections: 40 });
-    served = await startHubServer(hub);
+    const served = await serve(hub);
     // 100 opens at once: more than a turn starts, so most wait; only 40 may be held.
     const results = await Promise.all(
       Array.from({ length: 100 }, async () => {
-        const stream = await openRaw(`${served!.url}/stream?channels=c`);
+        const stream = await openRaw(`${served.url}/stream?channels=c`);
         streams.push(stream);
         return stream;
       }),

@@ -1,16 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PollResponse } from '../../src/protocol';
 import { createHub, memoryBroker } from '../../src/server';
-import { type HubServer, startHubServer } from '../helpers/hub-server';
-import { openRaw, type RawStream } from './sse-reader';
+import type { HubServer } from '../helpers/hub-server';
+import { closedAfterEach } from './closed-after-each';
+import { openRaw } from './sse-reader';
 
-let served: HubServer | null = null;
-const streams: RawStream[] = [];
-afterEach(async () => {
-  for (const stream of streams.splice(0)) stream.close();
-  await served?.close();
-  served = null;
-});
+const { serve, streams } = closedAfterEach();
 
 /** A hub with `count` events of 1 KB on `feed`, and a cursor from before them. */
 async function seeded(count: number): Promise<{ served: HubServer; cursor: string }> {
@@ -19,7 +14,7 @@ async function seeded(count: number): Promise<{ served: HubServer; cursor: strin
     heartbeatMs: 200,
     maxBufferedBytes: 256 * 1024,
   });
-  served = await startHubServer(hub);
+  const served = await serve(hub);
   const start = (await (await fetch(`${served.url}/poll?channels=feed`)).json()) as PollResponse;
   const pad = 'x'.repeat(1000);
   for (let n = 1; n <= count; n++) await hub.publish('feed', 'blob', { n, pad });
