@@ -109,9 +109,9 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     settings,
     broker,
     fanout,
+    presence,
     metrics,
     metricsSink: options.metrics,
-    presence,
     cors: corsFrom(options.cors),
     connections,
     host,
@@ -179,9 +179,9 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
     expiries.stop();
     fanout.close();
     detachMetrics?.();
+    await presence?.close();
     if (ownBroker) await broker.close();
   }
-    await presence?.close();
 
   let nodeHandler: NodeHandler | undefined;
   const hub: Hub<E> = {
@@ -215,12 +215,6 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
         list.map((channel, i) => [channel, { epoch: infos[i]!.epoch, offset: infos[i]!.head }]),
       );
     },
-    fetch: createFetchHandler(ctx),
-    // Made on first use: a hub served only through `fetch` never touches Node's Buffer.
-    get node() {
-      nodeHandler ??= createNodeHandler(ctx);
-      return nodeHandler;
-    },
     async presence(channel) {
       if (closing) throw new TandemError('shutting_down', 'the hub is closed');
       assertChannel(channel);
@@ -231,6 +225,12 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
       } catch (error) {
         throw error instanceof TandemError ? error : brokerError(error);
       }
+    },
+    fetch: createFetchHandler(ctx),
+    // Made on first use: a hub served only through `fetch` never touches Node's Buffer.
+    get node() {
+      nodeHandler ??= createNodeHandler(ctx);
+      return nodeHandler;
     },
     disconnect(filter, reason = 'server_closed') {
       let count = 0;
