@@ -22,6 +22,11 @@ export interface HubStats {
   responses: number;
   /** Whether the shared heartbeat timer runs (it does only while streams are open). */
   heartbeat: boolean;
+  /**
+   * With presence: streams counted by this hub, channels it watches, and ended streams' entries
+   * waiting out their grace. All 0 once its streams are gone and the grace has passed.
+   */
+  presence?: { members: number; channels: number; leaving: number };
 }
 
 /** What `hub.publish` may be told besides the event. */

@@ -250,6 +250,7 @@ export function createHub<E extends EventMap = EventMap>(options: HubOptions<E> 
         waiters,
         responses: sinks.size,
         heartbeat: ticker.running,
+        ...(presence ? { presence: presence.stats() } : {}),
       };
     },
     close() {

@@ -112,6 +112,23 @@ describe('presence on the hub', () => {
     expect(await server.hub.presence('room:1')).toMatchObject({ users: 1, connections: 1 });
   });
 
+  it('keeps nothing once 200 streams came and went and the grace passed', async () => {
+    const broker = memoryBroker();
+    const server = await serve({}, broker);
+    const streams: RawStream[] = [];
+    for (let i = 0; i < 200; i++) streams.push(await stream(server, `room:${i % 7}`, `user-${i % 50}`));
+    await vi.waitFor(() => expect(server.hub.stats().presence).toMatchObject({ members: 200, channels: 7 }));
+    for (const raw of streams) raw.close();
+    await vi.waitFor(
+      () => expect(server.hub.stats().presence).toEqual({ members: 0, channels: 0, leaving: 0 }),
+      {
+        timeout: 5000,
+      },
+    );
+    for (let i = 0; i < 7; i++)
+      expect(await presenceStoreOf(broker).read(`room:${i}`)).toEqual({ version: 0, entries: [] });
+  });
+
   it('keeps channels outside its patterns out, and refuses them in hub.presence', async () => {
     const server = await serve({ presence: { channels: ['room:*'] } });
     const raw = await stream(server, 'other:1', 'alice');
