@@ -26,6 +26,7 @@ import { runS8 } from './scenarios/s8-heads';
 import { runS9 } from './scenarios/s9-tabs';
 import { runS10 } from './scenarios/s10-channels';
 import type { Context, ScenarioResult } from './scenarios/types';
+import { runCompression } from './scenarios/z-compression';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   if (want.has('POLL')) await run('POLL', () => runPollCost(ctx));
   if (want.has('PUB')) await run('PUB', () => runPublish(ctx));
   if (want.has('PRES')) await run('PRES', () => runPresence(ctx));
+  if (want.has('Z')) await run('Z', () => runCompression(ctx));
   if (want.has('H')) await run('H', () => runHostile(ctx));
 
   const seconds = Math.round((performance.now() - started) / 1000);

@@ -15,6 +15,7 @@ export const SCENARIOS = [
   'POLL',
   'PUB',
   'PRES',
+  'Z',
   'H',
 ] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
@@ -147,9 +148,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 
 export const USAGE = `npm run bench [-- options]
   --scenario S3[,S5]   scenarios to run (default: S1…S10, P the client's parser, POLL a 304 poll,
-                       PUB publishing over HTTP against in process, PRES presence; H, hostile load, only
-                       when named)
-  --clients N          client count (PUB: events per phase, 20000; S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000, S8 2000, S9 2000 users with 4 tabs each, S10 1000, PRES 2000 members)
+                       PUB publishing over HTTP against in process, PRES presence, Z compression;
+                       H, hostile load, only when named)
+  --clients N          client count (PUB: events per phase, 20000; S1: top step; S2 1000, S3/S4/S5 10000, S6 2000, S7 1000, S8 2000, S9 2000 users with 4 tabs each, S10 1000, PRES 2000 members, Z 1000)
   --steps a,b,c        S1 steps, the same for every server (default 1000,10000,20000)
   --duration s         measurement window (S1 6, S2 6, S3 6, S5 10, S6 10, S7 6, S8 20, S9 10, S10 4, PRES 10)
   --rate n             events per second (S2 50, S3 10, S5 2, S6 1, S7 10, S10 50)

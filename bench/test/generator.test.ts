@@ -143,6 +143,7 @@ describe('options', () => {
     expect(parseArgs(['--scenario', 'h']).scenarios).toEqual(['H']);
     expect(parseArgs(['--scenario', 'p']).scenarios).toEqual(['P']);
     expect(parseArgs(['--scenario', 'pres']).scenarios).toEqual(['PRES']);
+    expect(parseArgs(['--scenario', 'z']).scenarios).toEqual(['Z']);
     expect(() => parseArgs(['--scenario', 'S11'])).toThrow(/unknown scenario/);
     expect(() => parseArgs(['--clients', '-1'])).toThrow(/positive/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option/);
