@@ -1,13 +1,12 @@
 /**
  * The published `tandem/protocol`: the wire format for users (encoder, parser, cursor codec,
- * channel rules, errors, message types). The folder's `index.ts` also carries the server's
- * hot-path cursor helpers, for the other folders of the package only.
+ * channel rules, errors, message types). The folder's `index.ts` also carries what only the
+ * package's own server and client use (the hot-path cursor helpers, the checks behind the hub's
+ * refusals, the mapping of errors to HTTP and back), for its other folders only.
  */
 export {
-  assertChannel,
   CHANNEL_PATTERN,
   channelMatches,
-  isChannelPermitted,
   isValidChannel,
   MAX_CHANNELS_PER_REQUEST,
   parseChannelList,
@@ -26,9 +25,9 @@ export {
   parseEmptyEpoch,
 } from './cursor';
 export type { SseFrame } from './encoder';
-export { assertFieldValue, encodeComment, encodeFrame, encodeFrameBytes } from './encoder';
+export { encodeComment, encodeFrame, encodeFrameBytes } from './encoder';
 export type { ErrorBody, TandemErrorCode, TandemErrorOptions } from './errors';
-export { ERROR_STATUS, errorFromResponse, isTandemError, parseRetryAfter, TandemError } from './errors';
+export { isTandemError, TandemError } from './errors';
 export type {
   ByePayload,
   ByeReason,
@@ -46,7 +45,6 @@ export type {
   ResyncPayload,
   ResyncReason,
 } from './messages';
-export { CONTROL_EVENTS, isReservedType, RESERVED_TYPE_PREFIX } from './messages';
 export type { ParsedEvent, Parser, ParserOptions } from './parser';
 export { createParser } from './parser';
 export type { PresenceMember, PresencePayload, PresenceView } from './presence';
