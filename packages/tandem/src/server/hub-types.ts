@@ -26,7 +26,7 @@ export interface HubStats {
    * With presence: streams counted by this hub, channels it watches, and ended streams' entries
    * waiting out their grace. All 0 once its streams are gone and the grace has passed.
    */
-  presence?: { members: number; channels: number; leaving: number };
+  presence?: { streams: number; channels: number; leaving: number };
 }
 
 /** What `hub.publish` may be told besides the event. */

@@ -109,8 +109,8 @@ export class Presence {
   }
 
   /** Streams and channels held, for `hub.stats()`. */
-  stats(): { members: number; channels: number; leaving: number } {
-    return { members: this.members.size, channels: this.followers.size, leaving: this.leaving.length };
+  stats(): { streams: number; channels: number; leaving: number } {
+    return { streams: this.members.size, channels: this.followers.size, leaving: this.leaving.length };
   }
 
   /** The hub closes: its entries leave now (its streams went to other hubs or are gone). */

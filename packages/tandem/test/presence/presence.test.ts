@@ -117,10 +117,10 @@ describe('presence on the hub', () => {
     const server = await serve({}, broker);
     const streams: RawStream[] = [];
     for (let i = 0; i < 200; i++) streams.push(await stream(server, `room:${i % 7}`, `user-${i % 50}`));
-    await vi.waitFor(() => expect(server.hub.stats().presence).toMatchObject({ members: 200, channels: 7 }));
+    await vi.waitFor(() => expect(server.hub.stats().presence).toMatchObject({ streams: 200, channels: 7 }));
     for (const raw of streams) raw.close();
     await vi.waitFor(
-      () => expect(server.hub.stats().presence).toEqual({ members: 0, channels: 0, leaving: 0 }),
+      () => expect(server.hub.stats().presence).toEqual({ streams: 0, channels: 0, leaving: 0 }),
       {
         timeout: 5000,
       },
