@@ -3,6 +3,7 @@ import { memoryBroker, presenceStoreOf } from '../../src/broker';
 import { createLiveClient, type LiveClient, type PresenceChange } from '../../src/client';
 import { PRESENCE_EVENT, type PresencePayload } from '../../src/protocol';
 import { createHub, type HubOptions } from '../../src/server';
+import { transportNamed } from '../client/harness';
 import { startFaultProxy } from '../helpers/fault-proxy';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { openRaw, type RawStream } from '../server/sse-reader';
@@ -215,6 +216,30 @@ describe('presence in the client', () => {
     });
     expect(alice.presence('room:1')).toEqual({ ...(await server.hub.presence('room:1')), synced: true });
     expect(changes.flatMap((change) => change.left.map((member) => member.subject))).toEqual(['bob']);
+  });
+
+  it('reaches a client on an EventSource too', async () => {
+    const server = await serve({
+      authorize: (request) => ({ subject: request.token ?? 'nobody', channels: ['**'] }),
+    });
+    const live = createLiveClient({
+      url: server.url,
+      channels: ['room:1'],
+      storage: null,
+      token: 'eve',
+      shareAcrossTabs: false,
+      transport: transportNamed('eventsource'),
+    });
+    cleanups.push(() => live.close());
+    live.start();
+    await vi.waitFor(() =>
+      expect(live.presence('room:1')).toEqual({
+        users: 1,
+        connections: 1,
+        members: [{ subject: 'eve', connections: 1 }],
+        synced: true,
+      }),
+    );
   });
 
   it('a rotating stream is never a leave', async () => {
