@@ -1,9 +1,10 @@
 import type { Position, ResyncReason, TimerSlot } from '../../protocol';
-import type { Signal } from '../environment';
 import type { IncomingEvent } from '../merge';
 import type { LiveClientOptions } from '../options';
 import type { LiveClient, LiveState } from '../types';
 import type { ClientCore, EngineFactory, ShareKit } from './core';
+import { earliestPosition } from './earliest';
+import { FlagSignal } from './flag-signal';
 import { type BeatBody, type MemberInfo, toWireState } from './messages';
 import { sameSet } from './same-set';
 
@@ -55,16 +56,8 @@ export class Leader {
   readonly #beatTimer: TimerSlot;
   #lastBeatAt = 0;
   #stopped = false;
-  readonly #hiddenListeners = new Set<(hidden: boolean) => void>();
-  #allHidden = false;
   /** Whether every member's tab is hidden: the group's poller pauses only then. */
-  readonly #hidden: Signal = {
-    get: () => this.#allHidden,
-    subscribe: (listener) => {
-      this.#hiddenListeners.add(listener);
-      return () => void this.#hiddenListeners.delete(listener);
-    },
-  };
+  readonly #hidden = new FlagSignal(false);
 
   readonly #host: LeaderHost;
 
@@ -184,7 +177,10 @@ export class Leader {
     const live = (run: Running | null) => (run && run.state.status !== 'closed' ? run : null);
     const held = live(current)?.engine.getPositions() ?? {};
     const cursor =
-      this.#host.kit.cursorOf(channels, (channel) => held[channel] ?? this.#earliest(channel)) ?? undefined;
+      this.#host.kit.cursorOf(
+        channels,
+        (channel) => held[channel] ?? earliestPosition(this.#positionsOf(channel)),
+      ) ?? undefined;
     const run = this.#start(channels, cursor);
     // Make before break: the stream that is open runs until the new one is.
     const keep =
@@ -215,28 +211,6 @@ export class Leader {
     run.state = run.engine.getState();
     run.off = run.engine.subscribeState((state) => this.#engineState(run, state));
     return run;
-  }
-
-  /**
-   * The earliest position the members hold for a channel the stream did not follow: every
-   * member then gets what it misses (the others drop what they already have). Only positions
-   * in the epoch most members are in count; the others are left to their members, which poll
-   * for themselves when the stream's events do not fit.
-   */
-  #earliest(channel: string): Position | undefined {
-    const candidates: Position[] = [];
-    for (const member of this.#members.values()) {
-      const position = member.positions[channel];
-      if (position) candidates.push(position);
-    }
-    const epochs = new Map<string, number>();
-    for (const p of candidates) epochs.set(p.epoch, (epochs.get(p.epoch) ?? 0) + 1);
-    const epoch = [...epochs].sort((a, b) => b[1] - a[1])[0]?.[0];
-    let earliest: Position | undefined;
-    for (const p of candidates) {
-      if (p.epoch === epoch && (!earliest || p.offset < earliest.offset)) earliest = p;
-    }
-    return earliest;
   }
 
   #engineOptions(channels: string[], cursor: string | undefined): LiveClientOptions {
@@ -313,8 +287,10 @@ export class Leader {
   #updateHidden(): void {
     let hidden = this.#members.size > 0;
     for (const member of this.#members.values()) if (!member.hidden) hidden = false;
-    if (hidden === this.#allHidden) return;
-    this.#allHidden = hidden;
-    for (const listener of [...this.#hiddenListeners]) listener(hidden);
+    this.#hidden.set(hidden);
+  }
+
+  #positionsOf(channel: string): Array<Position | undefined> {
+    return [...this.#members.values()].map((member) => member.positions[channel]);
   }
 }

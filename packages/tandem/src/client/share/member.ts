@@ -1,4 +1,3 @@
-import type { ResyncReason, TimerSlot } from '../../protocol';
 import type { LiveClientOptions } from '../options';
 import type { ShareState } from '../types';
 import type { Watchdog } from '../watchdog';
@@ -7,16 +6,10 @@ import { Election, takeoverRank } from './election';
 import { followerView } from './follower-view';
 import { GroupChannel } from './group-channel';
 import { groupName } from './identity';
-import { Leader } from './leader';
-import {
-  type BeatBody,
-  fromWireState,
-  type MemberInfo,
-  newer,
-  type ShareMessage,
-  type Term,
-} from './messages';
+import { Leadership } from './leadership';
+import { type BeatBody, fromWireState, type MemberInfo, type ShareMessage, type Term } from './messages';
 import type { SharePlatform } from './platform';
+import { Terms } from './terms';
 
 /**
  * The client's membership in its group of tabs. The client loads this module (a chunk of its
@@ -31,11 +24,6 @@ export function createTabShare(
 ): TabShare {
   return new Member(options, core, makeEngine, parts, kit);
 }
-
-/** A new leader waits this long at most for the members alive to say where they are. */
-const GATHER_MS = 200;
-/** How often the leader drops members whose tab is gone (their member lock was released). */
-const PRUNE_MS = 2_000;
 
 let counter = 0;
 function newId(): string {
@@ -54,7 +42,7 @@ function sameShare(a: ShareState, b: ShareState): boolean {
 
 /**
  * One client in a group: clients of one origin that follow the same hub as the same identity.
- * They elect a leader (`Election`); the leader runs the group's stream (`Leader`) and relays its
+ * They elect a leader (`Election`); the leader runs the group's stream (`Leadership`) and relays its
  * events, state and heartbeat over the group's channel (`GroupChannel`); each member merges what
  * it is relayed into its own positions, so it gets its own channels, each event once, in order,
  * and shows the group's state as its own (`followerView`). A member whose leader falls silent
@@ -72,15 +60,12 @@ class Member implements TabShare {
   #run = 0;
   #group: GroupChannel | null = null;
   #election: Election | null = null;
-  /** The leader this member follows (itself when leading). */
-  #leaderTerm: Term | null = null;
-  #maxTerm = 0;
+  readonly #terms = new Terms();
   #roster: string[] = [];
   #members = 1;
-  #leader: Leader | null = null;
+  #leadership: Leadership | null = null;
   #offHidden: (() => void) | null = null;
   readonly #watch: Watchdog;
-  readonly #pruneTimer: TimerSlot;
   /** This client's own polls: one at a time, and one more for the calls during it. */
   readonly #poll: () => Promise<void>;
   #refused: string | null = null;
@@ -104,7 +89,6 @@ class Member implements TabShare {
     // The leader's silence is judged as a stream's: the app's watchdog options, and the default
     // heartbeat (no hello announces the leader's), so a window of 3 × 2 s unless told otherwise.
     this.#watch = kit.createWatchdog(env, options.watchdog ?? {}, () => this.#silent());
-    this.#pruneTimer = new kit.TimerSlot(env.timers);
     this.#poll = kit.singleFlight(() => core.pollOnce());
   }
 
@@ -134,7 +118,7 @@ class Member implements TabShare {
   }
 
   reconnect(): void {
-    if (this.#role === 'leader') this.#leader?.reconnect();
+    if (this.#role === 'leader') this.#leadership?.leader.reconnect();
     else if (this.#role === 'follower') this.#send({ t: 'reconnect', from: this.#id });
   }
 
@@ -223,8 +207,8 @@ class Member implements TabShare {
 
   #leaveGroup(): void {
     this.#send({ t: 'leave', from: this.#id });
-    this.#leader?.stop();
-    this.#leader = null;
+    this.#leadership?.stop();
+    this.#leadership = null;
     this.#election?.stop();
     this.#election = null;
     this.#offHidden?.();
@@ -232,8 +216,7 @@ class Member implements TabShare {
     this.#group?.close();
     this.#group = null;
     this.#watch.stop();
-    this.#pruneTimer.clear();
-    this.#leaderTerm = null;
+    this.#terms.forget();
     this.#roster = [];
     this.#members = 1;
     this.#refused = null;
@@ -251,7 +234,7 @@ class Member implements TabShare {
   }
 
   #announce(): void {
-    if (this.#role === 'leader') this.#leader?.join(this.#id, this.#info());
+    if (this.#role === 'leader') this.#leadership?.leader.join(this.#id, this.#info());
     else if (this.#role === 'follower') this.#send({ t: 'join', from: this.#id, ...this.#info() });
   }
 
@@ -259,67 +242,34 @@ class Member implements TabShare {
 
   #lead(): void {
     this.#role = 'leader';
-    // Terms grow with the clock: a member that takes the lock from a frozen leader it never
-    // heard of still outranks it.
-    this.#maxTerm = Math.max(this.#maxTerm + 1, Math.floor(this.#core.env.now()));
-    const term = this.#maxTerm;
-    this.#leaderTerm = { term, id: this.#id };
+    const term = this.#terms.claim(this.#id, this.#core.env.now());
     this.#watch.stop();
-    this.#send({ t: 'leader', from: this.#id, term });
-    const leader = new Leader({
-      id: this.#id,
-      options: this.#options,
-      core: this.#core,
-      makeEngine: this.#makeEngine,
-      kit: this.#kit,
-      event: (event) => {
-        this.#send({ t: 'event', from: this.#id, term, event });
-        this.#core.ingest(event);
+    this.#leadership = new Leadership(
+      {
+        id: this.#id,
+        term,
+        options: this.#options,
+        core: this.#core,
+        makeEngine: this.#makeEngine,
+        kit: this.#kit,
+        election: this.#election!,
+        roster: this.#roster,
+        send: (message) => this.#send(message),
+        follow: (beat) => this.#follow(beat),
+        resynced: (channels) => this.#resynced(channels),
       },
-      resync: (channels, reason) => this.#relayResync(term, channels, reason),
-      beat: (body) => {
-        this.#send({ t: 'beat', from: this.#id, term, ...body });
-        this.#follow(body);
-      },
-      refuse: (id) => this.#send({ t: 'alone', from: this.#id, to: id }),
-    });
-    this.#leader = leader;
-    leader.join(this.#id, this.#info());
-    // The stream opens from the earliest position of the members alive, once they said it.
-    const roster = this.#roster.filter((id) => id !== this.#id);
-    const election = this.#election;
-    void election?.alive().then((alive) => {
-      if (this.#leader !== leader) return;
-      leader.gather(alive ? [...alive].filter((id) => id !== this.#id) : roster, GATHER_MS);
-    });
-    this.#prune();
+      this.#info(),
+    );
     this.#publish();
-  }
-
-  #relayResync(term: number, channels: readonly string[], reason: ResyncReason): void {
-    this.#send({ t: 'resync', from: this.#id, term, channels: [...channels], reason });
-    this.#resynced(channels);
   }
 
   /** Follows again: a newer leader spoke, or this one was found silent and deposed. */
   #stepDown(): void {
-    this.#leader?.stop();
-    this.#leader = null;
-    this.#pruneTimer.clear();
+    this.#leadership?.stop();
+    this.#leadership = null;
     this.#role = 'follower';
     this.#watch.start();
     this.#publish();
-  }
-
-  #prune(): void {
-    this.#pruneTimer.set(PRUNE_MS, () => {
-      const leader = this.#leader;
-      const before = this.#core.env.now() - PRUNE_MS;
-      void this.#election?.alive().then((alive) => {
-        if (alive && this.#leader === leader) leader?.retain(alive, before);
-      });
-      if (this.#role === 'leader') this.#prune();
-    });
   }
 
   // ---- following --------------------------------------------------------------------------
@@ -327,7 +277,7 @@ class Member implements TabShare {
   /** No word from the leader for the watchdog's window: take the lock, one follower after another. */
   #silent(): void {
     if (this.#role !== 'follower') return;
-    this.#election?.takeOver(takeoverRank(this.#id, this.#roster, this.#leaderTerm?.id ?? null));
+    this.#election?.takeOver(takeoverRank(this.#id, this.#roster, this.#terms.leader));
     this.#watch.start();
   }
 
@@ -336,7 +286,7 @@ class Member implements TabShare {
   }
 
   #handle(m: ShareMessage): void {
-    const leader = this.#leader;
+    const leader = this.#leadership?.leader;
     switch (m.t) {
       case 'join': {
         const { t, from, ...info } = m;
@@ -359,7 +309,7 @@ class Member implements TabShare {
         if (this.#heardOf({ term: m.term, id: m.from })) this.#follow(m);
         return;
       case 'event':
-        if (this.#isLeader(m.from, m.term)) this.#heard();
+        if (this.#terms.follows(m.from, m.term)) this.#heard();
         // From any leader (two may run for a moment): the merge drops what was delivered.
         this.#core.ingest(m.event);
         return;
@@ -373,11 +323,6 @@ class Member implements TabShare {
     if (channels.some((channel) => this.#core.channels.includes(channel))) void this.pollNow();
   }
 
-  #isLeader(id: string, term: number): boolean {
-    const current = this.#leaderTerm;
-    return current !== null && current.id === id && current.term === term;
-  }
-
   #heard(): void {
     this.#watch.touch();
     this.#election?.heard();
@@ -385,18 +330,14 @@ class Member implements TabShare {
 
   /** A leader spoke: true when it is the one this member follows (or a newer one, now followed). */
   #heardOf(term: Term): boolean {
-    this.#maxTerm = Math.max(this.#maxTerm, term.term);
-    if (this.#isLeader(term.id, term.term)) {
-      this.#heard();
-      return true;
-    }
-    if (!newer(term, this.#leaderTerm)) return false;
+    const heard = this.#terms.heard(term);
+    if (heard === null) return false;
+    this.#heard();
+    if (heard === 'followed') return true;
     if (this.#role === 'leader') {
       this.#stepDown();
       this.#election?.resign();
     }
-    this.#leaderTerm = term;
-    this.#heard();
     // Tell the new leader what this member follows and where it is.
     this.#announce();
     this.#publish();
@@ -430,7 +371,7 @@ class Member implements TabShare {
     const role = this.#role;
     const share: ShareState =
       role === 'leader' || role === 'follower'
-        ? { role, members: this.#members, id: this.#id, leader: this.#leaderTerm?.id ?? null }
+        ? { role, members: this.#members, id: this.#id, leader: this.#terms.leader }
         : ALONE;
     if (!sameShare(this.#core.getState().share, share)) this.#core.setState({ share });
   }
