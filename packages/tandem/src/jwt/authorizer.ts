@@ -50,6 +50,13 @@ export interface JwtAuthorizerOptions {
    * @default true
    */
   requireExp?: boolean;
+  /**
+   * What a hub with presence shows of the member to the channel's other followers, from the
+   * verified claims: e.g. `(claims) => ({ name: claims.name })`. A small JSON object (see the
+   * hub's `presence.maxInfoBytes`).
+   * @default undefined (members are shown by `sub` alone)
+   */
+  presenceInfo?: (claims: JWTPayload) => Record<string, unknown> | undefined;
 }
 
 type Key = Uint8Array | JWTVerifyGetKey;
@@ -70,6 +77,9 @@ type Key = Uint8Array | JWTVerifyGetKey;
 export function jwtAuthorizer(options: JwtAuthorizerOptions): Authorize {
   const claim = options.claim ?? 'channels';
   const toleranceSeconds = options.clockToleranceSeconds ?? 0;
+  if (options.presenceInfo !== undefined && typeof options.presenceInfo !== 'function') {
+    throw new TypeError('presenceInfo must be a function of the claims');
+  }
   const verifyOptions: JWTVerifyOptions = {
     issuer: options.issuer,
     audience: options.audience,
@@ -117,6 +127,7 @@ export function jwtAuthorizer(options: JwtAuthorizerOptions): Authorize {
       channels: channelsOf(payload[claim]),
       // The hub ends the stream at this instant: `exp` with the same tolerance jose allowed.
       expiresAt: typeof payload.exp === 'number' ? (payload.exp + toleranceSeconds) * 1000 : undefined,
+      info: options.presenceInfo?.(payload),
     };
   };
 }
