@@ -3,7 +3,8 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventSourceConstructor, FetchLike } from '../../src/client';
 import { jwtAuthorizer } from '../../src/jwt';
-import { type Rig, recordedClient, sleep, startRig, transportNamed, until } from './harness';
+import { sleep, until } from '../helpers/wait';
+import { type Rig, recordedClient, startRig, transportNamed } from './harness';
 
 const SECRET = 'a-test-secret-of-enough-length-for-hs256';
 const key = new TextEncoder().encode(SECRET);

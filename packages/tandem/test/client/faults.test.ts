@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../helpers/fake-env';
-import { type Recording, type Rig, recordedClient, sleep, startRig, transportNamed, until } from './harness';
+import { sleep, until } from '../helpers/wait';
+import { type Recording, type Rig, recordedClient, startRig, transportNamed } from './harness';
 
 /**
  * The promise under a hostile network: random cuts every 0.5–3 s (RST or FIN), one 10 s stall

@@ -5,7 +5,8 @@ import { jwtAuthorizer } from '../../src/jwt';
 import { type CloseReason, createHub, type HubOptions, memoryBroker } from '../../src/server';
 import { startHubServer } from '../helpers/hub-server';
 import { NGINX_BIN, startNginx } from '../helpers/nginx';
-import { type Recording, recordedClient, sleep, until } from './harness';
+import { sleep, until } from '../helpers/wait';
+import { type Recording, recordedClient } from './harness';
 
 /**
  * The platform's limits, for a minute at 50 events/s with 20 clients each: streams rotated

@@ -112,14 +112,5 @@ export function recordedClient(options: LiveClientOptions): Recording {
   return rec;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `predicate` holds, checking every 20 ms, for at most `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (predicate()) return true;
-    await sleep(20);
-  }
-  return predicate();
-}
+// The waits live in helpers/wait.ts; re-exported for the helpers that still import them here.
+export { sleep, until } from '../helpers/wait';

@@ -2,7 +2,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchLike } from '../../src/client';
-import { type Recording, recordedClient, sleep, until } from './harness';
+import { sleep, until } from '../helpers/wait';
+import { type Recording, recordedClient } from './harness';
 
 let child: ChildProcess;
 let url = '';

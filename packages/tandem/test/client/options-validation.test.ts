@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveClient, fetchTransport, LiveQueryScheduler } from '../../src/client';
 import type { LiveClientOptions } from '../../src/client/options';
 import { TandemError } from '../../src/protocol';
-import { type Rig, startRig, until } from './harness';
+import { until } from '../helpers/wait';
+import { type Rig, startRig } from './harness';
 
 /** Options as JavaScript (no type checker) may pass them. */
 const loose = (options: Record<string, unknown>) => options as unknown as LiveClientOptions;

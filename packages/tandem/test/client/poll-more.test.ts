@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FetchLike } from '../../src/client';
-import { type Rig, recordedClient, startRig, until } from './harness';
+import { until } from '../helpers/wait';
+import { type Rig, recordedClient, startRig } from './harness';
 
 let rig: Rig | null = null;
 afterEach(async () => {

@@ -5,8 +5,9 @@ import { REFUSALS_BEFORE_PAUSE, REFUSED_PAUSE_MS } from '../../src/client/token'
 import { jwtAuthorizer } from '../../src/jwt';
 import { TandemError } from '../../src/protocol';
 import { fakeEnv, seededRandom } from '../helpers/fake-env';
+import { until } from '../helpers/wait';
 import { fakeTransport } from './fake-transport';
-import { type Rig, recordedClient, startRig, until } from './harness';
+import { type Rig, recordedClient, startRig } from './harness';
 
 /**
  * A client in fake time whose every request is refused with `401`, as a hub refuses a user who

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, memoryBroker } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
-import { type Rig, recordedClient, startRig, transportNamed, until } from './harness';
+import { until } from '../helpers/wait';
+import { type Rig, recordedClient, startRig, transportNamed } from './harness';
 
 let rig: Rig | null = null;
 let replacement: HubServer | null = null;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Rig, recordedClient, startRig, transportNamed, until } from './harness';
+import { until } from '../helpers/wait';
+import { type Rig, recordedClient, startRig, transportNamed } from './harness';
 
 let rig: Rig | null = null;
 afterEach(async () => {

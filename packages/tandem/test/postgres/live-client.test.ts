@@ -2,9 +2,10 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresBroker, publishInTransaction } from '../../src/postgres';
 import { createHub } from '../../src/server';
-import { type Recording, recordedClient, transportNamed, until } from '../client/harness';
+import { type Recording, recordedClient, transportNamed } from '../client/harness';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { type PostgresServer, startPostgres } from '../helpers/postgres-server';
+import { until } from '../helpers/wait';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

@@ -4,8 +4,8 @@ import type { LiveEvent } from '../../src/protocol';
 import { type RedisBroker, redisBroker } from '../../src/redis';
 import { waitForCount } from '../../src/testing';
 import { type RedisServer, rawCommand, startRedis } from '../helpers/redis-server';
+import { sleep } from '../helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let n = 0;
 const fresh = (name: string) => `test:${name}-${n++}`;
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { sleep } from '../helpers/wait';
 import { openRaw } from './sse-reader';
 
 let server: HubServer | undefined;
@@ -20,7 +21,6 @@ function random(seed: number): () => number {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CHANNELS = ['tenant:a/orders', 'tenant:a/stock', 'tenant:b/orders'];
 const EVENTS = 10_000;
 const CLIENTS = 50;

@@ -25,8 +25,9 @@ import {
   parseCompactData,
 } from '../../src/protocol';
 import { createHub } from '../../src/server';
-import { NodeEventSource, until } from '../client/harness';
+import { NodeEventSource } from '../client/harness';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { until } from '../helpers/wait';
 
 /** A 100-byte JSON payload, as the benchmarks send. */
 const PAYLOAD = { bt: 1_700_000_000_123, p: 'x'.repeat(70) };

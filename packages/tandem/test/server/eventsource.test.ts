@@ -1,8 +1,9 @@
 import { EventSource } from 'eventsource';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/protocol';
 import { createHub } from '../../src/server';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { until } from '../helpers/wait';
 
 let server: HubServer | undefined;
 let source: EventSource | undefined;
@@ -11,9 +12,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-const until = (check: () => boolean) =>
-  vi.waitFor(() => expect(check()).toBe(true), { timeout: 10_000, interval: 10 });
 
 describe('the eventsource package as a native-EventSource client', () => {
   it('resumes after the server cuts it, with only its automatic Last-Event-ID: no loss, no duplicates', async () => {

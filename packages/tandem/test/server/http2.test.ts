@@ -4,9 +4,10 @@
  */
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createParser, type ParsedEvent } from '../../src/protocol';
 import { createHub, type Hub } from '../../src/server';
+import { until } from '../helpers/wait';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -36,8 +37,6 @@ describe('HTTP/2', () => {
     const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => req.on('response', resolve));
     req.on('data', (chunk: Buffer) => parser.feed(chunk));
     const ended = new Promise<void>((resolve) => req.on('end', () => resolve()));
-    const until = (done: () => boolean) =>
-      vi.waitFor(() => expect(done()).toBe(true), { timeout: 10_000, interval: 10 });
 
     expect(headers[':status']).toBe(200);
     expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');
