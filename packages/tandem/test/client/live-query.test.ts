@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LiveQueryScheduler, type Timers } from '../../src/client';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { LiveQueryScheduler } from '../../src/client';
+import { type FakeEnv, fakeEnv } from '../helpers/fake-env';
 
 /** A fetcher whose calls the test resolves by hand, recording overlap and aborts. */
 function controllableFetcher() {
@@ -40,26 +41,20 @@ function controllableFetcher() {
   };
 }
 
-/** Timers injected explicitly, backed by Vitest's fake clock. */
-const timers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-const now = () => Date.now();
+/** The scheduler's clock and timers: the tests' one fake environment, moved by hand. */
+let env: FakeEnv;
+const seams = () => ({ timers: env.timers, now: env.now });
 
-const flush = () => vi.advanceTimersByTimeAsync(0);
+const flush = () => env.advance(0);
 
 describe('LiveQueryScheduler', () => {
   beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
+    env = fakeEnv();
   });
 
   it('loads once on start and reports data', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, ...seams() });
     expect(scheduler.getState()).toMatchObject({ status: 'pending', isFetching: false });
     scheduler.start();
     await flush();
@@ -78,19 +73,19 @@ describe('LiveQueryScheduler', () => {
 
   it('refetches once for a burst of invalidations', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now, coalesceMs: 25 });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, ...seams(), coalesceMs: 25 });
     scheduler.start();
     await flush();
     f.last().resolve(1);
     await flush();
     for (let i = 0; i < 20; i++) scheduler.invalidate();
-    await vi.advanceTimersByTimeAsync(10);
+    await env.advance(10);
     for (let i = 0; i < 20; i++) scheduler.invalidate();
-    await vi.advanceTimersByTimeAsync(30);
+    await env.advance(30);
     expect(f.calls).toHaveLength(2);
     f.last().resolve(2);
     await flush();
-    await vi.advanceTimersByTimeAsync(1_000);
+    await env.advance(1_000);
     expect(f.calls).toHaveLength(2);
     expect(scheduler.getState().data).toBe(2);
     scheduler.stop();
@@ -98,20 +93,20 @@ describe('LiveQueryScheduler', () => {
 
   it('never overlaps fetches: triggers during a fetch cause exactly one follow-up', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, ...seams() });
     scheduler.start();
     await flush();
     for (let i = 0; i < 5; i++) {
       scheduler.invalidate();
       scheduler.refetch();
     }
-    await vi.advanceTimersByTimeAsync(100);
+    await env.advance(100);
     expect(f.calls).toHaveLength(1);
     f.last().resolve(1);
     await flush();
     expect(f.calls).toHaveLength(2);
     f.last().resolve(2);
-    await vi.advanceTimersByTimeAsync(100);
+    await env.advance(100);
     expect(f.calls).toHaveLength(2);
     expect(f.maxConcurrent).toBe(1);
     scheduler.stop();
@@ -119,39 +114,39 @@ describe('LiveQueryScheduler', () => {
 
   it('refetches on the adaptive interval: 10 s connected, 3 s disconnected', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, ...seams() });
     scheduler.setConnected(true);
     scheduler.start();
     await flush();
     f.last().resolve(0);
     await flush();
 
-    await vi.advanceTimersByTimeAsync(9_999);
+    await env.advance(9_999);
     expect(f.calls).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
+    await env.advance(1);
     expect(f.calls).toHaveLength(2);
     f.last().resolve(1);
     await flush();
 
     // The stream drops 1 s after the last fetch: the next one comes 3 s after that fetch.
-    await vi.advanceTimersByTimeAsync(1_000);
+    await env.advance(1_000);
     scheduler.setConnected(false);
-    await vi.advanceTimersByTimeAsync(1_999);
+    await env.advance(1_999);
     expect(f.calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1);
+    await env.advance(1);
     expect(f.calls).toHaveLength(3);
     f.last().resolve(2);
     await flush();
-    await vi.advanceTimersByTimeAsync(3_000);
+    await env.advance(3_000);
     expect(f.calls).toHaveLength(4);
     f.last().resolve(3);
     await flush();
 
     // Back online: the long interval again, counted from the last fetch.
     scheduler.setConnected(true);
-    await vi.advanceTimersByTimeAsync(9_999);
+    await env.advance(9_999);
     expect(f.calls).toHaveLength(4);
-    await vi.advanceTimersByTimeAsync(1);
+    await env.advance(1);
     expect(f.calls).toHaveLength(5);
     scheduler.stop();
   });
@@ -160,20 +155,19 @@ describe('LiveQueryScheduler', () => {
     const f = controllableFetcher();
     const scheduler = new LiveQueryScheduler({
       fetcher: f.fetcher,
-      timers,
-      now,
+      ...seams(),
       disconnectedIntervalMs: 3_000,
     });
     scheduler.start();
     await flush();
     f.last().resolve(7);
     await flush();
-    await vi.advanceTimersByTimeAsync(3_000);
+    await env.advance(3_000);
     const boom = new Error('boom');
     f.last().reject(boom);
     await flush();
     expect(scheduler.getState()).toMatchObject({ status: 'error', data: 7, error: boom, isFetching: false });
-    await vi.advanceTimersByTimeAsync(3_000);
+    await env.advance(3_000);
     f.last().resolve(8);
     await flush();
     expect(scheduler.getState()).toMatchObject({ status: 'success', data: 8, error: null });
@@ -185,8 +179,7 @@ describe('LiveQueryScheduler', () => {
       fetcher: () => {
         throw new Error('sync');
       },
-      timers,
-      now,
+      ...seams(),
     });
     scheduler.start();
     await flush();
@@ -196,7 +189,7 @@ describe('LiveQueryScheduler', () => {
 
   it('after stop: aborts the fetch, leaves no timer and tells no listener', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, ...seams() });
     const listener = vi.fn();
     scheduler.subscribe(listener);
     scheduler.start();
@@ -204,7 +197,7 @@ describe('LiveQueryScheduler', () => {
     f.last().resolve(1);
     await flush();
     scheduler.invalidate();
-    await vi.advanceTimersByTimeAsync(25);
+    await env.advance(25);
     const inFlight = f.last();
     expect(f.calls).toHaveLength(2);
     scheduler.invalidate();
@@ -212,12 +205,12 @@ describe('LiveQueryScheduler', () => {
     listener.mockClear();
     scheduler.stop();
     expect(inFlight.signal.aborted).toBe(true);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(env.pending()).toBe(0);
     inFlight.resolve(99);
     scheduler.invalidate();
     scheduler.refetch();
     scheduler.setConnected(true);
-    await vi.advanceTimersByTimeAsync(60_000);
+    await env.advance(60_000);
     expect(listener).not.toHaveBeenCalled();
     expect(f.calls).toHaveLength(2);
     expect(scheduler.getState().data).toBe(1);
@@ -226,7 +219,7 @@ describe('LiveQueryScheduler', () => {
 
   it('starts over after stop (as React strict mode does)', async () => {
     const f = controllableFetcher();
-    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, timers, now });
+    const scheduler = new LiveQueryScheduler({ fetcher: f.fetcher, ...seams() });
     scheduler.start();
     scheduler.stop();
     scheduler.start();
