@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { defaultTimers } from '../../src/protocol';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Expiries } from '../../src/server/expiry';
+import { type FakeEnv, fakeEnv } from '../helpers/fake-env';
 
-/** Vitest's fake clock and timers, injected as the hub would inject its own. */
-const env = { now: () => Date.now(), timers: defaultTimers };
+/** The tests' fake clock and timers, injected as the hub would inject its own. */
+let env: FakeEnv;
 
 class Item {
   closed = false;
@@ -17,14 +17,11 @@ class Item {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: 0 });
-});
-afterEach(() => {
-  vi.useRealTimers();
+  env = fakeEnv(0);
 });
 
 describe('Expiries', () => {
-  it('expires each open item at its own time, in order, on one timer', () => {
+  it('expires each open item at its own time, in order, on one timer', async () => {
     const expired: number[] = [];
     const queue = new Expiries<Item>(env, (item) => {
       expired.push(item.id);
@@ -35,28 +32,28 @@ describe('Expiries', () => {
     const items = times.map((at, id) => new Item(id, at));
     for (const item of items) queue.add(item);
     queue.add(new Item(99, Number.POSITIVE_INFINITY)); // never expires, never kept
-    expect(vi.getTimerCount()).toBe(1);
+    expect(env.pending()).toBe(1);
     // Item 2 closes by itself before its time.
     items[2]!.closed = true;
     queue.closed(items[2]!);
 
-    vi.advanceTimersByTime(39);
+    await env.advance(39);
     expect(expired).toEqual([]);
-    vi.advanceTimersByTime(1);
+    await env.advance(1);
     expect(expired).toEqual([4]);
-    vi.advanceTimersByTime(80);
+    await env.advance(80);
     expect(expired).toEqual([4, 1, 3]);
-    vi.advanceTimersByTime(2880);
+    await env.advance(2880);
     expect(expired).toEqual([4, 1, 3, 0, 6, 5]);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(env.pending()).toBe(0);
   });
 
-  it('an earlier item re-arms the timer', () => {
+  it('an earlier item re-arms the timer', async () => {
     const expired: number[] = [];
     const queue = new Expiries<Item>(env, (item) => expired.push(item.id));
     queue.add(new Item(1, 10_000));
     queue.add(new Item(2, 50));
-    vi.advanceTimersByTime(50);
+    await env.advance(50);
     expect(expired).toEqual([2]);
   });
 
@@ -81,6 +78,6 @@ describe('Expiries', () => {
       queue.closed(item);
     }
     expect(queue.size).toBe(0);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(env.pending()).toBe(0);
   });
 });
