@@ -3,6 +3,7 @@ import { cursorOf } from './positions';
 import { isFatal } from './retry';
 import type { ShareKit } from './share/core';
 import { singleFlight } from './single-flight';
+import { jwtClaims } from './token';
 import { createWatchdog } from './watchdog';
 
 /** What the sharing chunk uses of the client's first chunk, handed to it (see `ShareKit`). */
@@ -14,5 +15,6 @@ export const SHARE_KIT: ShareKit = {
   isValidEpoch,
   createWatchdog,
   singleFlight,
+  jwtClaims,
   maxChannels: MAX_CHANNELS_PER_REQUEST,
 };

@@ -40,19 +40,29 @@ export type TokenSource =
   | string
   | ((context: TokenContext) => string | null | undefined | Promise<string | null | undefined>);
 
-/** The `exp` of a JWT, in ms, or null for anything else (opaque tokens are never judged). */
-export function jwtExpiry(token: string): number | null {
+/**
+ * The claims of a JWT (its payload, never verified: the hub verifies), or null for anything
+ * else. The payload's bytes are read one to a character, not as UTF-8: enough for `exp`, and a
+ * faithful image of any other claim, so that equal claims still give equal text (tab groups).
+ */
+export function jwtClaims(token: string): Record<string, unknown> | null {
   const parts = token.split('.');
   if (parts.length !== 3 || !parts[1]) return null;
   try {
     const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
-    const payload = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='))) as {
-      exp?: unknown;
-    };
-    return typeof payload.exp === 'number' && Number.isFinite(payload.exp) ? payload.exp * 1000 : null;
+    const claims: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
+    return claims && typeof claims === 'object' && !Array.isArray(claims)
+      ? (claims as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
+}
+
+/** The `exp` of a JWT, in ms, or null for anything else (opaque tokens are never judged). */
+export function jwtExpiry(token: string): number | null {
+  const exp = jwtClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
 }
 
 /**

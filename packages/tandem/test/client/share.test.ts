@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
-import { groupName, tokenIdentity } from '../../src/client/share/identity';
+import { groupName as groupNameWith, tokenIdentity as identityWith } from '../../src/client/share/identity';
 import { parseMessage as parseWith, SHARE_PROTOCOL } from '../../src/client/share/messages';
 import { SHARE_KIT } from '../../src/client/share-kit';
 import { createHub, memoryBroker } from '../../src/server';
@@ -11,6 +11,9 @@ import { recordedClient } from './harness';
 /** Sharing one stream between tabs: what can be checked without a browser. */
 
 const parseMessage = (data: unknown) => parseWith(data, SHARE_KIT);
+const tokenIdentity = (token: string | null) => identityWith(token, SHARE_KIT);
+const groupName = (url: string, shareKey: string | undefined, token: string | null) =>
+  groupNameWith(url, shareKey, token, SHARE_KIT);
 
 const key = new TextEncoder().encode('a-test-secret-of-enough-length-for-hs256');
 const jwt = (claims: Record<string, unknown>, exp = '1h') =>

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { groupName } from '../../src/client/share/identity';
+import { SHARE_KIT } from '../../src/client/share-kit';
 import { launchChromium, type TestBrowser } from '../helpers/chromium';
 import {
   closedAfterEach,
@@ -157,7 +158,7 @@ describe('tabs of one browser', () => {
     const token = await tokenFor('user-noise');
     const pages = await openTabs(browser.context, site, 3, () => ({ channels: ['noise:a'], token }));
     await untilTabs(pages, (rec) => rec.status === 'open' && rec.share.members === 3);
-    const name = groupName(`${site.url}/live`, undefined, token)!;
+    const name = groupName(`${site.url}/live`, undefined, token, SHARE_KIT)!;
     const errors: string[] = [];
     for (const page of pages) page.on('pageerror', (error) => errors.push(error.message));
     // A hostile neighbour: garbage, other versions, forged events of channels nobody follows,

@@ -5,7 +5,7 @@ import type { LiveClientOptions } from '../options';
 import type { cursorOf } from '../positions';
 import type { isFatal } from '../retry';
 import type { singleFlight } from '../single-flight';
-import type { TokenProvider } from '../token';
+import type { jwtClaims, TokenProvider } from '../token';
 import type { LiveClient, LiveState } from '../types';
 import type { createWatchdog } from '../watchdog';
 
@@ -77,6 +77,7 @@ export interface ShareKit {
   readonly isValidEpoch: typeof isValidEpoch;
   readonly createWatchdog: typeof createWatchdog;
   readonly singleFlight: typeof singleFlight;
+  readonly jwtClaims: typeof jwtClaims;
   /** `MAX_CHANNELS_PER_REQUEST`. */
   readonly maxChannels: number;
 }

@@ -1,3 +1,5 @@
+import type { ShareKit } from './core';
+
 /**
  * Which clients may share a stream: those that follow the same hub as the same identity. The
  * identity is the app's `shareKey`, or else what the bearer token says when it is a JWT — its
@@ -21,25 +23,12 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The identity a JWT stands for, or null for anything else. */
-export function tokenIdentity(token: string | null): string | null {
-  if (!token) return null;
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts[1]) return null;
-  try {
-    const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
-    const text = atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='));
-    const claims = JSON.parse(
-      new TextDecoder().decode(Uint8Array.from(text, (c) => c.charCodeAt(0))),
-    ) as unknown;
-    if (!claims || typeof claims !== 'object' || Array.isArray(claims)) return null;
-    const stable = Object.fromEntries(
-      Object.entries(claims as Record<string, unknown>).filter(([claim]) => !VOLATILE_CLAIMS.has(claim)),
-    );
-    return Object.keys(stable).length === 0 ? null : `jwt:${canonical(stable)}`;
-  } catch {
-    return null;
-  }
+/** The identity a JWT stands for, or null for anything else. `kit` reads the token's claims. */
+export function tokenIdentity(token: string | null, kit: Pick<ShareKit, 'jwtClaims'>): string | null {
+  const claims = token ? kit.jwtClaims(token) : null;
+  if (!claims) return null;
+  const stable = Object.fromEntries(Object.entries(claims).filter(([claim]) => !VOLATILE_CLAIMS.has(claim)));
+  return Object.keys(stable).length === 0 ? null : `jwt:${canonical(stable)}`;
 }
 
 /** The hub's URL as the page resolves it (a relative `url` is the same hub from every page of the origin). */
@@ -53,8 +42,13 @@ export function absoluteUrl(url: string): string {
 }
 
 /** The name of the group of clients that may share a stream, or null when they may not. */
-export function groupName(url: string, shareKey: string | undefined, token: string | null): string | null {
-  const identity = shareKey !== undefined ? `key:${shareKey}` : tokenIdentity(token);
+export function groupName(
+  url: string,
+  shareKey: string | undefined,
+  token: string | null,
+  kit: Pick<ShareKit, 'jwtClaims'>,
+): string | null {
+  const identity = shareKey !== undefined ? `key:${shareKey}` : tokenIdentity(token, kit);
   if (identity === null) return null;
   return `tandem:share:v1 ${absoluteUrl(url)} ${identity}`;
 }

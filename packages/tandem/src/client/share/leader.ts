@@ -71,10 +71,6 @@ export class Leader {
     this.#beatTimer = new TimerSlot(timers);
   }
 
-  get size(): number {
-    return this.#members.size;
-  }
-
   /**
    * Waits for the members still alive to say what they follow and where they are (bounded by
    * `ms`), then opens the stream from the earliest position of each channel.
@@ -123,10 +119,6 @@ export class Leader {
     for (const [id, member] of this.#members) {
       if (id !== this.#host.id && member.since < before && !alive.has(id)) this.leave(id);
     }
-  }
-
-  pollNow(): Promise<void> {
-    return this.#current?.engine.pollNow() ?? Promise.resolve();
   }
 
   reconnect(): void {

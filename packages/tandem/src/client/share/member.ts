@@ -166,7 +166,7 @@ class Member implements TabShare {
 
   #begin(run: number, token: string | null): void {
     if (run !== this.#run || !this.#core.started) return;
-    const name = groupName(this.#options.url, this.#options.shareKey, token);
+    const name = groupName(this.#options.url, this.#options.shareKey, token, this.#kit);
     if (name === null) {
       this.#alone();
       return;
