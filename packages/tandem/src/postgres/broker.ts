@@ -7,8 +7,15 @@
  * catches what was lost with no later event to show it.
  */
 import pg from 'pg';
-import { BROKER_DEFAULTS as DEFAULTS, emptyContinues, HeadCheck, LiveFeed, OrderedAppends } from '../broker';
-import { assertFieldValue, TandemError } from '../protocol';
+import {
+  checkIdempotencyKey,
+  BROKER_DEFAULTS as DEFAULTS,
+  emptyContinues,
+  HeadCheck,
+  LiveFeed,
+  OrderedAppends,
+} from '../broker';
+import { assertFieldValue } from '../protocol';
 import { storeAppends } from './appends';
 import { parseNotice } from './codec';
 import { toTandemError } from './errors';
@@ -145,9 +152,7 @@ export function postgresBroker(options: PostgresBrokerOptions): PostgresBroker {
     async append(channel, type, data, serialised, appendOptions) {
       assertFieldValue('event', type);
       const key = appendOptions?.idempotencyKey;
-      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
-        throw new TandemError('bad_request', 'idempotencyKey must be 1-200 characters');
-      }
+      checkIdempotencyKey(key);
       if (closed) throw toTandemError(new Error('the broker is closed'));
       await ensureSchema();
       const json = serialised ?? JSON.stringify(data === undefined ? null : data);

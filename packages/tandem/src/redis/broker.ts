@@ -8,13 +8,14 @@
  */
 import {
   type ChannelInfo,
+  checkIdempotencyKey,
   type FeedSource,
   HeadCheck,
   LiveFeed,
   OrderedAppends,
   type ReadResult,
 } from '../broker';
-import { assertFieldValue, emptyEpoch, type LiveEvent, newEpoch, TandemError } from '../protocol';
+import { assertFieldValue, emptyEpoch, type LiveEvent, newEpoch } from '../protocol';
 import { entryToEvent, parseNotification } from './codec';
 import { RedisConnection } from './connection';
 import { lifeContinues, NO_LIFE, newLife } from './life';
@@ -28,8 +29,6 @@ export type { RedisBroker, RedisBrokerOptions, RedisBrokerStats, RedisClientLike
 
 /** A life marker as the scripts write it (`<id> <run_id>`); any other value reads as none. */
 const LIFE = /^[0-9a-z]{4} /;
-/** Longest idempotency key, as the broker contract says. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const settings = resolveSettings(options);
@@ -157,15 +156,7 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
     async append(channel, type, data, serialised, appendOptions) {
       assertFieldValue('event', type);
       const key = appendOptions?.idempotencyKey;
-      if (
-        key !== undefined &&
-        (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
-      ) {
-        throw new TandemError(
-          'bad_request',
-          `idempotencyKey must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
-        );
-      }
+      checkIdempotencyKey(key);
       return appends.append(
         channel,
         type,
