@@ -5,13 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DemoApi,
   type DemoServer,
-  ensureBuild,
-  launchBrowser,
+  demoForFile,
   type Published,
   ROOT_DIR,
-  renderProbe,
   startDemo,
-  type TestBrowser,
   waitForOffsets,
   waitForPill,
 } from './harness';
@@ -23,29 +20,14 @@ import {
 
 const RESULTS_DIR = join(ROOT_DIR, 'test-results');
 
-let server: DemoServer;
-let browser: TestBrowser;
-let api: DemoApi;
+const demo = demoForFile();
 
-beforeAll(async () => {
-  await ensureBuild();
-  server = await startDemo();
-  api = new DemoApi(server.url);
-  browser = await launchBrowser();
-  await browser.context.addInitScript(renderProbe);
-}, 320_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const token = (tenant: string) => api.token(tenant);
-const publish = (tenant: string, order?: Record<string, unknown>) => api.publish(tenant, order);
+const token = (tenant: string) => demo.api.token(tenant);
+const publish = (tenant: string, order?: Record<string, unknown>) => demo.api.publish(tenant, order);
 
 async function openDashboard(): Promise<Page> {
-  const page = await browser.context.newPage();
-  await page.goto(server.url);
+  const page = await demo.browser.context.newPage();
+  await page.goto(demo.server.url);
   await waitForPill(page, 'acme', ['live']);
   await waitForPill(page, 'globex', ['live']);
   return page;
@@ -78,7 +60,7 @@ function listedChannels(page: Page, tenant: string): Promise<string[]> {
  * Waits until the panel's counters agree with the server: received = published = the channel's
  * head (every order of the tenant, the server-rendered ones included).
  */
-async function settledCounters(page: Page, tenant: string, on: DemoApi = api): Promise<number> {
+async function settledCounters(page: Page, tenant: string, on: DemoApi = demo.api): Promise<number> {
   const head = await on.head(tenant);
   await page.waitForFunction(
     ([t, n]) => {
@@ -93,7 +75,7 @@ async function settledCounters(page: Page, tenant: string, on: DemoApi = api): P
 }
 
 /** The panel lists the tenant's newest orders, each once, newest first, with no hole. */
-async function expectListed(page: Page, tenant: string, on: DemoApi = api): Promise<void> {
+async function expectListed(page: Page, tenant: string, on: DemoApi = demo.api): Promise<void> {
   const head = await on.head(tenant);
   const offsets = await listedOffsets(page, tenant);
   const count = Math.min(head, 300);
@@ -107,14 +89,14 @@ function expectNoDuplicates(offsets: number[]) {
 describe('the live dashboard (next start, Chromium)', () => {
   it('shows each of 50 events published one by one, once each, over an uncompressed stream', async () => {
     // Correctness only; the publish → render latency is measured by `npm run bench:demo`.
-    const page = await browser.context.newPage();
+    const page = await demo.browser.context.newPage();
     const encodings: string[] = [];
     page.on('response', (response) => {
       if (response.url().includes('/api/live/stream')) {
         encodings.push(response.headers()['content-encoding'] ?? 'identity');
       }
     });
-    await page.goto(server.url);
+    await page.goto(demo.server.url);
     await waitForPill(page, 'acme', ['live']);
 
     const published: Published[] = [];
@@ -212,13 +194,13 @@ describe('the live dashboard (next start, Chromium)', () => {
       'poll?channels=tenant:globex/orders',
       'stream?channels=tenant:acme/orders,tenant:globex/orders',
     ]) {
-      const response = await fetch(`${server.url}/api/live/${path}`, {
+      const response = await fetch(`${demo.server.url}/api/live/${path}`, {
         headers: { Authorization: `Bearer ${acmeToken}` },
       });
       expect(response.status, path).toBe(403);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('forbidden');
     }
-    const anonymous = await fetch(`${server.url}/api/live/poll?channels=tenant:acme/orders`);
+    const anonymous = await fetch(`${demo.server.url}/api/live/poll?channels=tenant:acme/orders`);
     expect(anonymous.status).toBe(401);
     await anonymous.body?.cancel();
     await page.close();
@@ -238,7 +220,7 @@ describe('the live dashboard (next start, Chromium)', () => {
     // Published while the tab shows another page.
     await page.goto('about:blank');
     for (let i = 0; i < 3; i++) published.push(await publish('acme', { customer: `While away ${i + 1}` }));
-    await page.goto(server.url);
+    await page.goto(demo.server.url);
     await waitForPill(page, 'acme', ['live']);
 
     await waitForOffsets(
@@ -386,7 +368,7 @@ describe('from the server render to live (next start, Chromium)', () => {
     const windows: { between: number; after: number }[] = [];
     try {
       for (let n = 0; n < 20; n++) {
-        const page = await browser.context.newPage();
+        const page = await demo.browser.context.newPage();
         const response = await page.goto(slow.url, { waitUntil: 'commit' });
         const html = (await response!.text()).replace(/\\"/g, '"');
         // What the server rendered: the acme orders (globex gets none here) and the cursor.
@@ -438,7 +420,7 @@ describe('from the server render to live (next start, Chromium)', () => {
       `server render → live, 20 pages: orders in both the render and the replay ${windows.map((w) => w.between).join(' ')}; delivered after the render ${windows.map((w) => w.after).join(' ')}`,
     );
     // Two tabs opened now show the same counts: every order of the tenant.
-    const [one, two] = await Promise.all([browser.context.newPage(), browser.context.newPage()]);
+    const [one, two] = await Promise.all([demo.browser.context.newPage(), demo.browser.context.newPage()]);
     await Promise.all([one!.goto(slow.url), two!.goto(slow.url)]);
     const head = await settledCounters(one!, 'acme', slowApi);
     expect(await settledCounters(two!, 'acme', slowApi)).toBe(head);
@@ -448,7 +430,7 @@ describe('from the server render to live (next start, Chromium)', () => {
   }, 240_000);
 
   it('reads well on a 390 px phone: nothing wider than the screen, names and amounts shown whole', async () => {
-    const page = await browser.context.newPage();
+    const page = await demo.browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });
     for (const customer of ['Katherine Johnson', 'Margaret Hamilton', 'Edsger Dijkstra']) {
       await slowApi.publish('globex', { customer, amount: 1_234_567 });

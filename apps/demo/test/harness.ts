@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium, type TestBrowser } from '../../../packages/tandem/test/helpers/chromium';
 import { freePort } from '../../../packages/tandem/test/helpers/free-port';
 
@@ -187,6 +188,34 @@ export function launchBrowser(): Promise<TestBrowser> {
 }
 
 export type { Browser };
+
+/** What `demoForFile` starts: the server, the browser, and the demo's API on that server. */
+export interface Demo {
+  server: DemoServer;
+  browser: TestBrowser;
+  api: DemoApi;
+}
+
+/**
+ * The demo for the tests of one file: the production build served by `next start` and Debian's
+ * Chromium with the render probe, started before the file's tests and stopped after them. The
+ * fields are set once `beforeAll` ran, so read them inside tests.
+ */
+export function demoForFile(): Demo {
+  const demo = {} as Demo;
+  beforeAll(async () => {
+    await ensureBuild();
+    demo.server = await startDemo();
+    demo.api = new DemoApi(demo.server.url);
+    demo.browser = await launchBrowser();
+    await demo.browser.context.addInitScript(renderProbe);
+  }, 320_000);
+  afterAll(async () => {
+    await demo.browser?.close();
+    await demo.server?.stop();
+  });
+  return demo;
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));

@@ -1,42 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DemoApi,
-  type DemoServer,
-  ensureBuild,
-  launchBrowser,
-  type Published,
-  ROOT_DIR,
-  renderProbe,
-  startDemo,
-  type TestBrowser,
-  waitForOffsets,
-  waitForPill,
-} from './harness';
+import { describe, expect, it } from 'vitest';
+import { demoForFile, type Published, ROOT_DIR, waitForOffsets, waitForPill } from './harness';
 
 /**
  * Several tabs of the demo in one browser (pages of one context), against the production build:
  * they share one stream per tenant, and keep every order when the tab that holds it goes.
  */
 
-let server: DemoServer;
-let browser: TestBrowser;
-let api: DemoApi;
-
-beforeAll(async () => {
-  await ensureBuild();
-  server = await startDemo();
-  api = new DemoApi(server.url);
-  browser = await launchBrowser();
-  await browser.context.addInitScript(renderProbe);
-}, 320_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = demoForFile();
 
 interface Share {
   role: string;
@@ -80,14 +53,14 @@ function listed(page: Page): Promise<number[]> {
 async function publishAt(count: number, perSecond: number, into: Published[]): Promise<void> {
   for (let i = 0; i < count; i++) {
     const started = Date.now();
-    into.push(await api.publish('acme', { customer: `Tab test ${into.length + 1}` }));
+    into.push(await demo.api.publish('acme', { customer: `Tab test ${into.length + 1}` }));
     await new Promise((r) => setTimeout(r, Math.max(0, 1000 / perSecond - (Date.now() - started))));
   }
 }
 
 async function streamsOnServer(): Promise<number> {
-  const response = await fetch(`${server.url}/api/demo/stats`, {
-    headers: { Authorization: `Bearer ${await api.token('acme')}` },
+  const response = await fetch(`${demo.server.url}/api/demo/stats`, {
+    headers: { Authorization: `Bearer ${await demo.api.token('acme')}` },
   });
   return ((await response.json()) as { streams: number }).streams;
 }
@@ -111,12 +84,12 @@ describe('the demo in several tabs (next start, Chromium)', () => {
     const onRequest = (request: { url(): string }) => {
       if (request.url().includes('/api/live/stream')) streamRequests.push(request.url());
     };
-    browser.context.on('request', onRequest);
+    demo.browser.context.on('request', onRequest);
     const pages: Page[] = [];
     try {
       for (let i = 0; i < 6; i++) {
-        const page = await browser.context.newPage();
-        await page.goto(server.url);
+        const page = await demo.browser.context.newPage();
+        await page.goto(demo.server.url);
         pages.push(page);
       }
       for (const page of pages) await waitForPill(page, 'acme', ['live']);
@@ -140,7 +113,7 @@ describe('the demo in several tabs (next start, Chromium)', () => {
         fullPage: true,
       });
     } finally {
-      browser.context.off('request', onRequest);
+      demo.browser.context.off('request', onRequest);
       for (const page of pages) await page.close();
     }
   }, 120_000);
@@ -149,8 +122,8 @@ describe('the demo in several tabs (next start, Chromium)', () => {
     const pages: Page[] = [];
     try {
       for (let i = 0; i < 3; i++) {
-        const page = await browser.context.newPage();
-        await page.goto(server.url);
+        const page = await demo.browser.context.newPage();
+        await page.goto(demo.server.url);
         pages.push(page);
       }
       for (const page of pages) await waitForPill(page, 'acme', ['live']);
