@@ -111,6 +111,3 @@ export function recordedClient(options: LiveClientOptions): Recording {
   client.start();
   return rec;
 }
-
-// The waits live in helpers/wait.ts; re-exported for the helpers that still import them here.
-export { sleep, until } from '../helpers/wait';

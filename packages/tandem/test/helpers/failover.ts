@@ -4,7 +4,8 @@
  * killed mid-stream; every client must end with every event once, in order, and no resync.
  */
 import { expect } from 'vitest';
-import { type Recording, recordedClient, sleep, transportNamed, until } from '../client/harness';
+import { type Recording, recordedClient, transportNamed } from '../client/harness';
+import { sleep, until } from './wait';
 
 const CHANNEL = 'tenant:acme/orders';
 const TYPE = 'order:created';

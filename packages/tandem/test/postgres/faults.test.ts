@@ -2,12 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresBroker } from '../../src/postgres';
 import { createHub } from '../../src/server';
-import { type Recording, sleep, until } from '../client/harness';
+import type { Recording } from '../client/harness';
 import { type ChildHub, startChildHub } from '../helpers/child-hub';
 import { expectNoLossThroughFailover, followOrders } from '../helpers/failover';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
 import { type PostgresServer, startPostgres } from '../helpers/postgres-server';
+import { sleep, until } from '../helpers/wait';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const fixture = fileURLToPath(new URL('./fixtures/hub-process.ts', import.meta.url));
