@@ -24,7 +24,7 @@ export interface BackoffOptions {
 
 export type ResolvedBackoffOptions = Required<BackoffOptions>;
 
-export const BACKOFF_DEFAULTS: ResolvedBackoffOptions = {
+export const BACKOFF_DEFAULTS: Readonly<Required<BackoffOptions>> = {
   initialMs: 100,
   factor: 1.3,
   maxMs: 2000,

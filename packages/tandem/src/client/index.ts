@@ -1,7 +1,7 @@
 export type { ByeReason, EventsOf, LiveEvent, ResyncReason, TandemErrorCode } from '../protocol';
 export { isTandemError, TandemError } from '../protocol';
 export type { BackoffOptions } from './backoff';
-export { BACKOFF_DEFAULTS, backoffDelay, backoffWindow } from './backoff';
+export { BACKOFF_DEFAULTS } from './backoff';
 export { createLiveClient } from './client';
 export type { PositionStorage, Signal, Timers } from './environment';
 export type {

@@ -33,7 +33,7 @@ export interface PollOptions {
 
 export type ResolvedPollOptions = Required<PollOptions>;
 
-export const POLL_DEFAULTS: ResolvedPollOptions = {
+export const POLL_DEFAULTS: Readonly<Required<PollOptions>> = {
   enabled: true,
   whileOpen: false,
   openIntervalMs: 10_000,

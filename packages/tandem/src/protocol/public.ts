@@ -45,6 +45,7 @@ export type {
   ResyncPayload,
   ResyncReason,
 } from './messages';
+export { CONTROL_EVENTS } from './messages';
 export type { ParsedEvent, Parser, ParserOptions } from './parser';
 export { createParser } from './parser';
 export type { PresenceMember, PresencePayload, PresenceView } from './presence';

@@ -6,9 +6,10 @@ export type { LiveHooks } from './hooks';
 export { createLiveHooks } from './hooks';
 export { useLiveEvent } from './use-live-event';
 export type {
+  InvalidationKey,
   InvalidationMap,
   QueryInvalidator,
-  QueryKey,
+  UntypedEvents,
   UseLiveInvalidationOptions,
 } from './use-live-invalidation';
 export { useLiveInvalidation } from './use-live-invalidation';

@@ -5,22 +5,25 @@ import type { EventMap, EventMeta } from '../client';
 import { useLiveClient } from './context';
 import { useLatest } from './use-latest';
 
-export type QueryKey = readonly unknown[];
+export type InvalidationKey = readonly unknown[];
 
 /** What `useLiveInvalidation` needs of a TanStack `QueryClient` (so Tandem does not depend on it). */
 export interface QueryInvalidator {
-  invalidateQueries(filters: { queryKey: QueryKey }): unknown;
+  invalidateQueries(filters: { queryKey: InvalidationKey }): unknown;
 }
 
+/** The event map of an untyped `useLiveInvalidation`: any event type, any data. */
 // biome-ignore lint/suspicious/noExplicitAny: untyped maps let the app name each event's data type itself.
-type UntypedEvents = Record<string, any>;
+export type UntypedEvents = Record<string, any>;
 
 /**
  * Event type → the query key to invalidate, or a function of the event computing it
  * (return null to skip). Typed by the app's event map `E` (see `createLiveHooks`).
  */
 export type InvalidationMap<E extends EventMap = UntypedEvents> = {
-  [K in keyof E & string]?: QueryKey | ((data: E[K], meta: EventMeta) => QueryKey | null | undefined);
+  [K in keyof E & string]?:
+    | InvalidationKey
+    | ((data: E[K], meta: EventMeta) => InvalidationKey | null | undefined);
 };
 
 export interface UseLiveInvalidationOptions {
@@ -28,7 +31,7 @@ export interface UseLiveInvalidationOptions {
    * Keys to invalidate on `resync`. Default: every fixed key of the map. Keys computed from
    * event data cannot be known then: list them here.
    */
-  resyncKeys?: readonly QueryKey[];
+  resyncKeys?: readonly InvalidationKey[];
 }
 
 /**
@@ -47,9 +50,9 @@ export function useLiveInvalidation<E extends EventMap = UntypedEvents>(
 
   useEffect(() => {
     let active = true;
-    let pending: Map<string, QueryKey> | null = null;
+    let pending: Map<string, InvalidationKey> | null = null;
 
-    const enqueue = (key: QueryKey) => {
+    const enqueue = (key: InvalidationKey) => {
       if (!pending) {
         pending = new Map();
         queueMicrotask(() => {
@@ -72,8 +75,8 @@ export function useLiveInvalidation<E extends EventMap = UntypedEvents>(
     );
     offs.push(
       client.onResync(() => {
-        const fixed = Object.values(latestMap.current as InvalidationMap).filter((entry): entry is QueryKey =>
-          Array.isArray(entry),
+        const fixed = Object.values(latestMap.current as InvalidationMap).filter(
+          (entry): entry is InvalidationKey => Array.isArray(entry),
         );
         for (const key of latestOptions.current.resyncKeys ?? fixed) enqueue(key);
       }),

@@ -5,6 +5,9 @@ export type {
   MemoryBroker,
   MemoryBrokerOptions,
   MemoryBrokerStats,
+  PresenceEntry,
+  PresenceRecord,
+  PresenceStore,
   ReadResult,
 } from '../broker';
 export { BROKER_DEFAULTS, emptyContinues, memoryBroker } from '../broker';
@@ -25,5 +28,7 @@ export type {
 export type { NodeHandler, NodeRequestLike, NodeResponseLike } from './node-handler';
 export type { CorsOptions, HubOptions, MetricsEndpointOptions } from './options';
 export { HUB_DEFAULTS } from './options';
+export type { PresenceOptions } from './presence-options';
+export { PRESENCE_DEFAULTS } from './presence-options';
 export type { PublishAuthorize, PublishEndpointOptions } from './publish-options';
 export { PUBLISH_DEFAULTS } from './publish-options';
