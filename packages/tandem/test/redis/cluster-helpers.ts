@@ -8,6 +8,7 @@ import { type RedisBroker, redisBroker } from '../../src/redis';
 import { createHub } from '../../src/server';
 import { type ChildHub, startChildHub } from '../helpers/child-hub';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
+import { sleep } from '../helpers/wait';
 import { openRaw, type RawStream } from '../server/sse-reader';
 
 export interface RedisHub extends HubServer {
@@ -119,7 +120,7 @@ export class Follower {
     const deadline = Date.now() + timeoutMs;
     while (this.resyncs.length < count) {
       if (Date.now() > deadline) throw new Error(`expected ${count} resyncs, got ${this.resyncs.length}`);
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
   }
 
@@ -143,7 +144,7 @@ export class Follower {
         await this.connect();
         return;
       } catch {
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     }
   }
@@ -157,7 +158,7 @@ export class Follower {
           `expected ${count} events, got ${this.events.length} (${this.resyncs.length} resyncs)`,
         );
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
   }
 

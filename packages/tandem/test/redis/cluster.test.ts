@@ -4,10 +4,10 @@ import type { LiveEvent } from '../../src/protocol';
 import type { Hub } from '../../src/server';
 import type { ChildHub } from '../helpers/child-hub';
 import { type RedisServer, startRedis } from '../helpers/redis-server';
+import { sleep } from '../helpers/wait';
 import { getJson, openRaw } from '../server/sse-reader';
 import { type Envelope, Follower, type RedisHub, startRedisChildHub, startRedisHub } from './cluster-helpers';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const offsets = (events: Envelope[]) => events.map((e) => e.offset);
 
