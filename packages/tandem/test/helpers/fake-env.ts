@@ -39,7 +39,10 @@ export interface FakeEnv extends Environment {
   frozen: FakeSignal;
   advance(ms: number): Promise<void>;
   jump(ms: number): Promise<void>;
+  /** Timers set and not yet fired or cleared. */
   pending(): number;
+  /** Timers ever set. */
+  created(): number;
 }
 
 /** Lets promise chains (fetch mocks, awaited tokens) settle. */
@@ -50,9 +53,11 @@ export async function flush(rounds = 10): Promise<void> {
 export function fakeEnv(start = 1_000_000, random: () => number = Math.random): FakeEnv {
   let now = start;
   let nextId = 1;
+  let created = 0;
   const queue: Scheduled[] = [];
   const timers: Timers = {
     setTimeout(callback, ms) {
+      created++;
       const entry = { id: nextId++, at: now + Math.max(0, ms), callback };
       queue.push(entry);
       return entry.id;
@@ -102,6 +107,7 @@ export function fakeEnv(start = 1_000_000, random: () => number = Math.random): 
       }
     },
     pending: () => queue.length,
+    created: () => created,
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/protocol';
 import { memoryBroker } from '../../src/server';
-import { manualTimers } from '../helpers/manual-timers';
+import { fakeEnv } from '../helpers/fake-env';
 
 describe('memoryBroker', () => {
   it('numbers events 1, 2, 3… per channel under one epoch, and reads after an offset', async () => {
@@ -30,22 +30,22 @@ describe('memoryBroker', () => {
   });
 
   it('expires events by age without a timer per channel', async () => {
-    let now = 1_000_000;
-    const timers = manualTimers();
-    const broker = memoryBroker({ retentionMs: 1000, now: () => now, timers: timers.timers });
+    const env = fakeEnv();
+    const broker = memoryBroker({ retentionMs: 1000, now: env.now, timers: env.timers });
     for (let c = 0; c < 50; c++) await broker.append(`c${c}`, 't', 'old');
-    now += 600;
+    expect(env.pending()).toBe(1); // one sweep for 50 channels
+    expect(env.created()).toBe(1);
+    await env.jump(600);
     await broker.append('c0', 't', 'new');
-    now += 600;
+    await env.jump(600);
     const read = await broker.read('c0', 0);
     expect(read.events.map((e) => e.data)).toEqual(['new']);
     expect(read).toMatchObject({ head: 2, oldest: 2 });
     const info = await broker.info('c1');
     expect(info).toMatchObject({ head: 1, oldest: 2 });
-    expect(timers.live()).toBe(1); // one sweep for 50 channels
-    expect(timers.created()).toBe(1);
+    expect(env.pending()).toBe(1); // the sweep ran once and waits for the next round
     await broker.close();
-    expect(timers.live()).toBe(0);
+    expect(env.pending()).toBe(0);
   });
 
   it('feeds live listeners in order and stops when unsubscribed', async () => {
@@ -63,26 +63,18 @@ describe('memoryBroker', () => {
   });
 
   it('drops a channel untouched for idleTtlMs with no subscriber; a later read finds no log', async () => {
-    let now = 1_000_000;
-    const timers = manualTimers();
-    const broker = memoryBroker({
-      retentionMs: 1000,
-      idleTtlMs: 5000,
-      now: () => now,
-      timers: timers.timers,
-    });
-    const sweeps = () => timers.fire();
+    // Each jump moves the clock and runs the sweep that fell due meanwhile, once.
+    const env = fakeEnv();
+    const broker = memoryBroker({ retentionMs: 1000, idleTtlMs: 5000, now: env.now, timers: env.timers });
     const first = await broker.append('gone', 't', 1);
     await broker.append('read', 't', 1);
     await broker.append('held', 't', 1);
     const off = broker.subscribe('held', () => {});
-    now += 4000;
+    await env.jump(4000);
     await broker.read('read', 0); // touched: idle from now
-    sweeps();
     expect(broker.stats().channels).toBe(3);
 
-    now += 1000; // 'gone' untouched for 5 s, 'read' for 1 s, 'held' subscribed
-    sweeps();
+    await env.jump(1000); // 'gone' untouched for 5 s, 'read' for 1 s, 'held' subscribed
     expect(broker.stats().channels).toBe(2);
     const again = await broker.info('gone');
     expect(again.epoch).not.toBe(first.epoch); // a client coming back resyncs, never misreads
@@ -90,33 +82,29 @@ describe('memoryBroker', () => {
     // Reading it created nothing.
     expect(broker.stats().channels).toBe(2);
 
-    now += 10_000; // everything idle for long: only the subscribed channel stays
-    sweeps();
+    await env.jump(10_000); // everything idle for long: only the subscribed channel stays
     expect(broker.stats().channels).toBe(1);
     off(); // idle from now, and dropped once that is long enough
-    now += 5000;
-    sweeps();
+    await env.jump(5000);
     expect(broker.stats()).toEqual({ channels: 0, events: 0, listeners: 0 });
     await broker.close();
   });
 
   it('stops its sweep timer once no channel is left, and keeps channels forever with idleTtlMs 0', async () => {
-    let now = 1_000_000;
-    const timers = manualTimers();
-    const dropping = memoryBroker({ idleTtlMs: 100, now: () => now, timers: timers.timers });
-    const keeping = memoryBroker({ idleTtlMs: 0, now: () => now, timers: timers.timers });
+    const env = fakeEnv();
+    const dropping = memoryBroker({ idleTtlMs: 100, now: env.now, timers: env.timers });
+    const keeping = memoryBroker({ idleTtlMs: 0, now: env.now, timers: env.timers });
     await dropping.append('a', 't', 1);
     await keeping.append('a', 't', 1);
-    expect(timers.live()).toBe(2);
-    now += 1_000_000;
-    timers.fire();
+    expect(env.pending()).toBe(2);
+    await env.jump(1_000_000);
     expect(dropping.stats().channels).toBe(0);
     expect(keeping.stats().channels).toBe(1);
-    expect(timers.live()).toBe(1); // the keeping broker's sweep only
+    expect(env.pending()).toBe(1); // the keeping broker's sweep only
     await dropping.append('b', 't', 1); // a new channel starts the sweep again
-    expect(timers.live()).toBe(2);
+    expect(env.pending()).toBe(2);
     await dropping.close();
     await keeping.close();
-    expect(timers.live()).toBe(0);
+    expect(env.pending()).toBe(0);
   });
 });

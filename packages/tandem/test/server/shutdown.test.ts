@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLiveClient, type LiveClient } from '../../src/client';
 import { createParser, type ParsedEvent } from '../../src/protocol';
 import { createHub, type Hub } from '../../src/server';
-import { manualTimers } from '../helpers/manual-timers';
+import { fakeEnv } from '../helpers/fake-env';
 
 interface Served {
   url: string;
@@ -158,9 +158,9 @@ describe.each(['node', 'hono'] as const)('hub.close() served by %s', (via) => {
   });
 
   it('answers a waiting long poll at once, with Connection: close', async () => {
-    // The hub's timers are the test's and never fire: the poll's 20 s deadline cannot answer it,
-    // so an answer can only come from close().
-    const hub = createHub({ timers: manualTimers().timers });
+    // The hub's timers are a fake clock's that the test never moves: the poll's 20 s deadline
+    // cannot answer it, so an answer can only come from close().
+    const hub = createHub({ timers: fakeEnv().timers });
     const { url } = await serve(hub, via);
     const agent = keepAliveAgent();
     const cursor = await hub.cursor(['a']);
