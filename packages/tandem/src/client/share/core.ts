@@ -8,6 +8,7 @@ import type { singleFlight } from '../single-flight';
 import type { jwtClaims, TokenProvider } from '../token';
 import type { LiveClient, LiveState } from '../types';
 import type { createWatchdog } from '../watchdog';
+import type { SharePlatform } from './platform';
 
 /**
  * What the tab-sharing layer needs from a client: the parts of it that a group drives when the
@@ -80,4 +81,13 @@ export interface ShareKit {
   readonly jwtClaims: typeof jwtClaims;
   /** `MAX_CHANNELS_PER_REQUEST`. */
   readonly maxChannels: number;
+}
+
+/** What a member of a tab group is made of: its client's options and core, and what the client hands the chunk. */
+export interface ShareContext {
+  readonly options: LiveClientOptions;
+  readonly core: ClientCore;
+  readonly makeEngine: EngineFactory;
+  readonly parts: SharePlatform;
+  readonly kit: ShareKit;
 }

@@ -2,9 +2,14 @@ import type { ShareKit } from './core';
 import { parseMessage, type ShareMessage, wire } from './messages';
 import type { BroadcastChannelLike, SharePlatform } from './platform';
 
+/** What a member does with each kind of message from the others. */
+export type MessageHandlers = {
+  [T in ShareMessage['t']]: (message: Extract<ShareMessage, { t: T }>) => void;
+};
+
 /**
  * A member's line to its group: the group's BroadcastChannel, carrying this protocol's messages
- * only. What arrives is validated and handed on (never the member's own, never after `close`);
+ * only. What arrives is validated and handed to its kind's handler (never the member's own, never after `close`);
  * neither sending nor handling a message ever throws into the page.
  */
 export class GroupChannel {
@@ -18,7 +23,7 @@ export class GroupChannel {
     name: string,
     id: string,
     kit: Pick<ShareKit, 'isValidEpoch'>,
-    receive: (message: ShareMessage) => void,
+    handlers: MessageHandlers,
   ) {
     this.#id = id;
     this.#channel = new platform.BroadcastChannel(name);
@@ -26,7 +31,7 @@ export class GroupChannel {
       const message = parseMessage(event.data, kit);
       if (!message || message.from === this.#id || !this.#open) return;
       try {
-        receive(message);
+        (handlers[message.t] as (message: ShareMessage) => void)(message);
       } catch {
         // A message this member cannot act on never breaks the tab.
       }

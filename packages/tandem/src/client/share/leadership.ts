@@ -1,6 +1,5 @@
 import type { TimerSlot } from '../../protocol';
-import type { LiveClientOptions } from '../options';
-import type { ClientCore, EngineFactory, ShareKit } from './core';
+import type { ShareContext } from './core';
 import type { Election } from './election';
 import { Leader } from './leader';
 import type { BeatBody, MemberInfo, ShareMessage } from './messages';
@@ -11,13 +10,9 @@ const GATHER_MS = 200;
 const PRUNE_MS = 2_000;
 
 /** What an elected member hands to its leadership. */
-export interface LeadershipHost {
+export interface LeadershipHost extends ShareContext {
   readonly id: string;
   readonly term: number;
-  readonly options: LiveClientOptions;
-  readonly core: ClientCore;
-  readonly makeEngine: EngineFactory;
-  readonly kit: ShareKit;
   readonly election: Election;
   /** The members heard of last: asked where they are when the locks cannot tell who is alive. */
   readonly roster: readonly string[];

@@ -1,14 +1,15 @@
 import type { LiveClientOptions } from '../options';
-import type { ShareState } from '../types';
 import type { Watchdog } from '../watchdog';
-import type { ClientCore, EngineFactory, ShareKit, TabShare } from './core';
+import type { ClientCore, EngineFactory, ShareContext, ShareKit, TabShare } from './core';
 import { Election, takeoverRank } from './election';
 import { followerView } from './follower-view';
-import { GroupChannel } from './group-channel';
+import { GroupChannel, type MessageHandlers } from './group-channel';
 import { groupName } from './identity';
 import { Leadership } from './leadership';
 import { type BeatBody, fromWireState, type MemberInfo, type ShareMessage, type Term } from './messages';
+import { parkWithPage } from './page-park';
 import type { SharePlatform } from './platform';
+import { type Role, sameShare, shareState } from './share-state';
 import { Terms } from './terms';
 
 /**
@@ -22,22 +23,13 @@ export function createTabShare(
   parts: SharePlatform,
   kit: ShareKit,
 ): TabShare {
-  return new Member(options, core, makeEngine, parts, kit);
+  return new Member({ options, core, makeEngine, parts, kit });
 }
 
 let counter = 0;
 function newId(): string {
   counter += 1;
   return `${Math.random().toString(36).slice(2, 10)}${counter.toString(36)}`;
-}
-
-const ALONE: ShareState = { role: 'alone', members: 1, id: '', leader: null };
-
-type Role = 'off' | 'pending' | 'alone' | 'follower' | 'leader';
-
-/** What the group needs to know of one member's share state: equal ones are not set again. */
-function sameShare(a: ShareState, b: ShareState): boolean {
-  return a.role === b.role && a.members === b.members && a.id === b.id && a.leader === b.leader;
 }
 
 /**
@@ -50,10 +42,9 @@ function sameShare(a: ShareState, b: ShareState): boolean {
  */
 class Member implements TabShare {
   readonly #id = newId();
+  readonly #context: ShareContext;
   readonly #options: LiveClientOptions;
   readonly #core: ClientCore;
-  readonly #makeEngine: EngineFactory;
-  readonly #parts: SharePlatform;
   readonly #kit: ShareKit;
   #role: Role = 'off';
   /** Bumped by every start and stop: late callbacks of an earlier run are ignored. */
@@ -69,21 +60,13 @@ class Member implements TabShare {
   /** This client's own polls: one at a time, and one more for the calls during it. */
   readonly #poll: () => Promise<void>;
   #refused: string | null = null;
-  /** Left the group while the page is put away; joins again when it is back. */
-  #parked = false;
   #offPage: (() => void) | null = null;
 
-  constructor(
-    options: LiveClientOptions,
-    core: ClientCore,
-    makeEngine: EngineFactory,
-    parts: SharePlatform,
-    kit: ShareKit,
-  ) {
+  constructor(context: ShareContext) {
+    this.#context = context;
+    const { options, core, kit } = context;
     this.#options = options;
     this.#core = core;
-    this.#makeEngine = makeEngine;
-    this.#parts = parts;
     this.#kit = kit;
     const { env } = core;
     // The leader's silence is judged as a stream's: the app's watchdog options, and the default
@@ -97,13 +80,19 @@ class Member implements TabShare {
   }
 
   start(): void {
-    this.#parked = false;
-    this.#watchPage();
+    this.#offPage?.();
+    const member = this;
+    this.#offPage = parkWithPage(this.#core, {
+      get grouped() {
+        return member.#role !== 'off' && member.#role !== 'alone';
+      },
+      leave: () => this.#leave(),
+      join: () => this.#join(),
+    });
     this.#join();
   }
 
   stop(): void {
-    this.#parked = false;
     this.#offPage?.();
     this.#offPage = null;
     this.#leave();
@@ -145,25 +134,6 @@ class Member implements TabShare {
     this.#publish();
   }
 
-  /**
-   * A page put away (into the back/forward cache, or frozen) leaves its group at once, so that
-   * another tab takes the stream over without waiting for the heartbeat to fall silent and the
-   * page holds no lock that keeps it out of the cache; back, it joins again from its positions.
-   */
-  #watchPage(): void {
-    this.#offPage ??= this.#core.env.frozen.subscribe((frozen) => {
-      if (frozen && this.#role !== 'off' && this.#role !== 'alone' && this.#core.started) {
-        this.#parked = true;
-        this.#leave();
-        this.#core.setState({ status: 'idle', polling: false });
-      } else if (!frozen && this.#parked && this.#core.started) {
-        this.#parked = false;
-        this.#core.setState({ status: 'connecting' });
-        this.#join();
-      }
-    });
-  }
-
   #begin(run: number, token: string | null): void {
     if (run !== this.#run || !this.#core.started) return;
     const name = groupName(this.#options.url, this.#options.shareKey, token, this.#kit);
@@ -172,14 +142,14 @@ class Member implements TabShare {
       return;
     }
     try {
-      this.#group = new GroupChannel(this.#parts, name, this.#id, this.#kit, (m) => this.#handle(m));
+      this.#group = new GroupChannel(this.#context.parts, name, this.#id, this.#kit, this.#handlers());
     } catch {
       this.#alone();
       return;
     }
     this.#role = 'follower';
     this.#election = new Election(
-      this.#parts.locks,
+      this.#context.parts.locks,
       name,
       this.#id,
       {
@@ -246,12 +216,9 @@ class Member implements TabShare {
     this.#watch.stop();
     this.#leadership = new Leadership(
       {
+        ...this.#context,
         id: this.#id,
         term,
-        options: this.#options,
-        core: this.#core,
-        makeEngine: this.#makeEngine,
-        kit: this.#kit,
         election: this.#election!,
         roster: this.#roster,
         send: (message) => this.#send(message),
@@ -285,38 +252,27 @@ class Member implements TabShare {
     this.#group?.send(message);
   }
 
-  #handle(m: ShareMessage): void {
-    const leader = this.#leadership?.leader;
-    switch (m.t) {
-      case 'join': {
-        const { t, from, ...info } = m;
-        leader?.join(from, info);
-        return;
-      }
-      case 'leave':
-        leader?.leave(m.from);
-        return;
-      case 'reconnect':
-        leader?.reconnect();
-        return;
-      case 'alone':
+  /** What this member does with each message of the others. */
+  #handlers(): MessageHandlers {
+    const leader = () => this.#leadership?.leader;
+    return {
+      join: ({ t, from, ...info }) => leader()?.join(from, info),
+      leave: (m) => leader()?.leave(m.from),
+      reconnect: () => leader()?.reconnect(),
+      alone: (m) => {
         if (m.to === this.#id && this.#role === 'follower') this.#alone();
-        return;
-      case 'leader':
-        this.#heardOf({ term: m.term, id: m.from });
-        return;
-      case 'beat':
+      },
+      leader: (m) => void this.#heardOf({ term: m.term, id: m.from }),
+      beat: (m) => {
         if (this.#heardOf({ term: m.term, id: m.from })) this.#follow(m);
-        return;
-      case 'event':
+      },
+      event: (m) => {
         if (this.#terms.follows(m.from, m.term)) this.#heard();
         // From any leader (two may run for a moment): the merge drops what was delivered.
         this.#core.ingest(m.event);
-        return;
-      case 'resync':
-        this.#resynced(m.channels);
-        return;
-    }
+      },
+      resync: (m) => this.#resynced(m.channels),
+    };
   }
 
   #resynced(channels: readonly string[]): void {
@@ -368,11 +324,7 @@ class Member implements TabShare {
 
   /** This client's share state, set only when it changed. */
   #publish(): void {
-    const role = this.#role;
-    const share: ShareState =
-      role === 'leader' || role === 'follower'
-        ? { role, members: this.#members, id: this.#id, leader: this.#terms.leader }
-        : ALONE;
+    const share = shareState(this.#role, this.#members, this.#id, this.#terms.leader);
     if (!sameShare(this.#core.getState().share, share)) this.#core.setState({ share });
   }
 }
