@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -104,10 +104,33 @@ function distEnv(distDir: string): Record<string, string> {
   return { DEMO_DIST_DIR: distDir, DEMO_TSCONFIG: tsconfig };
 }
 
-/** Runs `next build` into `distDir` unless a fresh production build is already there. */
+/**
+ * Runs `next build` into `distDir` unless a fresh production build is already there. Test files
+ * run in parallel and several serve the same build: one builds while the others wait for its
+ * lock (`next build` refuses to run twice into one folder), then find the build fresh.
+ */
 export async function ensureBuild(distDir = '.next'): Promise<void> {
-  if (buildIsFresh(distDir)) return;
-  await run(['build'], { ...baseEnv(), ...distEnv(distDir) }, 280_000);
+  const lock = join(DEMO_DIR, `${distDir}.build-lock`);
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock left by a run that was killed: no build takes ten minutes.
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 600_000) rmSync(lock, { force: true, recursive: true });
+      if (Date.now() > deadline) throw new Error(`${lock} held for 10 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    if (buildIsFresh(distDir)) return;
+    await run(['build'], { ...baseEnv(), ...distEnv(distDir) }, 280_000);
+  } finally {
+    rmSync(lock, { force: true, recursive: true });
+  }
 }
 
 export interface DemoServer {
