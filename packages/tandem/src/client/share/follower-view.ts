@@ -1,5 +1,6 @@
 import type { Position, TandemError } from '../../protocol';
 import type { LiveState } from '../types';
+import type { ClientCore } from './core';
 import type { BeatBody } from './messages';
 import { sameSet } from './same-set';
 
@@ -81,4 +82,27 @@ export function followerView(beat: BeatBody, lastError: TandemError | null, own:
     poll,
     refused,
   };
+}
+
+/**
+ * Makes the leader's heartbeat the client's (see `followerView`); `poll` polls the client's own
+ * channels. Returns the refusal to remember.
+ */
+export function followBeat(
+  core: ClientCore,
+  beat: BeatBody,
+  lastError: TandemError | null,
+  refused: string | null,
+  poll: () => void,
+): string | null {
+  const own = { channels: core.channels, positions: core.getPositions(), state: core.getState(), refused };
+  const update = followerView(beat, lastError, own);
+  if (update.fail) {
+    core.fail(update.fail);
+    return refused;
+  }
+  if (update.state) core.setState(update.state);
+  if (update.learn) core.learn(update.learn);
+  if (update.poll) poll();
+  return update.refused;
 }

@@ -2,11 +2,11 @@ import type { LiveClientOptions } from '../options';
 import type { Watchdog } from '../watchdog';
 import type { ClientCore, EngineFactory, ShareContext, ShareKit, TabShare } from './core';
 import { Election, takeoverRank } from './election';
-import { followerView } from './follower-view';
+import { followBeat } from './follower-view';
 import { GroupChannel, type MessageHandlers } from './group-channel';
 import { groupName } from './identity';
 import { Leadership } from './leadership';
-import { type BeatBody, fromWireState, type MemberInfo, type ShareMessage, type Term } from './messages';
+import { type BeatBody, fromWireState, type MemberInfo, type Term } from './messages';
 import { parkWithPage } from './page-park';
 import type { SharePlatform } from './platform';
 import { type Role, sameShare, shareState } from './share-state';
@@ -26,11 +26,8 @@ export function createTabShare(
   return new Member({ options, core, makeEngine, parts, kit });
 }
 
-let counter = 0;
-function newId(): string {
-  counter += 1;
-  return `${Math.random().toString(36).slice(2, 10)}${counter.toString(36)}`;
-}
+/** Members made in this page: a member's id is random, and unique in the page whatever the random. */
+let made = 0;
 
 /**
  * One client in a group: clients of one origin that follow the same hub as the same identity.
@@ -41,7 +38,7 @@ function newId(): string {
  * for the watchdog's window takes the lock from it.
  */
 class Member implements TabShare {
-  readonly #id = newId();
+  readonly #id = `${Math.random().toString(36).slice(2, 10)}${(++made).toString(36)}`;
   readonly #context: ShareContext;
   readonly #options: LiveClientOptions;
   readonly #core: ClientCore;
@@ -58,7 +55,7 @@ class Member implements TabShare {
   #offHidden: (() => void) | null = null;
   readonly #watch: Watchdog;
   /** This client's own polls: one at a time, and one more for the calls during it. */
-  readonly #poll: () => Promise<void>;
+  readonly pollNow: () => Promise<void>;
   #refused: string | null = null;
   #offPage: (() => void) | null = null;
 
@@ -72,7 +69,7 @@ class Member implements TabShare {
     // The leader's silence is judged as a stream's: the app's watchdog options, and the default
     // heartbeat (no hello announces the leader's), so a window of 3 × 2 s unless told otherwise.
     this.#watch = kit.createWatchdog(env, options.watchdog ?? {}, () => this.#silent());
-    this.#poll = kit.singleFlight(() => core.pollOnce());
+    this.pollNow = kit.singleFlight(() => core.pollOnce());
   }
 
   get driven(): boolean {
@@ -102,13 +99,9 @@ class Member implements TabShare {
     if (this.driven) this.#announce();
   }
 
-  pollNow(): Promise<void> {
-    return this.#poll();
-  }
-
   reconnect(): void {
     if (this.#role === 'leader') this.#leadership?.leader.reconnect();
-    else if (this.#role === 'follower') this.#send({ t: 'reconnect', from: this.#id });
+    else if (this.#role === 'follower') this.#group?.send({ t: 'reconnect', from: this.#id });
   }
 
   // ---- joining and leaving ----------------------------------------------------------------
@@ -148,17 +141,13 @@ class Member implements TabShare {
       return;
     }
     this.#role = 'follower';
-    this.#election = new Election(
-      this.#context.parts.locks,
-      name,
-      this.#id,
-      {
-        mayLead: () => this.#role === 'follower',
-        elected: () => this.#lead(),
-        deposed: () => this.#stepDown(),
-      },
-      new this.#kit.TimerSlot(this.#core.env.timers),
-    );
+    const host = {
+      mayLead: () => this.#role === 'follower',
+      elected: () => this.#lead(),
+      deposed: () => this.#stepDown(),
+    };
+    const takeover = new this.#kit.TimerSlot(this.#core.env.timers);
+    this.#election = new Election(this.#context.parts.locks, name, this.#id, host, takeover);
     this.#election.start();
     this.#offHidden = this.#core.env.hidden.subscribe(() => this.#announce());
     this.#announce();
@@ -176,7 +165,7 @@ class Member implements TabShare {
   }
 
   #leaveGroup(): void {
-    this.#send({ t: 'leave', from: this.#id });
+    this.#group?.send({ t: 'leave', from: this.#id });
     this.#leadership?.stop();
     this.#leadership = null;
     this.#election?.stop();
@@ -194,18 +183,14 @@ class Member implements TabShare {
 
   /** What this member follows, told to the leader (itself included). */
   #info(): MemberInfo {
-    const core = this.#core;
-    return {
-      channels: [...core.channels],
-      positions: core.getPositions(),
-      types: [...core.types],
-      hidden: core.env.hidden.get(),
-    };
+    const { channels, types, env } = this.#core;
+    const positions = this.#core.getPositions();
+    return { channels: [...channels], positions, types: [...types], hidden: env.hidden.get() };
   }
 
   #announce(): void {
     if (this.#role === 'leader') this.#leadership?.leader.join(this.#id, this.#info());
-    else if (this.#role === 'follower') this.#send({ t: 'join', from: this.#id, ...this.#info() });
+    else if (this.#role === 'follower') this.#group?.send({ t: 'join', from: this.#id, ...this.#info() });
   }
 
   // ---- leading ----------------------------------------------------------------------------
@@ -221,7 +206,7 @@ class Member implements TabShare {
         term,
         election: this.#election!,
         roster: this.#roster,
-        send: (message) => this.#send(message),
+        send: (message) => this.#group?.send(message),
         follow: (beat) => this.#follow(beat),
         resynced: (channels) => this.#resynced(channels),
       },
@@ -246,10 +231,6 @@ class Member implements TabShare {
     if (this.#role !== 'follower') return;
     this.#election?.takeOver(takeoverRank(this.#id, this.#roster, this.#terms.leader));
     this.#watch.start();
-  }
-
-  #send(message: ShareMessage): void {
-    this.#group?.send(message);
   }
 
   /** What this member does with each message of the others. */
@@ -302,24 +283,11 @@ class Member implements TabShare {
 
   /** The leader's heartbeat: its roster and its state become this client's. */
   #follow(beat: BeatBody): void {
-    const core = this.#core;
     this.#roster = beat.members;
     this.#members = Math.max(1, beat.members.length);
     this.#publish();
-    const update = followerView(beat, fromWireState(beat.state, this.#kit).lastError, {
-      channels: core.channels,
-      positions: core.getPositions(),
-      state: core.getState(),
-      refused: this.#refused,
-    });
-    if (update.fail) {
-      core.fail(update.fail);
-      return;
-    }
-    this.#refused = update.refused;
-    if (update.state) core.setState(update.state);
-    if (update.learn) core.learn(update.learn);
-    if (update.poll) void this.pollNow();
+    const { lastError } = fromWireState(beat.state, this.#kit);
+    this.#refused = followBeat(this.#core, beat, lastError, this.#refused, () => void this.pollNow());
   }
 
   /** This client's share state, set only when it changed. */
