@@ -1,10 +1,11 @@
 import { isTandemError, parseChannelList, TandemError } from '../protocol';
 import { authenticate, type HubRequest, permit } from './auth';
-import type { Connection, Replay } from './connection';
+import type { Connection } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
 import { poll } from './poll';
 import { publishEndpoint } from './publish-endpoint';
+import type { Replay } from './replay';
 import { openStream } from './stream';
 
 /** A plain response: JSON error or body, metrics text, 204 or 304. */

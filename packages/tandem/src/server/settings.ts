@@ -1,8 +1,8 @@
 import { checkNumbers, MAX_TIMER_MS, type NumberRule } from '../protocol';
-import { largestEventBytes } from './connection';
 import type { Settings } from './context';
 import { type EventMap, HUB_DEFAULTS, type HubOptions } from './options';
 import { resolvePublishEndpoint } from './publish-options';
+import { largestEventBytes } from './replay';
 
 /** A delay: 0 is "at once"; longer than a timer can wait is refused. */
 const DELAY: NumberRule = { max: MAX_TIMER_MS };

@@ -10,13 +10,14 @@ import {
 } from '../protocol';
 import type { Grant, HubRequest } from './auth';
 import { concatBytes, utf8 } from './bytes';
-import { Connection, type Replay, type ReplayItem } from './connection';
+import { Connection } from './connection';
 import type { HubContext } from './context';
 import type { HeaderMap } from './cors';
 import { controlFrame, encodeEvent } from './encode';
 import { brokerError } from './errors';
 import type { StreamOutcome } from './handler';
 import { ROTATION_JITTER } from './options';
+import type { Replay, ReplayItem } from './replay';
 import { type ChannelPlan, planChannels, resyncGroups } from './resume';
 import { Gate } from './slices';
 
