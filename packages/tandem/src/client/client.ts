@@ -3,6 +3,7 @@ import { resolveBackoff } from './backoff';
 import { checkOptions, checkUrl } from './check-options';
 import { Emitter } from './emitter';
 import { defaultStorage, type Environment, resolveEnvironment } from './environment';
+import { publicFace } from './face';
 import { type IncomingEvent, Merge, type Snapshot } from './merge';
 import type { LiveClientOptions } from './options';
 import { PollPath } from './poll-path';
@@ -26,35 +27,8 @@ import { endpointUrl } from './urls';
  * It opens nothing until `start()` or `mount()` (which `LiveProvider` calls).
  */
 export function createLiveClient<E extends EventMap = EventMap>(options: LiveClientOptions): LiveClient<E> {
-  const client = new LiveClientImpl<E>(options);
-  // The app gets the `LiveClient` methods and nothing else: what the tab layer drives
-  // (`ClientCore`) stays reachable only from the client itself.
-  const face: Record<string, unknown> = {};
-  for (const name of FACE) face[name] = (client[name] as (...args: never[]) => unknown).bind(client);
-  return face as unknown as LiveClient<E>;
+  return publicFace(new LiveClientImpl<E>(options));
 }
-
-const FACE = [
-  'on',
-  'onAny',
-  'onResync',
-  'presence',
-  'onPresence',
-  'subscribeState',
-  'getState',
-  'getPositions',
-  'getCursor',
-  'start',
-  'stop',
-  'mount',
-  'pollNow',
-  'reconnect',
-  'close',
-] as const satisfies readonly (keyof LiveClient)[];
-// Every member of `LiveClient` is on the face: a member added to the interface and not here
-// fails to compile.
-const complete: Exclude<keyof LiveClient, (typeof FACE)[number]> extends never ? true : never = true;
-void complete;
 
 /** The stream of a group of tabs (see share/): a client over the union of their channels. */
 function createEngine(options: LiveClientOptions, tap: EngineTap): LiveClient {
