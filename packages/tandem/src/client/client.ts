@@ -22,9 +22,8 @@ import type { EventHandler, EventMap, EventMeta, LiveClient, LiveState, ResyncHa
 import { endpointUrl } from './urls';
 
 /**
- * Creates a live client: one stream (reconnected with backoff, watched by the heartbeat
- * watchdog), one safety-net poller, and the merge that turns both into one exactly-once feed.
- * It opens nothing until `start()` or `mount()` (which `LiveProvider` calls).
+ * Creates a live client: a stream (backoff, heartbeat watchdog), a safety-net poller, and the merge
+ * making both one exactly-once feed. It opens nothing until `start()` or `mount()` (LiveProvider).
  */
 export function createLiveClient<E extends EventMap = EventMap>(options: LiveClientOptions): LiveClient<E> {
   return publicFace(new LiveClientImpl<E>(options));
