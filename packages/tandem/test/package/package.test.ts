@@ -51,7 +51,40 @@ describe('the tarball', STEP, () => {
     );
     expect(others).toEqual([]);
     expect(packed.files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'dist/server.js']));
-    expect(packed.files.some((file) => file.startsWith('src/') || file.includes('test'))).toBe(false);
+    // No sources and no tests (`dist/testing.js` is the tandem/testing subpath, not a test).
+    expect(
+      packed.files.filter((file) => file.startsWith('src/') || /(^|\/)test\/|\.test\./.test(file)),
+    ).toEqual([]);
+  });
+
+  it('loads from each CommonJS subpath only its own optional peer', () => {
+    const dist = join(packed.consumer, 'node_modules/tandem/dist');
+    // Every package a file requires, following the build's own chunks.
+    const requires = (file: string, seen = new Set<string>()): Set<string> => {
+      const found = new Set<string>();
+      if (seen.has(file)) return found;
+      seen.add(file);
+      for (const [, specifier] of readFileSync(join(dist, file), 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
+        if (specifier!.startsWith('./'))
+          for (const name of requires(specifier!.slice(2), seen)) found.add(name);
+        else if (!specifier!.startsWith('node:')) found.add(specifier!);
+      }
+      return found;
+    };
+    const peers = Object.fromEntries(
+      subpaths().map((subpath) => [subpath.slice(2), [...requires(`${subpath.slice(2)}.cjs`)].sort()]),
+    );
+    expect(peers).toEqual({
+      client: [],
+      jwt: ['jose'],
+      postgres: ['pg'],
+      prometheus: ['prom-client'],
+      protocol: [],
+      react: ['react'],
+      redis: ['redis'],
+      server: [],
+      testing: [],
+    });
   });
 
   it("keeps 'use client' at the top of tandem/react, in both formats", () => {
