@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { launchChromium, type TestBrowser } from '../../../packages/tandem/test/helpers/chromium';
 import { freePort } from '../../../packages/tandem/test/helpers/free-port';
 
@@ -111,20 +111,26 @@ function distEnv(distDir: string): Record<string, string> {
  */
 export async function ensureBuild(distDir = '.next'): Promise<void> {
   const lock = join(DEMO_DIR, `${distDir}.build-lock`);
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock left by a run that was killed: no build takes ten minutes.
-      const held = statSync(lock, { throwIfNoEntry: false });
-      if (held && Date.now() - held.mtimeMs > 600_000) rmSync(lock, { force: true, recursive: true });
-      if (Date.now() > deadline) throw new Error(`${lock} held for 10 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  let failed: unknown;
+  // Taken when its folder is made; a lock left by a run that was killed is dropped (no build
+  // takes ten minutes).
+  await vi.waitFor(
+    () => {
+      try {
+        mkdirSync(lock);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          failed = error; // not a held lock: no use waiting
+          return;
+        }
+        const held = statSync(lock, { throwIfNoEntry: false });
+        if (held && Date.now() - held.mtimeMs > 600_000) rmSync(lock, { force: true, recursive: true });
+        throw new Error(`${lock} is held by another test file's build`);
+      }
+    },
+    { timeout: 600_000, interval: 250 },
+  );
+  if (failed) throw failed;
   try {
     if (buildIsFresh(distDir)) return;
     await run(['build'], { ...baseEnv(), ...distEnv(distDir) }, 280_000);

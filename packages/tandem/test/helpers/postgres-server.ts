@@ -11,6 +11,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { vi } from 'vitest';
 import { startServerProcess } from './server-process';
 
 export interface PostgresServer {
@@ -136,17 +137,18 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
    * the postmaster's death by itself) and hold the shared memory a moment: try again until then.
    */
   async function start(): Promise<void> {
-    const deadline = Date.now() + startTimeoutMs;
-    for (;;) {
-      try {
-        await server.launch();
-        return;
-      } catch (error) {
-        await signal('SIGKILL');
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    // A launch that failed (its port taken meanwhile, say) is killed and tried again.
+    await vi.waitFor(
+      async () => {
+        try {
+          await server.launch();
+        } catch (error) {
+          await signal('SIGKILL');
+          throw error;
+        }
+      },
+      { timeout: startTimeoutMs, interval: 200 },
+    );
   }
 
   return {

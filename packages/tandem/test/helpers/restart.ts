@@ -56,18 +56,20 @@ async function serving(base: string, server: ServerProcess): Promise<void> {
   void server.exited.then(() => {
     ended = true;
   });
-  const deadline = performance.now() + 30_000;
-  while (performance.now() < deadline) {
-    if (ended) throw new Error(`the server ended before it served:\n${server.output()}`);
-    try {
-      const response = await fetch(`${base}/api/live/poll?channels=orders`);
-      if (response.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the server did not serve within 30 s:\n${server.output()}`);
+  await vi
+    .waitFor(
+      async () => {
+        if (ended) return;
+        // Throws while it is not listening yet.
+        const response = await fetch(`${base}/api/live/poll?channels=orders`);
+        if (response.status !== 200) throw new Error(`the server answered ${response.status}`);
+      },
+      { timeout: 30_000, interval: 100 },
+    )
+    .catch((error: unknown) => {
+      throw new Error(`the server did not serve within 30 s (${String(error)}):\n${server.output()}`);
+    });
+  if (ended) throw new Error(`the server ended before it served:\n${server.output()}`);
 }
 
 /** Whether nothing listens on the port any more. */

@@ -4,6 +4,7 @@
  * and awaited until it exits; killed with the test process if the test did not stop it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { vi } from 'vitest';
 import { freePort } from './free-port';
 
 export interface ServerProcessOptions {
@@ -55,13 +56,16 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     child = proc;
-    const deadline = Date.now() + options.startTimeoutMs;
-    for (;;) {
-      if (exited(proc)) throw new Error(`${options.name} exited early (${proc.exitCode ?? proc.signalCode})`);
-      if (await options.ready(port).catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`${options.name} on port ${port} did not start`);
-      await new Promise((r) => setTimeout(r, options.probeEveryMs));
-    }
+    // Ready, or ended: a process that exited is not waited for.
+    await vi.waitFor(
+      async () => {
+        if (exited(proc)) return;
+        if (!(await options.ready(port).catch(() => false)))
+          throw new Error(`${options.name} on port ${port} did not start`);
+      },
+      { timeout: options.startTimeoutMs, interval: options.probeEveryMs },
+    );
+    if (exited(proc)) throw new Error(`${options.name} exited early (${proc.exitCode ?? proc.signalCode})`);
   };
 
   const signal = async (name: NodeJS.Signals): Promise<void> => {
