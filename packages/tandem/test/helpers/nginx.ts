@@ -16,10 +16,34 @@ export interface Nginx {
 /**
  * nginx as a child process of the test, on a free loopback port, proxying to `upstreamPort`
  * the way a deployment in front of Tandem should: HTTP/1.1 with keep-alive to the upstream and
- * `proxy_buffering off`, so events pass through as they are written. Its configuration, temp
- * files and logs live in a directory of its own, removed on close.
+ * `proxy_buffering off`, so events pass through as they are written.
  */
-export async function startNginx(upstreamPort: number): Promise<Nginx> {
+export function startNginx(upstreamPort: number): Promise<Nginx> {
+  return runNginx(
+    (port) => `
+  upstream hub {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://hub;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+    }
+  }`,
+  );
+}
+
+/**
+ * nginx with `servers(port)` (its upstreams and servers, listening on `port`, a free loopback
+ * port) inside an `http {}` of its own. Its configuration, temp files and logs live in a
+ * directory of its own, removed on close.
+ */
+export async function runNginx(servers: (port: number) => string): Promise<Nginx> {
   if (!NGINX_BIN) throw new Error('nginx is not installed (apt-get install nginx)');
   const dir = mkdtempSync(join(tmpdir(), 'tandem-nginx-'));
   for (const sub of ['client', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
@@ -37,20 +61,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream hub {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://hub;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-      proxy_read_timeout 1h;
-    }
-  }
+${servers(port)}
 }
 `;
   const configPath = join(dir, 'nginx.conf');

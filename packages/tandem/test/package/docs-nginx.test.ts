@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLiveClient, type LiveClient } from '../../src/client';
 import { createHub } from '../../src/server';
-import { freePort } from '../helpers/free-port';
 import { type HubServer, startHubServer } from '../helpers/hub-server';
-import { NGINX_BIN } from '../helpers/nginx';
+import { runNginx } from '../helpers/nginx';
 import { ROOT } from './packed';
 
 /**
@@ -41,56 +38,9 @@ afterEach(async () => {
 });
 
 async function startDocNginx(upstreamPort: number): Promise<string> {
-  if (!NGINX_BIN) throw new Error('nginx is not installed');
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-docs-nginx-'));
-  for (const sub of ['client', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
-  const port = await freePort();
-  const config = `
-worker_processes 1;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-error_log ${dir}/error.log warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-${configure(docBlock(), upstreamPort, port)}
-}
-`;
-  writeFileSync(join(dir, 'nginx.conf'), config);
-  const child: ChildProcess = spawn(
-    NGINX_BIN,
-    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await vi.waitFor(
-    async () => {
-      expect(child.exitCode, stderr).toBeNull();
-      const response = await fetch(`${url}/api/live/poll?channels=ready`);
-      await response.body?.cancel();
-    },
-    { timeout: 10_000, interval: 50 },
-  );
-  return url;
+  const nginx = await runNginx((port) => configure(docBlock(), upstreamPort, port));
+  cleanups.push(nginx.close);
+  return nginx.url;
 }
 
 describe(`${DOC}'s nginx configuration`, () => {
